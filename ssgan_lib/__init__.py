@@ -1,0 +1,12 @@
+"""ssgan_lib: GANs and semi-supervised GANs on MNIST, small, fast and tested.
+
+Modules: :mod:`~ssgan_lib.data` (MNIST on the device, balanced labelled subsets),
+:mod:`~ssgan_lib.models` (the networks), :mod:`~ssgan_lib.losses` (every loss with its formula),
+:mod:`~ssgan_lib.optim` (the paper's Adam, parameter averaging), :mod:`~ssgan_lib.train` (the SSGAN
+trainer), :mod:`~ssgan_lib.gan` (plain GAN loops for the early chapters), :mod:`~ssgan_lib.metrics`,
+:mod:`~ssgan_lib.plots`, :mod:`~ssgan_lib.runinfo` (how a notebook ran).
+"""
+__version__ = "0.1.0"
+
+from .data import MNIST, DataNotFoundError, balanced_subset, load_mnist  # noqa: E402,F401
+from .train import TrainConfig, Trainer  # noqa: E402,F401

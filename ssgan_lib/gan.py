@@ -1,0 +1,178 @@
+"""Plain (unsupervised) GAN training for the early chapters: the 2-D toy, the MLP GAN, DCGAN.
+
+The loop is the textbook one — a D step on a real and a fake batch, then a G step — with the
+library's habits: data on the device, batches by permutation and slicing, losses kept on the device
+and read every ``log_every`` steps, samples from a *fixed* noise batch saved every
+``snapshot_every`` steps (for grids and animations).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import losses
+
+
+@dataclass
+class GANConfig:
+    steps: int = 5000  # generator updates (one D update before each)
+    batch_size: int = 64  # real and fake images per step
+    lr_d: float = 2e-4  # discriminator learning rate
+    lr_g: float = 2e-4  # generator learning rate
+    optimizer: str = "adam"  # "adam" (betas below) or "sgd" (plain, no momentum)
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam betas (DCGAN paper: 0.5, 0.999)
+    g_loss: str = "ns"  # "ns" (non-saturating) or "minimax"
+    log_every: int = 50  # steps between loss read-outs
+    snapshot_every: int = 0  # steps between snapshots of G(fixed z) (0: only at the end)
+    n_fixed: int = 64  # size of the fixed noise batch for snapshots
+    seed: int = 0  # seeds weights' noise draws and batch order
+    progress: bool = True  # tqdm progress bar
+
+
+@dataclass
+class GANHistory:
+    step: list[int] = field(default_factory=list)
+    d_loss: list[float] = field(default_factory=list)
+    g_loss: list[float] = field(default_factory=list)
+    d_real: list[float] = field(default_factory=list)  # mean D(x) on real batches (probability)
+    d_fake: list[float] = field(default_factory=list)  # mean D(G(z)) on fake batches
+    snapshot_steps: list[int] = field(default_factory=list)
+    snapshots: list[torch.Tensor] = field(default_factory=list)  # G(fixed z) on the CPU
+
+
+def _logits(out) -> torch.Tensor:
+    """D may return logits or (logits, features); a 1-logit head may be (B, 1)."""
+    if isinstance(out, tuple):
+        out = out[0]
+    return out.reshape(out.shape[0]) if out.dim() == 2 and out.shape[1] == 1 else out
+
+
+def _make_opt(params, lr: float, cfg: GANConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=cfg.betas)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
+
+
+def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GANHistory:
+    """Train ``G`` against ``D`` on the rows of ``x`` (already on the device, scaled as G outputs).
+
+    ``G`` must have ``sample_z(batch, device, generator)``; ``D`` returns logits. Returns a
+    :class:`GANHistory`. Raises ``FloatingPointError`` naming the step if a loss stops being finite.
+    """
+    if cfg.g_loss not in ("ns", "minimax"):
+        raise ValueError(f"g_loss must be 'ns' or 'minimax', got {cfg.g_loss!r}")
+    dev = x.device
+    gen = torch.Generator(dev).manual_seed(cfg.seed)
+    opt_d, opt_g = _make_opt(D.parameters(), cfg.lr_d, cfg), _make_opt(G.parameters(), cfg.lr_g, cfg)
+    fixed_z = G.sample_z(cfg.n_fixed, dev, gen)
+    n, B = len(x), min(cfg.batch_size, len(x))
+    per_epoch = n // B
+    perm = torch.randperm(n, device=dev, generator=gen)
+    acc = torch.zeros(4, device=dev)
+    hist = GANHistory()
+    g_loss_fn = losses.g_loss_nonsaturating if cfg.g_loss == "ns" else losses.g_loss_minimax
+    pbar = None
+    if cfg.progress:
+        from tqdm.auto import tqdm
+        pbar = tqdm(total=cfg.steps, desc="GAN", unit="step", mininterval=1.0)
+
+    def snapshot(step: int) -> None:
+        G.eval()
+        with torch.no_grad():
+            hist.snapshots.append(G(fixed_z).detach().cpu())
+        G.train()
+        hist.snapshot_steps.append(step)
+
+    for step in range(1, cfg.steps + 1):
+        k = (step - 1) % per_epoch
+        if k == 0 and step > 1:
+            perm = torch.randperm(n, device=dev, generator=gen)
+        real = x[perm[k * B:(k + 1) * B]]
+        # --- D step: push D(real) up and D(fake) down -------------------------------------------
+        fake = G(G.sample_z(B, dev, gen))
+        real_logits, fake_logits = _logits(D(real)), _logits(D(fake.detach()))
+        loss_d = losses.d_loss(real_logits, fake_logits)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # --- G step: fool the (updated) D ----------------------------------------------------------
+        loss_g = g_loss_fn(_logits(D(fake)))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        with torch.no_grad():
+            acc += torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()])
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            m = (acc / (cfg.log_every if step % cfg.log_every == 0 else (step % cfg.log_every))).tolist()
+            acc.zero_()
+            if not all(math.isfinite(v) for v in m):
+                raise FloatingPointError(f"GAN training diverged near step {step}: losses {m[:2]}")
+            hist.step.append(step)
+            for name, v in zip(("d_loss", "g_loss", "d_real", "d_fake"), m):
+                getattr(hist, name).append(v)
+            if pbar is not None:
+                pbar.set_postfix(d=f"{m[0]:.3f}", g=f"{m[1]:.3f}", refresh=False)
+                pbar.update(step - pbar.n)
+        if (cfg.snapshot_every and step % cfg.snapshot_every == 0) or step == cfg.steps:
+            if not hist.snapshot_steps or hist.snapshot_steps[-1] != step:
+                snapshot(step)
+    if pbar is not None:
+        pbar.close()
+    return hist
+
+
+# ----------------------------------------------------------------------------------------------
+# The 2-D toy of chapter 1: a ring of Gaussians
+# ----------------------------------------------------------------------------------------------
+def ring_centers(modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    """The ``modes`` centres on a circle, shape (modes, 2)."""
+    angles = torch.arange(modes) * (2 * math.pi / modes)
+    return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+
+
+def ring_of_gaussians(n: int, modes: int = 8, radius: float = 2.0, std: float = 0.05, seed: int = 0) -> torch.Tensor:
+    """``n`` points from a mixture of ``modes`` Gaussians on a circle (the classic mode-collapse toy)."""
+    g = torch.Generator().manual_seed(seed)
+    which = torch.randint(modes, (n,), generator=g)
+    return ring_centers(modes, radius)[which] + std * torch.randn(n, 2, generator=g)
+
+
+class ToyGenerator(nn.Module):
+    """z ~ N(0, I)^2 -> 128 -> 128 (ReLU) -> 2."""
+
+    def __init__(self, z_dim: int = 2, hidden: int = 128):
+        super().__init__()
+        self.z_dim = z_dim
+        self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, 2))
+
+    def sample_z(self, batch: int, device="cpu", generator=None) -> torch.Tensor:
+        return torch.randn(batch, self.z_dim, device=device, generator=generator)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """2 -> 128 -> 128 (LeakyReLU) -> 1 logit."""
+
+    def __init__(self, hidden: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).squeeze(-1)
+
+
+def modes_covered(samples: torch.Tensor, centers: torch.Tensor, radius: float = 0.25, min_frac: float = 0.01) -> int:
+    """How many ring modes hold at least ``min_frac`` of the samples within ``radius`` of their centre."""
+    d = torch.cdist(samples.float(), centers.float())
+    near, which = d.min(dim=1)
+    counts = torch.bincount(which[near < radius], minlength=len(centers))
+    return int((counts >= min_frac * len(samples)).sum())

@@ -1,0 +1,644 @@
+"""The semi-supervised GAN training loop: one :class:`Trainer` for ``ssgan-fm``, ``sgan`` and
+``supervised``, configured by :class:`TrainConfig` whose defaults are the recipe of Salimans et al.
+(2016) for MNIST.
+
+How it is made fast (chapter 9 tells the story, ``python -m ssgan_lib bench`` measures it):
+
+* the whole dataset lives on the device; a batch is ``train_x[seq[:, pos*B : pos*B+B]]`` where
+  ``seq`` is a per-epoch permutation drawn on the device and ``pos`` a device counter;
+* noise, latent codes and Gaussian-layer noise are drawn on the device from one generator;
+* losses are accumulated in device tensors and read (one host sync) every ``log_every`` steps;
+* on CUDA the whole step — both players' forward, backward, Adam and averaging — is captured once
+  as a CUDA graph and replayed; on CPU the same step runs eagerly;
+* ``seeds = S`` trains S independent runs at once: every weight carries a leading seed axis and
+  the layers are batched matrix products.
+
+Checkpoints are written atomically (temp file + rename) and hold everything needed to continue
+exactly (models, optimizers, averages, RNG state, data order, step, history).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import losses
+from .data import MNIST, NUM_CLASSES, balanced_subset, epoch_permutation, load_mnist, repeated_permutation, validation_split
+from .models import DCGANDiscriminator, DCGANGenerator, SalimansD, SalimansG
+from .optim import ParamAverage, PaperAdam
+
+METHODS = ("ssgan-fm", "sgan", "supervised")
+MODELS = ("mlp", "dcgan")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message says which and why."""
+
+
+class DivergenceError(RuntimeError):
+    """A loss became NaN or infinite."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or from an incompatible configuration."""
+
+
+@dataclass
+class TrainConfig:
+    labels: int = 100  # labelled training images, class-balanced (labels/10 per class); the paper: 20, 50, 100, 200
+    seed: int = 1  # seed of run 0: its weights, noise, batch order and labelled subset; run s uses seed + s
+    seeds: int = 1  # independent runs trained side by side in one process (seed axis S)
+    method: str = "ssgan-fm"  # "ssgan-fm" (K logits + feature matching), "sgan" (K+1 classes), "supervised" (no GAN)
+    model: str = "mlp"  # "mlp": the Salimans et al. MNIST pair; "dcgan": convolutional pair, K+1 head
+    epochs: float = 300  # passes over the 60,000 unlabelled images (600 steps of 100 each); the paper: 300
+    steps: int | None = None  # total steps; overrides epochs when set
+    batch_size: int = 100  # images per batch, for each of labelled, unlabelled and generated (paper: 100)
+    lr: float = 3e-3  # Adam learning rate of both players (paper: 0.003)
+    beta1: float = 0.5  # Adam beta1 (paper: 0.5)
+    beta2: float = 0.999  # Adam beta2
+    adam_eps: float = 1e-8  # Adam epsilon, added inside the sqrt as in the reference code
+    lr_decay_epochs: float = 0  # linear decay of lr to 0 over the last N epochs (0 = constant, as the reference MNIST script)
+    unlabeled_weight: float = 1.0  # weight w of the unsupervised D loss (paper: 1)
+    fm_kind: str = "squared"  # feature matching on batch means: "squared" (paper) or "absolute"
+    sigma_in: float = 0.3  # std of Gaussian noise added to D's input during training (pixels in [0, 1])
+    sigma_hidden: float = 0.5  # std of Gaussian noise after each hidden layer of D during training
+    avg_decay: float = 0.9999  # parameter averaging a <- a + (1 - decay)(p - a); evaluation uses bias-corrected a
+    val_size: int = 5000  # training images whose labels are held out to watch training (0: none); never the test set
+    init_size: int = 500  # training images for D's data-dependent initialisation (paper: 500)
+    log_every: int = 100  # steps between loss read-outs (the only host syncs) and progress-bar updates
+    eval_every: int = 600  # steps between validation evaluations of the averaged D (0: never)
+    ckpt_every: int = 0  # steps between checkpoints (0: only at the end); needs an output folder
+    device: str = "cpu"  # "cpu", "cuda" or "cuda:N"
+    graph: str = "auto"  # CUDA only: "auto" (CUDA graph, eager if capture fails), "cuda-graph", "eager"
+
+    # ------------------------------------------------------------------------------------------
+    def total_steps(self, n_unlabelled: int = 60_000) -> int:
+        if self.steps is not None:
+            return int(self.steps)
+        return int(round(self.epochs * (n_unlabelled // self.batch_size)))
+
+    def validate(self, n_train: int = 60_000) -> None:
+        """Raise :class:`ConfigError` with one clear sentence for the first bad value."""
+        def bad(msg: str) -> None:
+            raise ConfigError(msg)
+
+        if self.method not in METHODS:
+            bad(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.model not in MODELS:
+            bad(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if not isinstance(self.labels, int) or self.labels <= 0:
+            bad(f"labels must be a positive whole number, got {self.labels!r}")
+        if self.labels % NUM_CLASSES:
+            bad(f"labels must be a multiple of {NUM_CLASSES} so that every class gets the same number "
+                f"(the paper's class-balanced subsets), got {self.labels}")
+        pool = n_train - self.val_size
+        if self.labels > pool:
+            hint = " (use --val-size 0 to label every training image)" if self.labels <= n_train else ""
+            bad(f"labels ({self.labels}) exceed the {pool} training images available for labelling{hint}")
+        if not 0 <= self.val_size < n_train:
+            bad(f"val_size must be in [0, {n_train}), got {self.val_size}")
+        if self.seeds < 1:
+            bad(f"seeds must be >= 1, got {self.seeds}")
+        if self.model == "dcgan" and self.seeds != 1:
+            bad("the dcgan model trains one seed at a time (seeds must be 1)")
+        for name in ("epochs", "lr", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                bad(f"{name} must be a positive number, got {v!r}")
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps <= 0):
+            bad(f"steps must be a positive whole number, got {self.steps!r}")
+        if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
+            bad("beta1 and beta2 must be in [0, 1)")
+        if not 0 <= self.avg_decay < 1:
+            bad(f"avg_decay must be in [0, 1), got {self.avg_decay}")
+        if self.fm_kind not in ("squared", "absolute"):
+            bad(f"fm_kind must be 'squared' or 'absolute', got {self.fm_kind!r}")
+        if self.log_every <= 0 or self.eval_every < 0 or self.ckpt_every < 0:
+            bad("log_every must be > 0; eval_every and ckpt_every >= 0")
+        if self.graph not in ("auto", "cuda-graph", "eager"):
+            bad(f"graph must be auto, cuda-graph or eager, got {self.graph!r}")
+        check_device(self.device)
+
+    # what must agree between a checkpoint and the run that resumes it
+    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size")
+
+
+def check_device(device: str) -> torch.device:
+    """Parse ``device`` and make sure it exists here; :class:`ConfigError` otherwise."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"unknown device {device!r} (use cpu, cuda or cuda:N)") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} asked for, but CUDA is not available on this machine (use --device cpu)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+    elif dev.type != "cpu":
+        raise ConfigError(f"device {device!r} is not supported (use cpu or cuda)")
+    return dev
+
+
+# ----------------------------------------------------------------------------------------------
+# Adapters that give the DCGAN pair the seed axis (S = 1) of the Salimans pair
+# ----------------------------------------------------------------------------------------------
+class _SeedAxisD(torch.nn.Module):
+    def __init__(self, net: DCGANDiscriminator):
+        super().__init__()
+        self.net = net
+        self.seeds = 1
+
+    def noise_shapes(self, batch: int) -> list:
+        return []
+
+    def forward(self, x, noise=None, train=True, generator=None):
+        self.net.train(train)
+        logits, feat = self.net(x[0])
+        return logits.unsqueeze(0), feat.unsqueeze(0)
+
+    def data_init(self, x, generator=None) -> None:
+        pass
+
+
+class _SeedAxisG(torch.nn.Module):
+    def __init__(self, net: DCGANGenerator):
+        super().__init__()
+        self.net = net
+        self.seeds = 1
+
+    def sample_z(self, batch, device="cpu", generator=None):
+        return self.net.sample_z(batch, device, generator).unsqueeze(0)
+
+    def forward(self, z):
+        return self.net(z[0]).unsqueeze(0)
+
+
+def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """D and G for ``cfg``; run ``s`` of ``S`` is initialised exactly as a single run with seed + s."""
+    n_out = NUM_CLASSES + 1 if cfg.method == "sgan" else NUM_CLASSES
+
+    def one(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if cfg.model == "dcgan":
+                return _SeedAxisD(DCGANDiscriminator(NUM_CLASSES + 1)), _SeedAxisG(DCGANGenerator(out="sigmoid"))
+            return (SalimansD(1, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out), SalimansG(1))
+
+    pairs = [one(cfg.seed + s) for s in range(cfg.seeds)]
+    if cfg.seeds == 1:
+        D, G = pairs[0]
+    else:
+        D = SalimansD(cfg.seeds, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out)
+        G = SalimansG(cfg.seeds)
+        for big, parts in ((D, [p[0] for p in pairs]), (G, [p[1] for p in pairs])):
+            big.load_state_dict({k: torch.cat([p.state_dict()[k] for p in parts]) for k in big.state_dict()})
+    if cfg.method == "supervised":
+        G = None
+    dev = torch.device(cfg.device)
+    return D.to(dev), (G.to(dev) if G is not None else None)
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(obj: Any, path: Path) -> None:
+    """Write JSON via a temporary file and a rename, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------------
+class Trainer:
+    """Train D (and G) for one configuration. ``fit()`` runs to the end; ``evaluate()`` reports.
+
+    Example::
+
+        cfg = TrainConfig(labels=100, epochs=2)
+        tr = Trainer(cfg)
+        tr.fit()
+        print(tr.evaluate("test"))   # accuracy of the averaged D, one value per seed
+    """
+
+    def __init__(self, cfg: TrainConfig, data: MNIST | None = None, out_dir: str | Path | None = None,
+                 progress: bool = True):
+        cfg.validate()
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        self.data = data if data is not None else load_mnist(self.device)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress
+        S, B = cfg.seeds, cfg.batch_size
+        N = len(self.data.train_x)
+        cfg.validate(N)
+        self.steps_per_epoch = N // B
+        self.total_steps = cfg.total_steps(N)
+
+        # --- data split: validation images (labels hidden), labelled subset per seed ------------
+        pool, val = validation_split(N, cfg.val_size, seed=0) if cfg.val_size else (torch.arange(N), torch.arange(0))
+        self.val_idx = val.to(self.device)
+        lab = [balanced_subset(self.data.train_y, cfg.labels, seed=cfg.seed + s, pool=pool) for s in range(S)]
+        self.lab_idx = torch.stack(lab).to(self.device)  # (S, labels), indices into train_x
+
+        # --- models, optimisers, averaging -------------------------------------------------------
+        self.D, self.G = build_models(cfg)
+        self.D_eval = copy.deepcopy(self.D)
+        self.d_params = [p for p in self.D.parameters()]
+        self.g_params = [p for p in self.G.parameters()] if self.G is not None else []
+        self.opt_d = PaperAdam(self.d_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps)
+        self.opt_g = PaperAdam(self.g_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps) if self.G is not None else None
+        self.avg = ParamAverage(self.d_params, cfg.avg_decay)
+
+        # --- randomness and data order, all on the device ------------------------------------------
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
+        L = self.steps_per_epoch * B
+        self.lab_seq = torch.zeros(S, L, dtype=torch.long, device=self.device)
+        self.unl_seq = torch.zeros(S, N, dtype=torch.long, device=self.device)
+        self.unl2_seq = torch.zeros(S, N, dtype=torch.long, device=self.device)
+        self.pos = torch.zeros((), dtype=torch.long, device=self.device)  # batch index within the epoch
+        self._arange_b = torch.arange(B, device=self.device)
+        self.step = 0  # steps done (host copy; the device never needs it)
+        self.epoch_pos = self.steps_per_epoch  # host mirror of pos; forces a new epoch first
+
+        # --- device accumulators: loss_lab, loss_unl, loss_g, train_acc per seed -------------------
+        self._acc = torch.zeros(S, 4, device=self.device)
+        self._acc_n = 0
+        self._bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
+        self._step_t = torch.zeros((), dtype=torch.long, device=self.device)
+        self.history: dict[str, list] = {"step": [], "loss_lab": [], "loss_unl": [], "loss_g": [], "train_acc": [],
+                                         "eval_step": [], "val_acc": []}
+        self.wall_seconds = 0.0
+        self._graph = None
+        self._graph_tried = False
+        self.initialised = False
+
+    # ------------------------------------------------------------------------------------------
+    def _init_data_dependent(self) -> None:
+        """Data-dependent init of D on ``init_size`` training images (a seeded random choice)."""
+        n = self.cfg.init_size
+        idx = torch.stack([torch.randperm(len(self.data.train_x), generator=self.gen, device=self.device)[:n]
+                           for _ in range(self.cfg.seeds)])
+        self.D.data_init(self.data.train_x[idx], generator=self.gen)
+        self.initialised = True
+
+    def _new_epoch(self) -> None:
+        S, B, N = self.cfg.seeds, self.cfg.batch_size, len(self.data.train_x)
+        order = repeated_permutation(self.cfg.labels, self.lab_seq.shape[1], S, self.device, self.gen)
+        self.lab_seq.copy_(torch.gather(self.lab_idx, 1, order))
+        self.unl_seq.copy_(epoch_permutation(N, S, self.device, self.gen))
+        self.unl2_seq.copy_(epoch_permutation(N, S, self.device, self.gen))
+        self.pos.zero_()
+        self.epoch_pos = 0
+        epoch = self.step // self.steps_per_epoch
+        if self.cfg.lr_decay_epochs > 0:
+            total_epochs = self.total_steps / self.steps_per_epoch
+            frac = min(1.0, (total_epochs - epoch) / self.cfg.lr_decay_epochs)
+            for opt in (self.opt_d, self.opt_g):
+                if opt is not None:
+                    opt.set_lr(self.cfg.lr * max(frac, 0.0))
+
+    def _batch(self, seq: torch.Tensor) -> torch.Tensor:
+        cols = self.pos * self.cfg.batch_size + self._arange_b
+        return seq.index_select(1, cols)
+
+    def _class_logits(self, raw: torch.Tensor) -> torch.Tensor:
+        """K class logits from D's raw output (K, or K+1 whose last is 'fake')."""
+        if raw.shape[-1] == NUM_CLASSES + 1:
+            return raw[..., :NUM_CLASSES] if self.cfg.method == "sgan" else losses.k_plus_one_to_k(raw)
+        return raw
+
+    def draw_inputs(self) -> dict[str, torch.Tensor]:
+        """Everything random one step needs: batches, latent codes and D's Gaussian noise."""
+        B = self.cfg.batch_size
+        lab = self._batch(self.lab_seq)
+        x = self.data.train_x
+        inp = {"x_lab": x[lab], "y_lab": self.data.train_y[lab], "x_unl": x[self._batch(self.unl_seq)]}
+        inp["noise_d"] = [torch.randn(s, device=self.device, generator=self.gen)
+                          for s in self.D.noise_shapes((3 if self.G is not None else 1) * B)]
+        if self.G is not None:
+            inp["z"] = self.G.sample_z(B, self.device, self.gen)
+            inp["z2"] = self.G.sample_z(B, self.device, self.gen)
+            inp["x_unl2"] = x[self._batch(self.unl2_seq)]
+            inp["noise_g"] = [torch.randn(s, device=self.device, generator=self.gen)
+                              for s in self.D.noise_shapes(2 * B)]
+        return inp
+
+    def train_step(self, inp: dict[str, torch.Tensor]) -> None:
+        """One D step, one averaging step, one G step, given the random inputs of :meth:`draw_inputs`.
+
+        Only device tensors are touched: no ``.item()``, no Python branch on a value, so the same
+        code runs eagerly or captured in a CUDA graph.
+        """
+        cfg, B = self.cfg, self.cfg.batch_size
+        method = cfg.method
+        # ---- D step -------------------------------------------------------------------------
+        if self.G is not None:
+            with torch.no_grad():
+                fake = self.G(inp["z"])
+            x_all = torch.cat([inp["x_lab"], inp["x_unl"], fake], dim=1)  # one forward for all three
+        else:
+            x_all = inp["x_lab"]
+        raw, _ = self.D(x_all, inp["noise_d"], train=True)
+        if method == "sgan":
+            l_lab, l_unl, l_fake = raw.split(B, dim=1)  # K+1 logits, the last one "fake"
+            loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
+            loss_unl = losses.sgan_unsupervised_loss(l_unl, l_fake)
+        elif method == "ssgan-fm":
+            l_lab, l_unl, l_fake = self._class_logits(raw).split(B, dim=1)
+            loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
+            loss_unl = losses.unsupervised_loss(l_unl, l_fake)
+        else:
+            l_lab = self._class_logits(raw)
+            loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
+            loss_unl = torch.zeros_like(loss_lab)
+        loss_d = loss_lab + cfg.unlabeled_weight * loss_unl
+        grads = torch.autograd.grad(loss_d.sum(), self.d_params)  # runs are independent: sum over seeds
+        self.opt_d.step(list(grads))
+        self.avg.update()
+        train_acc = losses.accuracy(self._class_logits(l_lab) if method == "sgan" else l_lab, inp["y_lab"])
+        # ---- G step -------------------------------------------------------------------------
+        if self.G is not None:
+            fake2 = self.G(inp["z2"])
+            raw2, feat = self.D(torch.cat([inp["x_unl2"], fake2], dim=1), inp["noise_g"], train=True)
+            if method == "ssgan-fm":
+                f_real, f_fake = feat.split(B, dim=1)
+                loss_g = losses.feature_matching_loss(f_real.detach(), f_fake, cfg.fm_kind)
+            else:
+                loss_g = losses.sgan_g_loss(raw2[:, B:])
+            g_grads = torch.autograd.grad(loss_g.sum(), self.g_params)
+            self.opt_g.step(list(g_grads))
+        else:
+            loss_g = torch.zeros_like(loss_lab)
+        # ---- bookkeeping on the device ----------------------------------------------------------
+        with torch.no_grad():
+            stats = torch.stack([loss_lab, loss_unl, loss_g, train_acc], dim=1).detach()
+            self._acc += stats
+            finite = torch.isfinite(stats).all()
+            self._step_t += 1
+            self._bad_step.copy_(torch.where((self._bad_step < 0) & ~finite, self._step_t, self._bad_step))
+            self.pos += 1
+
+    # ------------------------------------------------------------------------------------------
+    def _run_one_step(self) -> None:
+        if self.epoch_pos >= self.steps_per_epoch:
+            self._new_epoch()
+        if self._use_graph():
+            self._graph_step()
+        else:
+            self.train_step(self.draw_inputs())
+        self.epoch_pos += 1
+        self.step += 1
+        self._acc_n += 1
+
+    def _use_graph(self) -> bool:
+        if self.device.type != "cuda" or self.cfg.graph == "eager":
+            return False
+        return self._graph is not None or not self._graph_tried
+
+    def _graph_step(self) -> None:
+        """Replay the captured step; capture it first (after 3 eager warm-up steps)."""
+        if self._graph is None:
+            self._graph_tried = True
+            try:
+                self._capture()
+            except Exception as exc:  # pragma: no cover - CUDA only
+                if self.cfg.graph == "cuda-graph":
+                    raise
+                import warnings
+                warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly")
+                self._graph = None
+                torch.cuda.synchronize()
+                self.train_step(self.draw_inputs())
+                return
+        self._graph.replay()
+
+    def _capture(self) -> None:  # pragma: no cover - CUDA only
+        # Warm-up on a side stream (cuBLAS handles, autograd buffers) is made of *real* steps: each
+        # advances pos and the optimizers; capture itself executes nothing; each replay is one step.
+        # So the first call performs one real step too: the last warm-up step.
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            self.train_step(self.draw_inputs())
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        if hasattr(g, "register_generator_state"):
+            g.register_generator_state(self.gen)
+        with torch.cuda.graph(g):
+            self.train_step(self.draw_inputs())
+        self._graph = g
+
+    # ------------------------------------------------------------------------------------------
+    def _log(self, pbar=None) -> None:
+        acc = (self._acc / max(self._acc_n, 1)).cpu()  # the host sync, once per log_every steps
+        bad = int(self._bad_step)
+        if bad >= 0 or not torch.isfinite(acc).all():
+            names = ("loss_lab", "loss_unl", "loss_g", "train_acc")
+            which = [n for n, v in zip(names, acc.T) if not torch.isfinite(v).all()]
+            raise DivergenceError(
+                f"training diverged: {', '.join(which) or 'a loss'} became NaN or infinite at step {bad if bad >= 0 else self.step}"
+                f" (the last good checkpoint, if any, is kept; try a lower --lr)")
+        self._acc.zero_()
+        self._acc_n = 0
+        m = acc.mean(0)
+        h = self.history
+        h["step"].append(self.step)
+        for i, n in enumerate(("loss_lab", "loss_unl", "loss_g", "train_acc")):
+            h[n].append(acc[:, i].tolist())
+        if pbar is not None:
+            post = {"lab": f"{m[0]:.3f}", "unl": f"{m[1]:.3f}", "g": f"{m[2]:.3f}", "acc": f"{m[3]:.2f}"}
+            if h["val_acc"]:
+                post["val"] = f"{sum(h['val_acc'][-1]) / len(h['val_acc'][-1]):.4f}"
+            pbar.set_postfix(post, refresh=False)
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "val", batch: int = 1000) -> list[float]:
+        """Accuracy of the **averaged** D (noise off) on ``"val"`` or ``"test"``, one value per seed.
+
+        The test set is for the final report only; nothing in this library chooses by it.
+        """
+        if split == "test":
+            x, y = self.data.test_x, self.data.test_y
+        elif split == "val":
+            if len(self.val_idx) == 0:
+                raise ValueError("no validation split (val_size=0)")
+            x, y = self.data.train_x[self.val_idx], self.data.train_y[self.val_idx]
+        else:
+            raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+        self.sync_eval()
+        S = self.cfg.seeds
+        correct = torch.zeros(S, device=self.device)
+        for i in range(0, len(x), batch):
+            xb = x[i:i + batch].unsqueeze(0).expand(S, -1, -1)
+            raw, _ = self.D_eval(xb, train=False)
+            correct += (self._class_logits(raw).argmax(-1) == y[i:i + batch]).float().sum(-1)
+        return (correct / len(x)).tolist()
+
+    @torch.no_grad()
+    def sync_eval(self) -> torch.nn.Module:
+        """Load the bias-corrected parameter averages (and D's buffers) into ``self.D_eval``."""
+        for be, b in zip(self.D_eval.buffers(), self.D.buffers()):
+            be.copy_(b)
+        self.avg.copy_to(list(self.D_eval.parameters()))
+        return self.D_eval
+
+    # ------------------------------------------------------------------------------------------
+    def fit(self, steps: int | None = None) -> dict[str, list]:
+        """Train until ``self.total_steps`` (or ``steps`` more). Ctrl-C saves a checkpoint and re-raises.
+
+        Returns the history (losses per log interval, validation accuracy per evaluation).
+        """
+        if not self.initialised:
+            self._init_data_dependent()
+        end = self.total_steps if steps is None else min(self.total_steps, self.step + steps)
+        pbar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+            pbar = tqdm(total=self.total_steps, initial=self.step, desc=f"{self.cfg.method} {self.cfg.labels} labels",
+                        unit="step", mininterval=1.0)
+        t0 = time.perf_counter()
+        stop = _DeferredInterrupt()  # Ctrl-C ends the current step first, so a checkpoint is consistent
+        try:
+            with stop:
+                while self.step < end:
+                    self._run_one_step()
+                    if self.step % self.cfg.log_every == 0 or self.step == end:
+                        self._log(pbar)
+                        if pbar is not None:
+                            pbar.update(self.step - pbar.n)
+                    if (self.cfg.eval_every and self.val_idx.numel()
+                            and (self.step % self.cfg.eval_every == 0 or self.step == self.total_steps)):
+                        self.history["eval_step"].append(self.step)
+                        self.history["val_acc"].append(self.evaluate("val"))
+                    if self.cfg.ckpt_every and self.out_dir is not None and self.step % self.cfg.ckpt_every == 0:
+                        self.save()
+                    if stop.requested:
+                        if self.out_dir is not None and self._safe_to_save():
+                            self.save()
+                        raise KeyboardInterrupt(f"interrupted at step {self.step}")
+        finally:
+            self.wall_seconds += time.perf_counter() - t0
+            if pbar is not None:
+                pbar.close()
+        if self.out_dir is not None:
+            self.save()
+        return self.history
+
+    def _safe_to_save(self) -> bool:
+        return int(self._bad_step) < 0 and bool(torch.isfinite(self._acc).all())
+
+    # ------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "format": "ssgan_lib.checkpoint.v1",
+            "config": asdict(self.cfg),
+            "step": self.step, "epoch_pos": self.epoch_pos, "initialised": self.initialised,
+            "wall_seconds": self.wall_seconds,
+            "D": self.D.state_dict(), "G": self.G.state_dict() if self.G is not None else None,
+            "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict() if self.opt_g is not None else None,
+            "avg": self.avg.state_dict(),
+            "rng": self.gen.get_state(),
+            "lab_idx": self.lab_idx.cpu(), "lab_seq": self.lab_seq.cpu(), "unl_seq": self.unl_seq.cpu(),
+            "unl2_seq": self.unl2_seq.cpu(), "pos": self.pos.cpu(),
+            "acc": self._acc.cpu(), "acc_n": self._acc_n, "step_t": self._step_t.cpu(),
+            "history": self.history,
+        }
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the checkpoint atomically; refuse to overwrite a good one with a diverged state."""
+        if not self._safe_to_save():
+            raise DivergenceError(f"not saving: the state at step {self.step} holds NaN/inf (last good checkpoint kept)")
+        path = Path(path) if path is not None else self.out_dir / "checkpoint.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_torch_save(self.state_dict(), path)
+        return path
+
+    def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or state.get("format") != "ssgan_lib.checkpoint.v1":
+            raise CheckpointError("not an ssgan_lib checkpoint (unknown format)")
+        saved = state["config"]
+        diff = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(self.cfg, k)!r}" for k in TrainConfig.COMPAT
+                if saved.get(k) != getattr(self.cfg, k)]
+        if diff:
+            raise CheckpointError("checkpoint is from an incompatible configuration (" + "; ".join(diff) + ")")
+        try:
+            self.D.load_state_dict(state["D"])
+            if self.G is not None:
+                self.G.load_state_dict(state["G"])
+                self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.avg.load_state_dict(state["avg"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint does not fit this model: {str(exc).splitlines()[0]}") from exc
+        self.gen.set_state(state["rng"])
+        for name in ("lab_idx", "lab_seq", "unl_seq", "unl2_seq", "pos"):
+            getattr(self, name).copy_(state[name])
+        self._acc.copy_(state["acc"])
+        self._acc_n = state["acc_n"]
+        self._step_t.copy_(state["step_t"])
+        self.step, self.epoch_pos, self.initialised = state["step"], state["epoch_pos"], state["initialised"]
+        self.wall_seconds = state["wall_seconds"]
+        self.history = state["history"]
+        self._graph, self._graph_tried = None, False
+
+    def load(self, path: str | Path) -> None:
+        """Resume from a checkpoint file; :class:`CheckpointError` if it is missing, corrupt or incompatible."""
+        self.load_state_dict(read_checkpoint(path))
+
+
+class _DeferredInterrupt:
+    """Within ``with``: SIGINT (Ctrl-C, a notebook's interrupt) sets ``requested`` instead of raising.
+
+    A second Ctrl-C raises at once. Outside the main thread it does nothing (signals live there).
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = None
+
+    def _handler(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "_DeferredInterrupt":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint file on the CPU, turning every failure into one :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint {path} is corrupted or truncated ({type(exc).__name__})") from exc
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    names = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in d.items() if k in names})

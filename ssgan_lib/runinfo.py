@@ -68,3 +68,18 @@ class RunInfo:
                 f"wall={d['wall_seconds']}s ssgan_lib={d['ssgan_lib']} torch={d['torch']}")
 
     __repr__ = __str__
+
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Store ``value`` under ``name`` for the book's prose (``{glue:text}`name:.2f```).
+
+    Uses ``myst_nb.glue`` when it is installed (the book build); elsewhere (Colab) it just shows
+    the value when ``display`` is true, so notebooks run anywhere.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        if display:
+            print(f"{name} = {value}")
+        return
+    _glue(name, value, display=display)

@@ -1,0 +1,142 @@
+"""``python -m ssgan_lib reproduce``: the paper's MNIST table and the label-rate study.
+
+For every label count and method (``ssgan-fm``: the feature-matching SSGAN; ``supervised``: the same
+D on the same labels, no GAN), ``seeds`` runs train side by side (the seed axis): run ``s`` uses seed
+``s + 1`` for its weights, its noise and its class-balanced labelled subset. Protocol of Salimans et
+al.: the labelled subset is drawn from all 60,000 training images (no validation split: nothing is
+tuned here), the unlabelled pool is all 60,000, and each run's test error is measured once, after its
+last step, with the parameter-averaged D. Rows go to a CSV ``method,labels,seed,test_error`` (percent),
+written atomically after each group, so an interrupted sweep resumes where it stopped; a metadata
+JSON (commit, device, epochs, wall time) is written beside it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .data import label_rate_to_count, load_mnist
+from .train import TrainConfig, Trainer, atomic_write_json
+
+DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
+PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
+PAPER_STD = {20: 4.52, 50: 1.36, 100: 0.065, 200: 0.04}
+FIELDS = ("method", "labels", "seed", "test_error")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a results CSV (empty list if the file does not exist)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if set(FIELDS) - set(r):
+            raise ValueError(f"{path} is not a results file (columns {list(r)})")
+        r["labels"], r["seed"], r["test_error"] = int(r["labels"]), int(r["seed"]), float(r["test_error"])
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for r in sorted(rows, key=lambda r: (r["method"], r["labels"], r["seed"])):
+            w.writerow({k: (f"{r[k]:.4f}" if k == "test_error" else r[k]) for k in FIELDS})
+    os.replace(tmp, path)
+
+
+def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]]:
+    """{method: [(labels, mean error, std error, n seeds), ...]} (sample std; 0 for one seed)."""
+    groups: dict[tuple[str, int], list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["method"], r["labels"]), []).append(r["test_error"])
+    out: dict[str, list] = {}
+    for (m, n), errs in sorted(groups.items()):
+        t = torch.tensor(errs, dtype=torch.float64)
+        std = float(t.std()) if len(errs) > 1 else 0.0
+        out.setdefault(m, []).append((n, float(t.mean()), std, len(errs)))
+    return out
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float | None, out: Path,
+              device: str, steps: int | None = None, progress: bool = True, data=None) -> list[dict]:
+    """Run every (method, labels) group not yet complete in ``out``; return all rows."""
+    rows = read_rows(out)
+    data = data if data is not None else load_mnist(device)
+    meta_path = out.with_suffix(".meta.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"groups": {}}
+    t_start = time.perf_counter()
+    for method in methods:
+        for n in labels:
+            have = {r["seed"] for r in rows if r["method"] == method and r["labels"] == n}
+            if have >= set(range(1, seeds + 1)):
+                continue  # done in an earlier (interrupted) sweep
+            cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=epochs or 300, steps=steps,
+                              val_size=0, eval_every=0, device=device)
+            t0 = time.perf_counter()
+            tr = Trainer(cfg, data=data, progress=progress)
+            tr.fit()
+            errs = [100.0 * (1 - a) for a in tr.evaluate("test")]
+            rows = [r for r in rows if not (r["method"] == method and r["labels"] == n)]
+            rows += [{"method": method, "labels": n, "seed": s + 1, "test_error": e} for s, e in enumerate(errs)]
+            write_rows(out, rows)
+            meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(time.perf_counter() - t0, 1), "steps": tr.step}
+            meta.update({"commit": _commit(), "device": device,
+                         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
+                         "epochs": tr.step / tr.steps_per_epoch, "steps": tr.step, "seeds": seeds,
+                         "ssgan_lib": __version__, "torch": torch.__version__,
+                         "wall_seconds_total": round(meta.get("wall_seconds_total", 0) + time.perf_counter() - t0, 1),
+                         "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
+                                     "for run s; unlabelled pool all 60,000; test error of the averaged D "
+                                     "after the last step; no validation split, nothing tuned"})
+            atomic_write_json(meta, meta_path)
+            mean = sum(errs) / len(errs)
+            print(f"{method:>10} {n:>6} labels: test error {mean:.2f}% over {len(errs)} seeds "
+                  f"({time.perf_counter() - t0:.0f}s)", flush=True)
+    print(f"sweep done in {time.perf_counter() - t_start:.0f}s; results in {out}")
+    return rows
+
+
+def cmd_reproduce(args) -> int:
+    from .cli import UsageError, _default_device
+    from .train import check_device
+
+    try:
+        labels = [int(x) for x in args.labels.split(",")] if args.labels else list(DEFAULT_LABELS)
+    except ValueError:
+        raise UsageError(f"--labels must be comma-separated whole numbers, got {args.labels!r}")
+    if args.label_rate is not None:
+        try:
+            labels.append(label_rate_to_count(args.label_rate))
+        except ValueError as exc:
+            raise UsageError(str(exc))
+    for n in labels:
+        if n <= 0 or n % 10 or n > 60000:
+            raise UsageError(f"label counts must be positive multiples of 10 up to 60000, got {n}")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in ("ssgan-fm", "supervised"):
+            raise UsageError(f"unknown method {m!r} (ssgan-fm, supervised)")
+    device = args.device or _default_device()
+    check_device(device)
+    out = Path(args.out)
+    run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
+              progress=not args.quiet)
+    return 0

@@ -1,0 +1,66 @@
+"""Build the book (and its student edition) and read the HTML: figures, Colab links, exercises, solutions.
+
+Each build takes a minute or two (no notebook is executed: the book shows the stored outputs).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from test_book_structure import chapter_notebooks  # noqa: E402
+
+JB = shutil.which("jupyter-book")
+pytestmark = pytest.mark.skipif(JB is None, reason="jupyter-book is not installed")
+
+
+def _build(out: Path, config: str) -> Path:
+    cmd = [JB, "build", str(ROOT), "--path-output", str(out), "--config", str(ROOT / config), "-W", "-n", "--keep-going"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert res.returncode == 0, f"book build failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def html(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("book"), "_config.yml")
+
+
+@pytest.fixture(scope="module")
+def student_html(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("student"), "_config_student.yml")
+
+
+def pages() -> list[str]:
+    return [p.stem for p in chapter_notebooks()]
+
+
+@pytest.mark.parametrize("name", pages())
+def test_chapter_page_has_figures_colab_exercises_solutions_no_errors(html: Path, name: str):
+    page = (html / "book" / f"{name}.html").read_text()
+    assert len(re.findall(r"<img [^>]*src=\"[^\"]*\.png\"", page)) >= 1, "no figure"
+    assert re.search(r"https://colab\.research\.google\.com/github/[^\"]+/book/" + re.escape(name) + r"\.ipynb", page), \
+        "no Colab link to this notebook"
+    assert len(re.findall(r'class="[^"]*\bexercise\b', page)) >= 3, "fewer than 3 exercises"
+    assert len(re.findall(r'class="[^"]*\bsolution\b', page)) >= 3, "fewer than 3 solutions"
+    assert "Traceback (most recent call last)" not in page and 'class="output traceback' not in page
+    assert "run-info:" in page
+
+
+def test_intro_and_api_pages_exist(html: Path):
+    assert (html / "book" / "intro.html").exists()
+    api = (html / "book" / "api.html").read_text()
+    assert "feature_matching_loss" in api and "TrainConfig" in api
+
+
+@pytest.mark.parametrize("name", pages())
+def test_student_edition_has_exercises_but_no_solutions(student_html: Path, name: str):
+    page = (student_html / "book" / f"{name}.html").read_text()
+    assert len(re.findall(r'class="[^"]*\bexercise\b', page)) >= 3
+    assert not re.findall(r'class="[^"]*\bsolution\b', page), "a solution leaked into the student edition"

@@ -1,0 +1,90 @@
+"""The book's notebooks, read as files: the table of contents, the Colab cell, exercises, stored outputs."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_tools"))
+import nbbuild  # noqa: E402
+
+
+def toc_files() -> list[str]:
+    return re.findall(r"^\s*(?:root|- file):\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.M)
+
+
+def chapter_notebooks() -> list[Path]:
+    return [ROOT / (f + ".ipynb") for f in toc_files() if (ROOT / (f + ".ipynb")).exists()]
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_toc_lists_intro_and_at_least_8_chapter_notebooks():
+    files = toc_files()
+    assert files[0] == "book/intro"
+    assert (ROOT / "book/intro.md").exists()
+    missing = [f for f in files if not any((ROOT / (f + ext)).exists() for ext in (".ipynb", ".md"))]
+    assert not missing, f"in _toc.yml but not on disk: {missing}"
+    assert len(chapter_notebooks()) >= 8
+
+
+@pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
+def test_notebook_is_built_from_its_source_with_the_colab_cell(nb_path: Path):
+    nb = load(nb_path)
+    first = nb["cells"][0]
+    assert first["cell_type"] == "code"
+    assert "".join(first["source"]) == nbbuild.install_cell_source(), "install cell differs from _config.yml's URL"
+    assert nbbuild.repository_url() in "".join(first["source"])
+    assert nb["metadata"].get("accelerator") == "GPU"
+    assert (ROOT / "book/_src" / (nb_path.stem + ".py")).exists(), "every notebook has its percent-format source"
+
+
+@pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
+def test_notebook_has_exercises_solutions_and_sections(nb_path: Path):
+    md = "\n".join("".join(c["source"]) for c in load(nb_path)["cells"] if c["cell_type"] == "markdown")
+    exercises = re.findall(r"^:::\{exercise\}", md, re.M)
+    solutions = re.findall(r"^:::\{solution\} (\S+)\n:class: dropdown", md, re.M)
+    labels = re.findall(r"^:label: (\S+)", md, re.M)
+    assert len(exercises) >= 3, f"{nb_path.name}: {len(exercises)} exercises"
+    assert len(solutions) >= 3 and set(solutions) <= set(labels), "each solution in a dropdown, for a labelled exercise"
+    for heading in ("Learning goals", "What to watch for", "Exercises", "References"):
+        assert heading in md, f"{nb_path.name} lacks '{heading}'"
+
+
+def test_exercise_labels_unique_across_the_book():
+    labels = []
+    for nb_path in chapter_notebooks():
+        md = "\n".join("".join(c["source"]) for c in load(nb_path)["cells"] if c["cell_type"] == "markdown")
+        labels += re.findall(r"^:label: (\S+)", md, re.M)
+    assert len(labels) == len(set(labels)), f"duplicate labels: {sorted(l for l in labels if labels.count(l) > 1)}"
+
+
+@pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
+def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
+    cells = load(nb_path)["cells"]
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"], "a stored output is an error"
+    texts = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
+    assert re.search(r"run-info: chapter=.* mode=(smoke|cpu|full) device=\S+ .*wall=[\d.]+s ssgan_lib=", texts), \
+        "the notebook's outputs lack its run-info line (was it executed before committing?)"
+    assert "mode=smoke" not in texts, "stored outputs must come from a cpu or full run, not the CI smoke mode"
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert images, "a chapter shows at least one figure"
+    stderr = [o for o in outputs if o["output_type"] == "stream" and o.get("name") == "stderr"
+              and "it/s" not in "".join(o["text"]) and "step/s" not in "".join(o["text"])]
+    assert not stderr, f"stderr output (warnings) stored: {''.join(stderr[0]['text'])[:300]}"
+
+
+def test_student_config_differs_only_in_solutions_and_title():
+    full = (ROOT / "_config.yml").read_text().splitlines()
+    student = [ln for ln in (ROOT / "_config_student.yml").read_text().splitlines() if not ln.startswith("# ")]
+    diff = [(a, b) for a, b in zip(full, student) if a != b]
+    assert len(full) == len(student)
+    assert len(diff) == 2
+    assert ("    hide_solutions: false", "    hide_solutions: true") in diff

@@ -408,34 +408,32 @@ class Trainer:
         return self._graph is not None or not self._graph_tried
 
     def _graph_step(self) -> None:
-        """Replay the captured step; capture it first (after 3 eager warm-up steps)."""
-        if self._graph is None:
-            self._graph_tried = True
-            try:
-                self._capture()
-            except Exception as exc:  # pragma: no cover - CUDA only
-                if self.cfg.graph == "cuda-graph":
-                    raise
-                import warnings
-                warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly")
-                self._graph = None
-                torch.cuda.synchronize()
-                self.train_step(self.draw_inputs())
-                return
-        self._graph.replay()
-
-    def _capture(self) -> None:  # pragma: no cover - CUDA only
-        # Warm-up on a side stream (cuBLAS handles, autograd buffers) is made of *real* steps: each
-        # advances pos and the optimizers; capture itself executes nothing; each replay is one step.
-        # So the first call performs one real step too: the last warm-up step.
+        """One step on CUDA: the first call runs it eagerly (the warm-up) and captures the graph;
+        every later call replays the graph. Either way exactly one step is done."""
+        if self._graph is not None:
+            self._graph.replay()
+            return
+        self._graph_tried = True
+        # Warm-up on a side stream (cuBLAS handles, autograd's buffers): a real step, errors propagate.
         s = torch.cuda.Stream()
         s.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(s):
             self.train_step(self.draw_inputs())
         torch.cuda.current_stream().wait_stream(s)
+        try:
+            self._capture()  # records the step; executes nothing
+        except Exception as exc:  # pragma: no cover - CUDA only
+            self._graph = None
+            if self.cfg.graph == "cuda-graph":
+                raise
+            import warnings
+            warnings.warn(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running eagerly")
+            self.cfg.graph = "eager"
+
+    def _capture(self) -> None:  # pragma: no cover - CUDA only
         g = torch.cuda.CUDAGraph()
         if hasattr(g, "register_generator_state"):
-            g.register_generator_state(self.gen)
+            g.register_generator_state(self.gen)  # device RNG offsets advance at each replay
         with torch.cuda.graph(g):
             self.train_step(self.draw_inputs())
         self._graph = g

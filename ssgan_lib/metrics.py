@@ -84,9 +84,10 @@ def frechet_distance(f1: torch.Tensor, f2: torch.Tensor) -> float:
 
     (the symmetric form of :math:`\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2}`, stable in float64).
     """
-    f1, f2 = f1.double(), f2.double()
+    f1, f2 = f1.double().reshape(len(f1), -1), f2.double().reshape(len(f2), -1)
     mu1, mu2 = f1.mean(0), f2.mean(0)
-    s1, s2 = torch.cov(f1.T), torch.cov(f2.T)
+    # torch.cov of a single feature is 0-d; keep it a 1x1 matrix so 1-D features work too
+    s1, s2 = torch.cov(f1.T).reshape(f1.shape[1], -1), torch.cov(f2.T).reshape(f2.shape[1], -1)
     r1 = _sqrtm_psd(s1)
     cross = _sqrtm_psd(r1 @ s2 @ r1)
     return float((mu1 - mu2).square().sum() + torch.trace(s1 + s2 - 2 * cross))

@@ -77,9 +77,9 @@ if full_csv.exists():
     meta = json.loads(full_csv.with_suffix(".meta.json").read_text())
     source = f"full sweep from {full_csv} ({meta['epochs']:.0f} epochs on {meta['device_name']}, commit {meta['commit']})"
 else:
-    labels = run.pick(smoke=[20, 100, 1000], cpu=[20, 100, 1000, rate_labels], full=[20, 50, 100, 200, 1000, rate_labels])
+    labels = run.pick(smoke=[20, 100], cpu=[20, 100, 1000, rate_labels], full=[20, 50, 100, 200, 1000, rate_labels])
     seeds = run.pick(smoke=2, cpu=3, full=10)
-    steps = run.pick(smoke=20, cpu=300, full=180_000)
+    steps = run.pick(smoke=10, cpu=300, full=180_000)
     data = load_mnist(run.device)
     out = Path(tempfile.mkdtemp()) / "label_rate_reduced.csv"
     t0 = time.perf_counter()

@@ -428,7 +428,7 @@ glue("ch05_best_gap", best_gap)
 #
 # Write `sgan_unl(unl_logits, fake_logits)` — the unsupervised part of the SGAN discriminator loss,
 # $-\mathbb E_x \log(1 - p(K{+}1 \mid x)) - \mathbb E_z \log p(K{+}1 \mid G(z))$ — for logits of shape
-# `(S, B, K+1)`, returning `S` values. It must stay finite for logits of size 500. Check it with
+# `(S, B, K+1)`, returning `S` values. It must stay finite for logits of size 1000. Check it with
 # `ssgan_lib.exercises.ch05.check_sgan_unsupervised_loss(sgan_unl)`. Then write the generator loss
 # $-\mathbb E_z \log(1 - p(K{+}1 \mid G(z)))$ and check it with `check_sgan_g_loss`.
 # :::

@@ -1,0 +1,465 @@
+# %% [markdown]
+# # 6. Improved GAN: the recipe of Salimans et al.
+#
+# **Learning goals**
+#
+# - Drop the redundant fake logit: $K$ logits with the fake logit fixed at 0, and $D(x) = Z(x)/(Z(x)+1)$.
+# - Write the unsupervised discriminator loss in its stable `logsumexp`/`softplus` form, and feature matching on
+#   batch means of an inner layer of $D$.
+# - Know the details of the reference code that make it work: weight normalisation with data-dependent
+#   initialisation, Gaussian noise layers, parameter averaging, and Adam with its epsilon inside the square root.
+# - Train the 100-label MNIST model and read its result honestly: one test number, from the averaged $D$, at the end.
+# - Explain why its generator's samples look *worse* than a plain GAN's while its classifier is better.
+#
+# ## $K$ logits instead of $K+1$
+#
+# The SGAN of chapter 5 has $K+1$ logits. Softmax does not change when the same number is added to every logit, so
+# one of them is redundant. Salimans et al. fix the fake logit at $\ell_{K+1} = 0$ and keep $K$ logits
+# $\ell'_k = \ell_k - \ell_{K+1}$ (`losses.k_plus_one_to_k`). With $Z(x) = \sum_{k=1}^{K} e^{\ell'_k(x)}$,
+#
+# $$ p(K{+}1 \mid x) = \frac{1}{Z(x) + 1}, \qquad
+#    D(x) := 1 - p(K{+}1 \mid x) = \frac{Z(x)}{Z(x) + 1} = \sigma\bigl(\operatorname{LSE}(\ell'(x))\bigr), $$
+#
+# a real/fake discriminator read off the class logits, with $\operatorname{LSE} = \log Z$ and $\sigma$ the logistic
+# sigmoid. Nothing is lost, as the first cell checks.
+#
+# ## The losses
+#
+# The discriminator minimises $L_D = L_{\text{lab}} + w\,L_{\text{unl}}$ (`losses.salimans_d_loss`, $w = 1$), with
+# the supervised cross-entropy $L_{\text{lab}} = -\mathbb E_{(x,y)} [\ell_y(x) - \operatorname{LSE}(\ell(x))]$ and
+# the unsupervised part (`losses.unsupervised_loss`)
+#
+# $$ L_{\text{unl}} = -\tfrac12 \mathbb E_x \log D(x) - \tfrac12 \mathbb E_z \log(1 - D(G(z)))
+#   = \tfrac12 \mathbb E_x \bigl[-\operatorname{LSE}(\ell(x)) + \operatorname{softplus}(\operatorname{LSE}(\ell(x)))\bigr]
+#   + \tfrac12 \mathbb E_z \operatorname{softplus}(\operatorname{LSE}(\ell(G(z)))) . $$
+#
+# The second form follows from $\log D = \operatorname{LSE} - \operatorname{softplus}(\operatorname{LSE})$ and
+# $\log(1 - D) = -\operatorname{softplus}(\operatorname{LSE})$; it never takes the log of a probability, so it
+# stays finite for any logits. The factor $\tfrac12$ is the reference code's.
+#
+# The generator does **not** play the GAN game. It uses **feature matching** (`losses.feature_matching_loss`): the
+# batch means of the last hidden layer $f$ of $D$ (250 units) should agree on real and generated images,
+#
+# $$ L_G = \frac{1}{F}\sum_{j=1}^{F} \Bigl( \frac1B\sum_{i} f_j(x_i) - \frac1B\sum_{i} f_j(G(z_i)) \Bigr)^2 . $$
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from IPython.display import Markdown, display
+
+from ssgan_lib import losses
+from ssgan_lib.data import load_mnist
+from ssgan_lib.models import SalimansD, SalimansG
+from ssgan_lib.optim import PaperAdam
+from ssgan_lib.plots import plot_history, show_samples
+from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.train import TrainConfig, Trainer
+
+run = RunInfo("06 improved gan")
+print(run.mode, run.device)
+data = load_mnist(run.device)
+
+# %%
+torch.manual_seed(0)
+K = 10
+l_unl, l_fake = torch.randn(1, 64, K + 1) * 3, torch.randn(1, 64, K + 1) * 3  # K+1 logits, last = fake
+k_unl, k_fake = losses.k_plus_one_to_k(l_unl), losses.k_plus_one_to_k(l_fake)  # K logits, fake fixed at 0
+with_zero = torch.cat([k_unl, torch.zeros(1, 64, 1)], dim=-1)
+print("max |softmax(K+1 logits) - softmax([K logits, 0])|:",
+      (l_unl.softmax(-1) - with_zero.softmax(-1)).abs().max().item())
+d_direct = 1 - l_unl.softmax(-1)[..., K]
+d_lse = torch.sigmoid(torch.logsumexp(k_unl, dim=-1))
+print("max |(1 - p_fake) - sigmoid(LSE)|:", (d_direct - d_lse).abs().max().item())
+print("SGAN unsupervised loss (K+1 logits):     ", losses.sgan_unsupervised_loss(l_unl, l_fake).item())
+print("2 x improved-GAN unsupervised loss (K):  ", 2 * losses.unsupervised_loss(k_unl, k_fake).item())
+big = torch.full((1, 1, K), 300.0)
+print("at logits of 300: naive log(Z/(Z+1)) =", torch.log(big.exp().sum(-1) / (big.exp().sum(-1) + 1)).item(),
+      "| library loss =", losses.unsupervised_loss(big, -big).item())
+
+# %% [markdown]
+# The two parametrisations give the same probabilities, and the unsupervised losses agree up to the factor
+# $\tfrac12$. Computing $Z$ with `exp` overflows at large logits (NaN above); the `logsumexp` form does not.
+#
+# ## The network and its details
+#
+# `SalimansD` is the reference MNIST discriminator: Gaussian noise ($\sigma = 0.3$) on the input, then five dense
+# layers of 1000, 500, 250, 250, 250 ReLU units, each followed by Gaussian noise ($\sigma = 0.5$), and a dense layer
+# to $K = 10$ logits. `SalimansG` maps $z \sim U(0,1)^{100}$ through two layers of 500 softplus units with batch norm
+# to 784 sigmoid pixels. Four details of the reference code matter for the result.
+#
+# ### Weight normalisation with data-dependent initialisation
+#
+# Every dense layer of $D$ is weight-normed (`models.WNLinear`): $W = \theta\, g / \lVert\theta\rVert$ per output
+# unit, so direction and scale are separate parameters. Before training, one batch of 500 training images is pushed
+# through the network layer by layer, and each layer's scale and bias are set so that its pre-activations have mean
+# 0 and standard deviation 1 on that batch ($g \leftarrow g/\sigma$, $b \leftarrow -\mu/\sigma$;
+# `SalimansD.data_init`). The hidden scales then stay **frozen**; only the output layer trains its scale.
+
+# %%
+def preactivation_stats(D, x, gen):
+    """Mean and std of each layer's pre-activation on x (noise on, as in training and in data_init)."""
+    sig = [D.sigma_in] + [D.sigma_hidden] * len(D.hidden)
+    h, rows = x, []
+    for i, layer in enumerate(list(D.hidden) + [D.out]):
+        h = h + sig[i] * torch.randn(h.shape, generator=gen)
+        a = layer(h)
+        rows.append((a.mean().item(), a.std().item()))
+        h = F.relu(a)
+    return rows
+
+
+torch.manual_seed(1)
+D_demo = SalimansD(1)
+x500 = data.train_x[torch.randperm(len(data.train_x))[:500]].unsqueeze(0)
+with torch.no_grad():
+    before = preactivation_stats(D_demo, x500, torch.Generator().manual_seed(0))
+    D_demo.data_init(x500, generator=torch.Generator().manual_seed(1))
+    after = preactivation_stats(D_demo, x500, torch.Generator().manual_seed(2))
+names = ["1000", "500", "250", "250", "250", "out (10)"]
+rows = ["| layer | mean before | std before | mean after init | std after init |", "|---|---|---|---|---|"]
+rows += [f"| {n} | {b[0]:.3f} | {b[1]:.3f} | {a[0]:.3f} | {a[1]:.3f} |" for n, b, a in zip(names, before, after)]
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# Before the initialisation the scale of the pre-activations drifts from layer to layer (with $g = 1$, each unit's
+# weights have norm 1 whatever the input size); after it every layer starts at mean 0 and standard deviation 1
+# (up to the fresh noise draw), and so do the logits. Training then starts from a well-scaled network without
+# batch norm in $D$ — which matters because batch norm would mix the labelled, unlabelled and generated images of a
+# batch.
+#
+# ### Gaussian noise layers
+#
+# During training, $D$ adds Gaussian noise to its input and after every hidden layer. It is a strong regulariser
+# (with 100 labels, $D$ would otherwise memorise them) and it keeps $D$ from being too sure about the generator's
+# images. Evaluation switches it off (`train=False`):
+
+# %%
+x8 = data.test_x[:8].unsqueeze(0)
+with torch.no_grad():
+    draws = torch.stack([D_demo(x8, train=True)[0] for _ in range(20)])  # 20 noise draws
+    clean = D_demo(x8, train=False)[0]
+print("std of the logits over 20 noise draws (train=True):", draws.std(0).mean().item())
+print("train=False is deterministic:", torch.equal(clean, D_demo(x8, train=False)[0]))
+
+# %% [markdown]
+# ### Adam with the epsilon inside the square root
+#
+# The reference code's Adam (`optim.PaperAdam`) divides by $\sqrt{\hat v + \epsilon}$, not by
+# $\sqrt{\hat v} + \epsilon$ as `torch.optim.Adam` does:
+#
+# $$ p \leftarrow p - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t) + \epsilon}}, \qquad \epsilon = 10^{-8}. $$
+#
+# With $\epsilon = 10^{-8}$ inside the root the denominator never drops below $10^{-4}$: parameters whose gradients
+# are smaller than about $10^{-4}$ take proportionally smaller steps instead of full-size ones. The first step of
+# each, on one parameter with a constant gradient:
+
+# %%
+grads = torch.logspace(-8, 0, 33)
+paper, torch_adam = [], []
+for g in grads:
+    p1 = torch.zeros(1, requires_grad=True)
+    PaperAdam([p1], lr=3e-3, betas=(0.5, 0.999)).step([g.reshape(1)])
+    p2 = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([p2], lr=3e-3, betas=(0.5, 0.999), eps=1e-8)
+    p2.grad = g.reshape(1).clone()
+    opt.step()
+    paper.append(-p1.item())
+    torch_adam.append(-p2.item())
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.loglog(grads, torch_adam, label=r"torch.optim.Adam: $\hat m / (\sqrt{\hat v} + \epsilon)$")
+ax.loglog(grads, paper, "--", label=r"PaperAdam: $\hat m / \sqrt{\hat v + \epsilon}$")
+ax.set_xlabel("gradient")
+ax.set_ylabel("size of the first step")
+ax.set_title("Adam's epsilon, lr = 0.003")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### Parameter averaging
+#
+# The classifier that is evaluated is not the live $D$ but an exponential moving average of its parameters
+# (`optim.ParamAverage`, decay $\beta = 0.9999$), read out bias-corrected:
+#
+# $$ a_t = a_{t-1} + (1-\beta)(p_t - a_{t-1}),\ a_0 = 0, \qquad \bar p_t = a_t / (1 - \beta^t) . $$
+#
+# The GAN game keeps moving $D$'s weights; their average is a calmer classifier. The reference code evaluates
+# $a_t$ without the correction, which is fine after its 180,000 steps ($1 - \beta^t \approx 1$) but would shrink
+# every weight of a short run towards zero: after 1,200 steps $1 - \beta^t$ is only
+# {glue:text}`ch06_corr_1200:.3f`. The training below watches both the live and the averaged $D$ on the validation
+# split.
+
+# %%
+glue("ch06_corr_1200", 1 - 0.9999 ** 1200)
+steps = run.pick(smoke=240, cpu=1200, full=180_000)  # full: 300 epochs of 600 steps
+chunk = run.pick(smoke=60, cpu=100, full=6000)
+cfg = TrainConfig(method="ssgan-fm", labels=100, seed=1, steps=steps, device=run.device,
+                  val_size=run.pick(smoke=1000, cpu=5000, full=5000), eval_every=chunk,
+                  log_every=run.pick(smoke=30, cpu=100, full=600))
+tr = Trainer(cfg, data=data, progress=False)
+x_val, y_val = data.train_x[tr.val_idx], data.train_y[tr.val_idx]
+
+
+@torch.no_grad()
+def live_val_accuracy(trainer):
+    """Validation accuracy of the live (not averaged) D, noise off."""
+    logits, _ = trainer.D(x_val.unsqueeze(0), train=False)
+    return (logits[0].argmax(-1) == y_val).float().mean().item()
+
+
+live = []
+while tr.step < tr.total_steps:
+    tr.fit(steps=chunk)
+    live.append((tr.step, live_val_accuracy(tr)))
+print(f"{tr.step} steps ({tr.step / tr.steps_per_epoch:.2f} epochs) in {tr.wall_seconds:.0f} s")
+
+# %%
+plot_history(tr.history, title="ssgan-fm, 100 labels")
+plt.show()
+
+# %%
+h = tr.history
+fig, ax = plt.subplots(figsize=(6, 3.4))
+ax.plot([s for s, _ in live], [100 * a for _, a in live], "s--", label="live D")
+ax.plot(h["eval_step"], [100 * v[0] for v in h["val_acc"]], "o-", label="averaged D (bias-corrected)")
+ax.set_xlabel("step")
+ax.set_ylabel("validation accuracy (%)")
+ax.set_title("live vs averaged discriminator, 100 labels")
+ax.legend()
+fig.tight_layout()
+plt.show()
+glue("ch06_live_last", 100 * live[-1][1])
+glue("ch06_avg_last", 100 * h["val_acc"][-1][0])
+glue("ch06_live_std", 100 * torch.tensor([a for _, a in live[len(live) // 2:]]).std().item())
+glue("ch06_avg_std", 100 * torch.tensor([v[0] for v in h["val_acc"][len(live) // 2:]]).std().item())
+
+# %% [markdown]
+# At the last step the live $D$ scores {glue:text}`ch06_live_last:.2f` % on the validation split and the averaged
+# one {glue:text}`ch06_avg_last:.2f` %. Over the second half of training the live curve fluctuates with a standard
+# deviation of {glue:text}`ch06_live_std:.2f` points, the averaged one {glue:text}`ch06_avg_std:.2f`: averaging
+# smooths out the game's oscillations, which is why the averaged $D$ is the one reported.
+#
+# ## The result
+#
+# The test set is used once, now, on the averaged discriminator after the last step:
+
+# %%
+test_acc = tr.evaluate("test")[0]
+epochs = tr.step / tr.steps_per_epoch
+display(Markdown(
+    "| method | labels | steps (epochs) | validation acc. (%) | test acc. (%) | test error (%) |\n|---|---|---|---|---|---|\n"
+    f"| ssgan-fm | 100 | {tr.step:,} ({epochs:.2f}) | {100 * h['val_acc'][-1][0]:.2f} | {100 * test_acc:.2f} | "
+    f"{100 * (1 - test_acc):.2f} |\n\n*One seed, mode `{run.mode}`. Averaged discriminator, last step. "
+    "Paper (300 epochs, 10 seeds): 0.93 ± 0.065 % test error.*"))
+glue("ch06_test_acc", 100 * test_acc)
+glue("ch06_epochs", epochs)
+
+# %% [markdown]
+# After {glue:text}`ch06_epochs:.2f` epochs the averaged discriminator reaches {glue:text}`ch06_test_acc:.2f` % test
+# accuracy with 100 labels. In `cpu` mode that is a **short run** of one seed: a small fraction of the 180,000 steps
+# (300 epochs) behind the paper's 0.93 % error, i.e. about 99 % accuracy. The full number needs the full run, which
+# `full` mode does on a GPU (and `python -m ssgan_lib reproduce` for 10 seeds, chapter 7). The validation curve
+# above, not the test set, is what tells whether training is still improving.
+#
+# ## The samples, and why they look worse
+#
+# The generator's samples next to real training images:
+
+# %%
+with torch.no_grad():
+    fakes = tr.G(tr.G.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0)))[0]
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4.6))
+show_samples(data.train_x[:64], nrow=8, title="real", ax=a1)
+show_samples(fakes, nrow=8, title=f"G after {tr.step} steps (feature matching)", ax=a2)
+fig.tight_layout()
+plt.show()
+
+# %%
+D_avg = tr.sync_eval()
+with torch.no_grad():
+    lr_, _ = D_avg(data.test_x[:1000].unsqueeze(0), train=False)
+    lf_, _ = D_avg(tr.G(tr.G.sample_z(1000, run.device, torch.Generator(run.device).manual_seed(1))), train=False)
+d_real = torch.sigmoid(torch.logsumexp(lr_[0], -1))
+d_fake = torch.sigmoid(torch.logsumexp(lf_[0], -1))
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ax.hist(d_real.numpy(), bins=40, range=(0, 1), alpha=0.6, label="real test images")
+ax.hist(d_fake.numpy(), bins=40, range=(0, 1), alpha=0.6, label="generated images")
+ax.set_xlabel(r"$D(x) = Z/(Z+1)$ of the averaged D")
+ax.set_ylabel("count")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+glue("ch06_d_real", d_real.median().item())
+glue("ch06_d_fake", d_fake.median().item())
+
+# %% [markdown]
+# The averaged $D$ gives real test images a median $D(x)$ of {glue:text}`ch06_d_real:.3f` and generated ones
+# {glue:text}`ch06_d_fake:.3f`: it still tells them apart, and that is what keeps its features learning.
+#
+# Salimans et al. noticed it first: the feature-matching generator makes **worse-looking** samples than one trained
+# with the ordinary GAN loss (their minibatch-discrimination variant looks better and classifies worse), yet gives
+# the **better** classifier. Two reasons:
+#
+# - **Feature matching is not trained to make realistic images.** $G$ only has to match the batch mean of 250
+#   features of $D$. Many image distributions do that, most of them not digits; nothing pushes an individual sample
+#   to be convincing.
+# - **A good semi-supervised generator should not be perfect.** Dai et al. (2017, "Good Semi-supervised Learning
+#   That Requires a Bad GAN") show that if $G$ reproduced the data distribution exactly, $D$ could not tell its
+#   images from real ones and the unsupervised loss would add nothing to the labelled one. What helps the classifier
+#   is a **complement generator**: one that puts its samples in the *low-density* regions of the input space,
+#   between the classes. $D$ learns to call those regions "fake", that is, to put low $Z(x)$ there, so the class
+#   boundaries are pushed into the gaps between the clusters of real digits — the cluster assumption of
+#   semi-supervised learning, enforced by the game. Blurry strokes and hybrids between digits, as above, are exactly
+#   such samples.
+#
+# So judge this model by its classifier, and judge a generator for images (chapter 8) by other means.
+#
+# ## What to watch for
+#
+# - **`nan` in the unsupervised loss** at large logits: $Z = \sum e^{\ell_k}$ computed with `exp`. Use `logsumexp`
+#   and `softplus`.
+# - **A fake logit that is trained**: with $K+1$ free logits the model is the same, but mixing conventions (a
+#   trained fake logit *and* $D = Z/(Z+1)$) is a bug.
+# - **Feature matching on the wrong layer or per sample**: the reference uses the last hidden layer of $D$, after
+#   the ReLU and before the noise, and batch means.
+# - **No data-dependent initialisation**: the first steps blow up or stall; the pre-activation table above should
+#   show means near 0 and standard deviations near 1.
+# - **Evaluating the live $D$ with the noise on**: accuracy drops and jumps from evaluation to evaluation. Evaluate
+#   the averaged $D$ with `train=False`.
+# - **An uncorrected average in a short run**: every weight is scaled by $1-\beta^t$.
+# - **`torch.optim.Adam` instead of the reference Adam**: small-gradient parameters take full-size steps; results
+#   change, usually for the worse in the GAN part.
+# - **Short runs**: in `cpu` mode the generator has just started; the 99 % needs the 300 epochs.
+#
+# ## Exercises
+#
+# :::{exercise}
+# :label: ch06-unl-loss
+#
+# Write `unl(unl_logits, fake_logits)` — $L_{\text{unl}}$ for $K$ logits of shape `(S, B, K)` with the fake logit
+# fixed at 0, including the factor $\tfrac12$ — that stays finite for logits of size 1000. Check it with
+# `ssgan_lib.exercises.ch06.check_salimans_unl_loss(unl)`.
+# :::
+#
+# :::{solution} ch06-unl-loss
+# :class: dropdown
+#
+# ```python
+# import torch
+# import torch.nn.functional as F
+#
+# def unl(unl_logits, fake_logits):
+#     lse_u = torch.logsumexp(unl_logits, dim=-1)
+#     lse_f = torch.logsumexp(fake_logits, dim=-1)
+#     return 0.5 * (-lse_u + F.softplus(lse_u)).mean(-1) + 0.5 * F.softplus(lse_f).mean(-1)
+#
+# from ssgan_lib.exercises.ch06 import check_salimans_unl_loss
+# check_salimans_unl_loss(unl)
+# ```
+# The version with `Z = unl_logits.exp().sum(-1)` and `torch.log(Z / (Z + 1))` gives NaN for large logits and
+# fails.
+# :::
+#
+# :::{exercise}
+# :label: ch06-d-of-x
+#
+# Write `d_of_x(logits)` returning $D(x) = Z(x)/(Z(x)+1)$ for logits of shape `(S, B, K)`, and
+# `k_logits(logits)` that turns $K+1$ logits (last = fake) into the $K$ logits with the fake logit at 0. Check them
+# with `check_d_of_x(d_of_x)` and `check_k_plus_one(k_logits)` from `ssgan_lib.exercises.ch06`.
+# :::
+#
+# :::{solution} ch06-d-of-x
+# :class: dropdown
+#
+# ```python
+# import torch
+# def d_of_x(logits):
+#     return torch.sigmoid(torch.logsumexp(logits, dim=-1))  # Z/(Z+1) = 1/(1 + 1/Z) = sigmoid(log Z)
+#
+# def k_logits(logits):
+#     return logits[..., :-1] - logits[..., -1:]
+#
+# from ssgan_lib.exercises.ch06 import check_d_of_x, check_k_plus_one
+# check_d_of_x(d_of_x)
+# check_k_plus_one(k_logits)
+# ```
+# :::
+#
+# :::{exercise}
+# :label: ch06-adam
+#
+# A parameter's gradient is $10^{-5}$ at the first step. How large is the first update of the reference Adam
+# (`PaperAdam`, learning rate 0.003, $\epsilon = 10^{-8}$ inside the square root), and of `torch.optim.Adam`?
+# Check the first with `ssgan_lib.exercises.ch06.check_adam_first_step(value)`.
+# :::
+#
+# :::{solution} ch06-adam
+# :class: dropdown
+#
+# After bias correction $\hat m = g$ and $\hat v = g^2$. Reference:
+# $0.003 \cdot 10^{-5} / \sqrt{10^{-10} + 10^{-8}} \approx 2.99 \cdot 10^{-4}$; PyTorch:
+# $0.003 \cdot 10^{-5} / (10^{-5} + 10^{-8}) \approx 3.0 \cdot 10^{-3}$, ten times larger.
+# ```python
+# from ssgan_lib.exercises.ch06 import check_adam_first_step
+# check_adam_first_step(0.003 * 1e-5 / (1e-10 + 1e-8) ** 0.5)
+# ```
+# :::
+#
+# :::{exercise}
+# :label: ch06-average
+#
+# Write `ema(values, decay)` that returns the bias-corrected exponential moving average of a list of numbers (the
+# successive values of one parameter), as `ParamAverage` computes it. Check it with
+# `ssgan_lib.exercises.ch06.check_bias_corrected_average(ema)`. What does the uncorrected average of the constant
+# sequence `[5.0] * 10` with decay 0.9999 give, and why would that matter for a classifier without weight
+# normalisation?
+# :::
+#
+# :::{solution} ch06-average
+# :class: dropdown
+#
+# ```python
+# def ema(values, decay):
+#     a = 0.0
+#     for t, v in enumerate(values, start=1):
+#         a += (1 - decay) * (v - a)
+#     return a / (1 - decay ** len(values))
+#
+# from ssgan_lib.exercises.ch06 import check_bias_corrected_average
+# check_bias_corrected_average(ema)
+# ```
+# Uncorrected, ten steps of 5.0 give $5\,(1 - 0.9999^{10}) \approx 0.005$: the weights are shrunk a thousandfold.
+# In a plain network every layer's output shrinks with them; the corrected average is exactly 5.0.
+# :::
+#
+# :::{exercise}
+# :label: ch06-live-avg
+#
+# Train the same model with `TrainConfig(avg_decay=0.999)` and with `avg_decay=0.99999` for the same number of
+# steps (validation split only). How do the averaged curves differ from the default, and why is a very slow average
+# a poor choice for a short run even with bias correction?
+# :::
+#
+# :::{solution} ch06-live-avg
+# :class: dropdown
+#
+# A faster average (0.999) follows the live $D$ more closely and smooths less; a slower one (0.99999) weights all
+# steps seen so far almost equally, so after a short run it still gives the early, poor weights much weight: bias
+# correction makes it an *average*, not a *recent* average. Its time constant, $1/(1-\beta)$ steps, should be
+# short compared with the run.
+# :::
+#
+# ## References
+#
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. *Improved Techniques for Training
+#   GANs*. NeurIPS 2016; reference code github.com/openai/improved-gan (`train_mnist_feature_matching.py`, `nn.py`).
+# - T. Salimans, D. P. Kingma. *Weight Normalization: A Simple Reparameterization to Accelerate Training of Deep
+#   Neural Networks*. NeurIPS 2016.
+# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. *Good Semi-supervised Learning That Requires a Bad
+#   GAN*. NeurIPS 2017.
+# - A. Odena. *Semi-Supervised Learning with Generative Adversarial Networks*. arXiv:1606.01583, 2016.
+# - D. P. Kingma, J. Ba. *Adam: A Method for Stochastic Optimization*. ICLR 2015.
+
+# %%
+print(run)

@@ -122,8 +122,9 @@ rows += [f"| {n} | {b[0]:.3f} | {b[1]:.3f} | {a[0]:.3f} | {a[1]:.3f} |" for n, b
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
-# Before the initialisation the scale of the pre-activations drifts from layer to layer (with $g = 1$, each unit's
-# weights have norm 1 whatever the input size); after it every layer starts at mean 0 and standard deviation 1
+# Before the initialisation the pre-activations have standard deviations that are not 1 and change from layer to
+# layer (with $g = 1$ each unit's weight vector has norm 1, whatever the input); after it every layer starts at mean
+# 0 and standard deviation 1
 # (up to the fresh noise draw), and so do the logits. Training then starts from a well-scaled network without
 # batch norm in $D$ — which matters because batch norm would mix the labelled, unlabelled and generated images of a
 # batch.
@@ -310,8 +311,9 @@ glue("ch06_d_fake", d_fake.median().item())
 #   is a **complement generator**: one that puts its samples in the *low-density* regions of the input space,
 #   between the classes. $D$ learns to call those regions "fake", that is, to put low $Z(x)$ there, so the class
 #   boundaries are pushed into the gaps between the clusters of real digits — the cluster assumption of
-#   semi-supervised learning, enforced by the game. Blurry strokes and hybrids between digits, as above, are exactly
-#   such samples.
+#   semi-supervised learning, enforced by the game. After a full run the samples are strokes that are often
+#   almost, but not quite, digits, or hybrids between two of them: exactly such samples. (A short `cpu`-mode run,
+#   as above, shows an earlier stage: the generator is still far from the data.)
 #
 # So judge this model by its classifier, and judge a generator for images (chapter 8) by other means.
 #

@@ -82,8 +82,10 @@ def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
 
 
 def test_student_config_differs_only_in_solutions_and_title():
-    full = (ROOT / "_config.yml").read_text().splitlines()
-    student = [ln for ln in (ROOT / "_config_student.yml").read_text().splitlines() if not ln.startswith("# ")]
+    def lines(name: str) -> list[str]:
+        return [ln for ln in (ROOT / name).read_text().splitlines() if not ln.startswith("#")]
+
+    full, student = lines("_config.yml"), lines("_config_student.yml")
     diff = [(a, b) for a, b in zip(full, student) if a != b]
     assert len(full) == len(student)
     assert len(diff) == 2

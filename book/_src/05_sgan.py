@@ -151,7 +151,7 @@ print(f"floor of the buggy loss: {floor:.4f}, its value when the true class is 1
 pool, val_idx = validation_split(len(data.train_x), 5000, seed=0)
 x_val, y_val = data.train_x[val_idx], data.train_y[val_idx]
 lab_1000 = balanced_subset(data.train_y, 1000, seed=1, pool=pool)
-clf_steps = run.pick(smoke=100, cpu=400, full=400)
+clf_steps = run.pick(smoke=50, cpu=400, full=400)
 
 
 def train_small(bug: bool, opt: str, steps: int = clf_steps) -> list:
@@ -271,7 +271,7 @@ def real_batch(n, gen):
     return centres[torch.randint(4, (n,), generator=gen)] + 0.3 * torch.randn(n, 2, generator=gen)
 
 
-toy_steps = run.pick(smoke=150, cpu=400, full=400)
+toy_steps = run.pick(smoke=100, cpu=400, full=400)
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
 gen = torch.Generator().manual_seed(0)
 ref = real_batch(400, gen)
@@ -331,10 +331,10 @@ glue("ch05_spread_real", ref.std(0).mean().item())
 # optimiser; the SGAN's head has $K+1 = 11$ outputs, the baseline's $K = 10$.
 
 # %%
-steps = run.pick(smoke=200, cpu=1200, full=None)  # full: 300 epochs = 180,000 steps
+steps = run.pick(smoke=150, cpu=1200, full=None)  # full: 300 epochs = 180,000 steps
 common = dict(labels=100, seed=1, steps=steps, epochs=300, device=run.device,
               val_size=run.pick(smoke=1000, cpu=5000, full=5000),
-              eval_every=run.pick(smoke=100, cpu=200, full=6000),
+              eval_every=run.pick(smoke=50, cpu=200, full=6000),
               log_every=run.pick(smoke=50, cpu=100, full=600))
 results = {}
 for method in ("sgan", "supervised"):

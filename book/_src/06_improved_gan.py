@@ -193,7 +193,7 @@ plt.show()
 
 # %%
 glue("ch06_corr_1200", 1 - 0.9999 ** 1200)
-steps = run.pick(smoke=240, cpu=1200, full=180_000)  # full: 300 epochs of 600 steps
+steps = run.pick(smoke=180, cpu=1200, full=180_000)  # full: 300 epochs of 600 steps
 chunk = run.pick(smoke=60, cpu=100, full=6000)
 cfg = TrainConfig(method="ssgan-fm", labels=100, seed=1, steps=steps, device=run.device,
                   val_size=run.pick(smoke=1000, cpu=5000, full=5000), eval_every=chunk,

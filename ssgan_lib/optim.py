@@ -25,7 +25,7 @@ class PaperAdam:
         self.params = list(params)
         dev = self.params[0].device
         self.lr = torch.tensor(float(lr), device=dev)
-        self.t = torch.zeros((), device=dev)
+        self.t = torch.zeros((), dtype=torch.float64, device=dev)  # float64: exact bias corrections
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.m = [torch.zeros_like(p) for p in self.params]
@@ -72,7 +72,7 @@ class ParamAverage:
         self.params = list(params)
         self.decay = decay
         self.avg = [torch.zeros_like(p) for p in self.params]
-        self.t = torch.zeros((), device=self.params[0].device)
+        self.t = torch.zeros((), dtype=torch.float64, device=self.params[0].device)  # float64: exact 1 - decay**t
 
     @torch.no_grad()
     def update(self) -> None:

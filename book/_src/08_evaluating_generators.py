@@ -321,7 +321,7 @@ axes[2].set_title("class balance")
 fig.tight_layout()
 plt.show()
 
-rows = ["| set | FID | diversity | class TV from uniform | SSGAN validation accuracy |", "|---|---|---|---|---|"]
+rows = ["| set | FID | diversity | class TV from uniform | validation accuracy of D |", "|---|---|---|---|---|"]
 tv["real"] = 0.5 * float((class_histogram(fnet, real).cpu() - 0.1).abs().sum())
 rows.append(f"| real (pool) | {fids['real']:.2f} | {divs['real']:.2f} | {tv['real']:.3f} | – |")
 rows.append(f"| MLP GAN | {fids['MLP GAN']:.2f} | {divs['MLP GAN']:.2f} | {tv['MLP GAN']:.3f} | – (D is not a classifier) |")

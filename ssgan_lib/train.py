@@ -512,7 +512,7 @@ class Trainer:
             with stop:
                 while self.step < end:
                     self._run_one_step()
-                    if self.step % self.cfg.log_every == 0 or self.step == end:
+                    if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
                         self._log(pbar)
                         if pbar is not None:
                             pbar.update(self.step - pbar.n)

@@ -65,10 +65,10 @@ from ssgan_lib.train import TrainConfig, Trainer
 
 run = RunInfo("08 evaluating generators")
 dev = run.device
-fnet_steps = run.pick(smoke=150, cpu=500, full=3000)  # feature-net training steps (batch 128)
-n_fid = run.pick(smoke=1000, cpu=4000, full=5000)  # images per set for FID (the validation split has 5000)
-gan_steps = run.pick(smoke=200, cpu=2000, full=30_000)  # MLP GAN generator updates (batch 64)
-fm_steps = run.pick(smoke=100, cpu=1200, full=18_000)  # SSGAN steps (batch 100; 600 steps = 1 epoch)
+fnet_steps = run.pick(smoke=100, cpu=500, full=3000)  # feature-net training steps (batch 128)
+n_fid = run.pick(smoke=500, cpu=4000, full=5000)  # images per set for FID (the validation split has 5000)
+gan_steps = run.pick(smoke=100, cpu=2000, full=30_000)  # MLP GAN generator updates (batch 64)
+fm_steps = run.pick(smoke=60, cpu=1200, full=18_000)  # SSGAN steps (batch 100; 600 steps = 1 epoch)
 print(run.mode, dev, dict(fnet_steps=fnet_steps, n_fid=n_fid, gan_steps=gan_steps, fm_steps=fm_steps))
 
 # %% [markdown]
@@ -253,15 +253,16 @@ with torch.no_grad():
 # %% [markdown]
 # The SSGAN is trained in chunks so that we can watch its classifier and its generator together: after each chunk
 # the averaged discriminator is evaluated on the validation images (their labels are hidden from training) and
-# FID is computed on 1,000 generated images (a smaller $n$ than the table below, so compare these FIDs only with
-# each other).
+# FID is computed on {glue:text}`n_track` generated images (compare these FIDs only with each other: the table
+# below uses {glue:text}`n_fid`).
 
 # %%
 cfg = TrainConfig(labels=100, method="ssgan-fm", steps=fm_steps, eval_every=0, device=dev, seed=0)
 tr = Trainer(cfg, data=data, progress=False)
 n_track = min(1000, n_fid)
+glue("n_track", n_track, display=False)
 track = {"step": [], "val_acc": [], "fid": []}
-chunks = 6
+chunks = run.pick(smoke=2, cpu=6, full=6)
 for c in range(chunks):
     tr.fit(steps=fm_steps * (c + 1) // chunks - tr.step)
     with torch.no_grad():
@@ -354,7 +355,7 @@ glue("fm_vs_gan_ratio", fids["FM SSGAN"] / fids["MLP GAN"], display=False)
 # classifies {glue:text}`fm_acc:.2f` % of the validation images correctly with 100 labels, against
 # {glue:text}`sup_acc:.2f` % for the same network trained on the labels alone. During training the
 # accuracy climbed from {glue:text}`fm_acc_first:.1f` % to {glue:text}`fm_acc:.1f` % while the generator's FID went
-# from {glue:text}`fid_fm_first:.1f` to {glue:text}`fid_fm_last:.1f` (at $n = 1000$).
+# from {glue:text}`fid_fm_first:.1f` to {glue:text}`fid_fm_last:.1f` (at $n =$ {glue:text}`n_track`).
 #
 # The other two views tell the same story in more detail. Diversity: {glue:text}`div_gan:.2f` for the MLP GAN,
 # {glue:text}`div_fm:.2f` for the FM SSGAN, {glue:text}`div_val:.2f` for real digits. Distance of the class

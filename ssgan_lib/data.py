@@ -73,6 +73,7 @@ def find_data_dir(download: bool = True) -> Path:
             return d
     target = dirs[0]
     if download:
+        existed = target.exists()
         try:
             from torchvision.datasets import MNIST as TVMNIST
 
@@ -85,6 +86,10 @@ def find_data_dir(download: bool = True) -> Path:
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         else:
             reason = "download finished without the raw files"
+        if not existed:  # leave nothing half-written behind
+            import shutil
+
+            shutil.rmtree(target, ignore_errors=True)
     else:
         reason = "download not allowed"
     searched = ", ".join(str(d) for d in dirs)

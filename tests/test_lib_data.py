@@ -89,6 +89,7 @@ def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
         D.find_data_dir(download=True)
     msg = str(exc.value)
     assert "SSGAN_DATA_DIR" in msg and "repo_data" in msg and "\n" not in msg
+    assert not (tmp_path / "empty").exists(), "a failed download must not leave an empty data folder"
     with pytest.raises(D.DataNotFoundError):
         D.find_data_dir(download=False)
 

@@ -1,0 +1,524 @@
+# %% [markdown]
+# # 3. Training dynamics
+#
+# **Learning goals**
+#
+# - Read the four curves of a GAN run — D loss, G loss, $D(x)$ and $D(G(z))$ — and know what a healthy game and a
+#   lost game look like.
+# - See how much the optimizer and the learning rate matter: plain SGD at three rates against Adam on the MLP GAN
+#   of chapter 2.
+# - Recognise **mode collapse** and **memorisation** on a small data set (256 images), with numbers instead of
+#   impressions: sample diversity, the class histogram of the samples, the distance to the nearest training image.
+# - Know the early warnings, so that a run can be stopped or fixed before it is lost.
+#
+# ## The game, step by step
+#
+# A GAN is trained by alternating gradient steps on two losses (chapter 1). With $D = \sigma(\ell)$ the
+# discriminator minimises
+#
+# $$ L_D = -\mathbb E_{x \sim p_{\text{data}}} \log D(x) - \mathbb E_{z \sim p_z} \log\bigl(1 - D(G(z))\bigr), $$
+#
+# and the generator the non-saturating loss
+#
+# $$ L_G^{\text{ns}} = -\mathbb E_{z \sim p_z} \log D(G(z)) . $$
+#
+# For a fixed generator with density $p_g$, the best discriminator is
+#
+# $$ D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)} , $$
+#
+# and the game's equilibrium is $p_g = p_{\text{data}}$, where $D^* \equiv \tfrac12$, $L_D = 2\log 2 \approx 1.386$
+# and $L_G^{\text{ns}} = \log 2 \approx 0.693$. These are the reference lines of a healthy run: the losses hover
+# around them, and $D(x)$ and $D(G(z))$ stay on either side of $\tfrac12$ without running to $1$ and $0$.
+#
+# Nothing guarantees that alternating gradient steps find that equilibrium. A minimax game is not a minimisation:
+# the gradient field of the two players *rotates* around the equilibrium. The smallest example is
+# $\min_x \max_y\, xy$, whose simultaneous gradient step is
+#
+# $$ \begin{pmatrix} x \\ y \end{pmatrix} \leftarrow \begin{pmatrix} 1 & -\eta \\ \eta & 1 \end{pmatrix}
+#    \begin{pmatrix} x \\ y \end{pmatrix}, $$
+#
+# a rotation scaled by $\sqrt{1 + \eta^2} > 1$: the iterates spiral *away* from the equilibrium $(0, 0)$, and faster
+# for a larger learning rate $\eta$. Real GANs are not bilinear, but the lesson carries over: the step size and the
+# optimizer decide whether the two players circle in, circle out, or one of them wins. Adam rescales each weight's
+# step by a running estimate of its gradient's size, $\theta \leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} +
+# \epsilon)$, which makes the effective step of both players similar whatever the scale of their gradients; the
+# DCGAN paper's choice $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$ (less momentum than the default $0.9$, so that the
+# players react faster to each other) has become the default for small GANs, and it is `GANConfig`'s default.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+from ssgan_lib.data import load_mnist, validation_split
+from ssgan_lib.gan import GANConfig, GANHistory, train_gan
+from ssgan_lib.metrics import class_histogram, classify_accuracy, diversity, nearest_neighbour_distances, train_feature_net
+from ssgan_lib.models import MLPDiscriminator, MLPGenerator
+from ssgan_lib.plots import plot_gan_history, show_samples
+from ssgan_lib.runinfo import RunInfo, glue
+
+run = RunInfo("03 training dynamics")
+dev = run.device
+study_steps = run.pick(smoke=60, cpu=600, full=10_000)  # generator updates per optimizer setting (batch 64)
+small_steps = run.pick(smoke=150, cpu=1600, full=20_000)  # the 256-image run, trained longer
+fnet_steps = run.pick(smoke=100, cpu=300, full=2000)  # the measuring classifier (batch 128)
+n_small = 256
+print(run.mode, dev, dict(study_steps=study_steps, small_steps=small_steps, fnet_steps=fnet_steps))
+
+# %% [markdown]
+# ## A ruler for the samples
+#
+# Curves of the losses say who is winning, not what the generator draws. Two numbers about the samples
+# themselves will follow every run of this chapter:
+#
+# - **diversity**, the mean distance between two different samples,
+#   $\frac{1}{n(n-1)} \sum_{i \ne j} \lVert x_i - x_j \rVert_2$ (pixels in $[0, 1]$; `metrics.diversity`). A
+#   generator that collapses onto a few images drives it towards $0$; real digits set the level to aim for.
+# - the **class histogram**: the fraction of samples that a small MNIST classifier (`metrics.train_feature_net`,
+#   the measuring instrument of chapter 8, trained briefly here) assigns to each digit. A generator that drops
+#   digits shows holes in it; real data gives about $0.1$ everywhere.
+#
+# The classifier is trained on the training pool and checked on the validation split (the test set is not used).
+
+# %%
+data = load_mnist(dev)
+pool_idx, val_idx = validation_split(len(data.train_x), 5000, seed=0)
+pool_x, pool_y = data.train_x[pool_idx.to(dev)], data.train_y[pool_idx.to(dev)]
+val_x, val_y = data.train_x[val_idx.to(dev)], data.train_y[val_idx.to(dev)]
+fnet = train_feature_net(pool_x, pool_y, steps=fnet_steps, seed=0)
+fnet_acc = classify_accuracy(fnet, val_x, val_y)
+div_real = diversity(val_x[:1000])
+glue("fnet_acc", 100 * fnet_acc, display=False)
+glue("div_real", div_real, display=False)
+glue("fnet_steps", fnet_steps, display=False)
+print(f"feature net: {100 * fnet_acc:.2f} % on the validation split; diversity of real digits {div_real:.2f}")
+
+
+def to01(x: torch.Tensor) -> torch.Tensor:
+    """The MLP generator draws in [-1, 1] (tanh); the ruler reads pixels in [0, 1]."""
+    return (x + 1) / 2
+
+
+# %% [markdown]
+# After {glue:text}`fnet_steps` steps the classifier labels {glue:text}`fnet_acc:.1f` % of the validation digits
+# correctly: good enough to count digits in a set of samples. The diversity of real digits is
+# {glue:text}`div_real:.2f`.
+#
+# ## Optimizer and learning rate
+#
+# Four runs of the same MLP GAN (chapter 2: G 100-256-512-1024-784, D 784-512-256-1), the same seed, the same
+# number of steps: plain SGD (no momentum) at three learning rates, and Adam at the DCGAN setting. Each run keeps
+# 256 samples of a *fixed* noise batch every tenth of the run, so that diversity and the class histogram can be
+# followed through training.
+
+# %%
+x_train = data.train_x * 2 - 1  # tanh range
+settings = {
+    "SGD, lr 0.01": dict(optimizer="sgd", lr_d=0.01, lr_g=0.01),
+    "SGD, lr 0.1": dict(optimizer="sgd", lr_d=0.1, lr_g=0.1),
+    "SGD, lr 1.0": dict(optimizer="sgd", lr_d=1.0, lr_g=1.0),
+    "Adam, lr 2e-4": dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4),
+}
+hists: dict[str, GANHistory] = {}
+for name, opt in settings.items():
+    torch.manual_seed(0)
+    G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
+    cfg = GANConfig(steps=study_steps, log_every=max(1, study_steps // 30), snapshot_every=max(1, study_steps // 10),
+                    n_fixed=256, seed=0, progress=False, **opt)
+    try:
+        hists[name] = train_gan(G, D, x_train, cfg)
+    except FloatingPointError as err:  # a diverged run is a result too
+        print(f"{name}: {err}")
+        continue
+    h = hists[name]
+    print(f"{name}: final D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}, "
+          f"D(x) {h.d_real[-1]:.3f}, D(G(z)) {h.d_fake[-1]:.3f}")
+
+
+def diversity_curve(h: GANHistory) -> list[float]:
+    return [diversity(to01(s)) for s in h.snapshots]
+
+
+# %%
+fig, axes = plt.subplots(2, 2, figsize=(11, 6.5))
+for i, (name, h) in enumerate(hists.items()):
+    c = f"C{i}"
+    axes[0, 0].plot(h.step, h.d_loss, color=c, label=name)
+    axes[0, 1].plot(h.step, h.g_loss, color=c, label=name)
+    axes[1, 0].plot(h.step, h.d_real, color=c, label=f"{name}: D(x)")
+    axes[1, 0].plot(h.step, h.d_fake, color=c, ls="--")
+    axes[1, 1].plot(h.snapshot_steps, diversity_curve(h), "o-", color=c, label=name)
+axes[0, 0].axhline(2 * torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":")
+axes[0, 1].axhline(torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":")
+axes[0, 1].set_yscale("log")
+axes[1, 0].axhline(0.5, color="gray", lw=0.8, ls=":")
+axes[1, 1].axhline(div_real, color="k", lw=0.8, ls="--", label="real digits")
+for ax, title in zip(axes.flat, ("D loss (dotted: 2 log 2)", "G loss, non-saturating (dotted: log 2)",
+                                 "D(x) solid, D(G(z)) dashed", "diversity of 256 fixed-z samples")):
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7)
+fig.tight_layout()
+plt.show()
+
+# %%
+fig, axes = plt.subplots(1, len(hists), figsize=(3.2 * len(hists), 3.4))
+for ax, (name, h) in zip(axes, hists.items()):
+    show_samples(h.snapshots[-1][:36], nrow=6, ax=ax, title=f"{name}\nafter {h.snapshot_steps[-1]} steps")
+fig.tight_layout()
+plt.show()
+
+final_div = {name: diversity(to01(h.snapshots[-1])) for name, h in hists.items()}
+for key, name in (("sgd001", "SGD, lr 0.01"), ("sgd01", "SGD, lr 0.1"), ("sgd1", "SGD, lr 1.0"), ("adam", "Adam, lr 2e-4")):
+    if name in hists:
+        glue(f"div_{key}", final_div[name], display=False)
+        glue(f"dreal_{key}", hists[name].d_real[-1], display=False)
+        glue(f"dfake_{key}", hists[name].d_fake[-1], display=False)
+glue("study_steps", study_steps, display=False)
+print({k: round(v, 2) for k, v in final_div.items()})
+
+# %% [markdown]
+# After {glue:text}`study_steps` steps (mode and device in the run-info line at the end) the four runs end with
+# these mean discriminator outputs and sample diversities (real digits: {glue:text}`div_real:.2f`):
+#
+# | setting | $D(x)$ | $D(G(z))$ | diversity |
+# |---|---|---|---|
+# | SGD, lr 0.01 | {glue:text}`dreal_sgd001:.3f` | {glue:text}`dfake_sgd001:.3f` | {glue:text}`div_sgd001:.2f` |
+# | SGD, lr 0.1 | {glue:text}`dreal_sgd01:.3f` | {glue:text}`dfake_sgd01:.3f` | {glue:text}`div_sgd01:.2f` |
+# | SGD, lr 1.0 | {glue:text}`dreal_sgd1:.3f` | {glue:text}`dfake_sgd1:.3f` | {glue:text}`div_sgd1:.2f` |
+# | Adam, lr 2e-4 | {glue:text}`dreal_adam:.3f` | {glue:text}`dfake_adam:.3f` | {glue:text}`div_adam:.2f` |
+#
+# How to read the figures:
+#
+# - **Too small a step** (SGD at 0.01) is the easiest failure to recognise: the curves hardly move, D barely
+#   separates real from fake, and the samples stay the generator's initial noise pattern. Nothing is wrong except
+#   that it would take many times longer.
+# - **Larger SGD steps** make progress, but the two players move at speeds set by the raw size of their
+#   gradients. The discriminator's gradients are large, the generator's (through D) are small, so D tends to win:
+#   $D(x)$ climbs towards $1$, $D(G(z))$ falls towards $0$, and the G loss rises. The samples are blobs or a
+#   few repeated strokes. Too large a step makes the losses jump from one read-out to the next.
+# - **Adam** equalises the step sizes. Its curves sit near the reference lines, both D outputs stay away from
+#   $0$ and $1$, and the samples become digit-like first.
+#
+# Adam is not magic — a badly chosen Adam learning rate fails too (exercise {ref}`ch03-lr`) — but it is the
+# reason why most GAN code starts from $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$. The class histograms of the final
+# samples (below) add the other half of the picture: *which* digits each generator draws.
+
+# %%
+hist_final = {name: class_histogram(fnet, to01(h.snapshots[-1]).to(dev)).cpu() for name, h in hists.items()}
+hist_final["real (validation)"] = class_histogram(fnet, val_x[:1000]).cpu()
+fig, ax = plt.subplots(figsize=(9, 3))
+w = 0.8 / len(hist_final)
+for i, (name, hh) in enumerate(hist_final.items()):
+    ax.bar(torch.arange(10) + (i - len(hist_final) / 2 + 0.5) * w, hh, width=w, label=name,
+           color="k" if name.startswith("real") else f"C{i}")
+ax.axhline(0.1, color="gray", lw=0.8, ls="--")
+ax.set_xticks(range(10))
+ax.set_xlabel("digit assigned by the classifier")
+ax.set_ylabel("fraction of 256 samples")
+ax.legend(fontsize=7, ncol=2)
+fig.tight_layout()
+plt.show()
+tv_final = {name: 0.5 * float((hh - 0.1).abs().sum()) for name, hh in hist_final.items()}
+glue("tv_adam", tv_final.get("Adam, lr 2e-4", float("nan")), display=False)
+glue("tv_real", tv_final["real (validation)"], display=False)
+print({k: round(v, 3) for k, v in tv_final.items()})
+
+# %% [markdown]
+# A summary number for such a histogram is its total-variation distance from the uniform one,
+# $\tfrac12 \sum_k \lvert h_k - 0.1 \rvert$: $0$ for perfect balance, $0.9$ for a generator that draws a single
+# digit. It is {glue:text}`tv_adam:.2f` for the Adam run and {glue:text}`tv_real:.2f` for 1000 real validation
+# digits. Early in training the classifier's verdict on blobs is arbitrary, so read the histograms of poor
+# generators with care: a "class" of blobs is not a digit.
+#
+# ## Small data: 256 images
+#
+# Collecting a data set is expensive; a tempting project is a GAN on a few hundred photos of one's own — say
+# 256 pictures of flowers. MNIST lets us study that situation with a ruler at hand: take 256 random training
+# digits (about 25 per class), train the same GAN with Adam, and train it *longer*, as one does when the data
+# set is small (with batches of 64, one epoch is 4 steps, so the run sees every image hundreds of times).
+
+# %%
+g_sub = torch.Generator().manual_seed(1)
+small_idx = pool_idx[torch.randperm(len(pool_idx), generator=g_sub)[:n_small]].to(dev)
+small_x01 = data.train_x[small_idx]
+torch.manual_seed(0)
+G_s, D_s = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
+cfg_s = GANConfig(steps=small_steps, log_every=max(1, small_steps // 40), snapshot_every=max(1, small_steps // 16),
+                  n_fixed=256, seed=0, progress=False)
+h_small = train_gan(G_s, D_s, small_x01 * 2 - 1, cfg_s)
+div_small = diversity_curve(h_small)
+hist_small = torch.stack([class_histogram(fnet, to01(s).to(dev)).cpu() for s in h_small.snapshots])
+tv_small = [0.5 * float((hh - 0.1).abs().sum()) for hh in hist_small]
+print(f"256 images, {small_steps} steps ({small_steps * 64 // n_small} epochs): "
+      f"D(x) {h_small.d_real[-1]:.3f}, D(G(z)) {h_small.d_fake[-1]:.3f}, diversity {div_small[-1]:.2f}")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+axes[0].plot(h_small.step, h_small.d_real, label="D(x), 256 images")
+axes[0].plot(h_small.step, h_small.d_fake, label="D(G(z)), 256 images")
+h_ref = hists.get("Adam, lr 2e-4")
+if h_ref is not None:
+    axes[0].plot(h_ref.step, h_ref.d_real, color="C0", alpha=0.4, ls=":", label="D(x), full data")
+    axes[0].plot(h_ref.step, h_ref.d_fake, color="C1", alpha=0.4, ls=":", label="D(G(z)), full data")
+axes[0].axhline(0.5, color="gray", lw=0.8, ls="--")
+axes[0].set_ylim(0, 1)
+axes[0].set_title("discriminator outputs", fontsize=10)
+axes[0].legend(fontsize=7)
+axes[1].plot(h_small.snapshot_steps, div_small, "o-", label="diversity of samples")
+axes[1].axhline(diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 training images")
+axes[1].set_title("diversity", fontsize=10)
+axes[1].legend(fontsize=7)
+ax2 = axes[1].twinx()
+ax2.plot(h_small.snapshot_steps, tv_small, "s--", color="C3")
+ax2.set_ylabel("class TV from uniform", color="C3")
+im = axes[2].imshow(hist_small.T, aspect="auto", origin="lower", cmap="viridis",
+                    extent=(0, len(h_small.snapshot_steps), -0.5, 9.5))
+axes[2].set_xticks([i + 0.5 for i in range(0, len(h_small.snapshot_steps), 4)])
+axes[2].set_xticklabels([h_small.snapshot_steps[i] for i in range(0, len(h_small.snapshot_steps), 4)])
+axes[2].set_yticks(range(10))
+axes[2].set_ylabel("digit")
+axes[2].set_title("class histogram of the samples over training", fontsize=10)
+fig.colorbar(im, ax=axes[2], label="fraction")
+for ax in axes:
+    ax.set_xlabel("step")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The figure tracks the run. The class histogram is measured on the same 256 fixed-$z$ samples at each snapshot;
+# the total-variation distance (red, right axis) condenses each column into one number.
+#
+# Did the generator learn *digits*, or *these 256 images*? Look for each final sample's nearest image among the
+# 256 training images. The yardstick is how far new real digits (from the validation split) are from that same
+# set: a generator that invents new digits should sit at about that distance, one that copies should sit closer.
+
+# %%
+final_small = to01(h_small.snapshots[-1]).to(dev)
+d_gen, j_gen = nearest_neighbour_distances(final_small, small_x01)
+d_val, _ = nearest_neighbour_distances(val_x[:256], small_x01)
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]})
+axes[0].hist(d_val.cpu(), bins=30, alpha=0.6, label="new real digits")
+axes[0].hist(d_gen.cpu(), bins=30, alpha=0.6, label="samples of the 256-image GAN")
+axes[0].set_xlabel("distance to the nearest of the 256 training images")
+axes[0].legend(fontsize=7)
+pairs = torch.stack([final_small[:8], small_x01[j_gen[:8]]]).reshape(16, -1)
+show_samples(pairs, nrow=8, ax=axes[1], title="top: samples, bottom: nearest training image")
+show_samples(final_small[:32], nrow=8, ax=axes[2], title=f"256-image GAN after {small_steps} steps")
+fig.tight_layout()
+plt.show()
+
+n_copies = len(set(j_gen.tolist()))
+glue("small_steps", small_steps, display=False)
+glue("small_epochs", small_steps * 64 // n_small, display=False)
+glue("dreal_small", h_small.d_real[-1], display=False)
+glue("dfake_small", h_small.d_fake[-1], display=False)
+glue("div_small_peak", max(div_small), display=False)
+glue("div_small_last", div_small[-1], display=False)
+glue("div_small_train", diversity(small_x01), display=False)
+glue("tv_small_last", tv_small[-1], display=False)
+glue("tv_small_min", min(tv_small), display=False)
+glue("nn_gen", float(d_gen.median()), display=False)
+glue("nn_val", float(d_val.median()), display=False)
+glue("n_neighbours", n_copies, display=False)
+print(f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, new real digits "
+      f"{float(d_val.median()):.2f}; the 256 samples have {n_copies} distinct nearest training images")
+
+# %% [markdown]
+# After {glue:text}`small_steps` steps ({glue:text}`small_epochs` passes over the 256 images):
+#
+# - **The discriminator wins.** It ends at $D(x) =$ {glue:text}`dreal_small:.3f` on its training images and
+#   $D(G(z)) =$ {glue:text}`dfake_small:.3f`. With 256 images, D can learn the training set by heart, and a
+#   discriminator that recognises *these images* rather than *digits* rejects anything else, however plausible.
+# - **The samples lose variety.** Diversity peaked at {glue:text}`div_small_peak:.2f` and ends at
+#   {glue:text}`div_small_last:.2f` (the 256 training images: {glue:text}`div_small_train:.2f`); the class
+#   histogram's distance from uniform was {glue:text}`tv_small_min:.2f` at best and ends at
+#   {glue:text}`tv_small_last:.2f`. The heat map shows which digits take over and which fade.
+# - **Near-copies.** The median distance from a sample to its nearest training image is
+#   {glue:text}`nn_gen:.2f`, against {glue:text}`nn_val:.2f` for new real digits; the 256 samples map onto only
+#   {glue:text}`n_neighbours` distinct training images. A generator pushed by an over-confident D retreats to the
+#   few places where D still says "real": the training images themselves, or a handful of them.
+#
+# These are two faces of one failure. **Mode collapse** is the generator's side: many $z$ map to few outputs,
+# because the generator's loss is lowest where D is weakest, and the generator can move *all* its samples there
+# at once. **Memorisation** (discriminator overfitting) is the discriminator's side: with little data, D's
+# verdict stops generalising, the gradient it passes to G points towards the training images, and its outputs on
+# real and fake separate completely. The numbers for the full data set, trained for fewer steps, are in the table
+# above; longer runs on 256 images make everything above more pronounced, as the full-mode run shows.
+#
+# The remedies for small data are in later literature: augmenting real *and* fake images the same way
+# (DiffAugment, Zhao et al. 2020; ADA, Karras et al. 2020), regularising D (gradient penalty, spectral
+# normalisation), stopping early on a validation measure, and minibatch discrimination or feature matching
+# against collapse (chapter 6).
+#
+# ## What to watch for
+#
+# - **$D(x) \to 1$ and $D(G(z)) \to 0$ together.** The discriminator has won; the generator's gradients are
+#   about to become useless. A gap that keeps widening is the earliest and cheapest warning — it costs nothing to
+#   log, `GANHistory` records it.
+# - **D loss near $0$, G loss climbing.** The same signal in the losses. The reverse (D loss far *above*
+#   $2\log 2$ for long) means D has stopped learning.
+# - **Diversity falling while the losses look calm.** Mode collapse need not show in the losses at all. Log the
+#   diversity of a fixed-$z$ batch, or count classes with a small classifier, every few hundred steps.
+# - **The same few images in every sample grid.** Always look at a grid from a *fixed* noise batch over time:
+#   a digit that disappears and comes back (the generator hopping between modes) is typical of collapse.
+# - **Samples closer to the training set than new data.** On a small data set, compare nearest-neighbour distances
+#   with held-out real images. A GAN that copies looks excellent and is useless.
+# - **Learning rates chosen on one seed.** The outcome of a GAN run varies between seeds much more than that of a
+#   classifier; compare settings on a few seeds before drawing conclusions.
+#
+# ## Exercises
+#
+# :::{exercise}
+# :label: ch03-optimal-d
+#
+# Write `optimal_d(p_data, p_g)` that returns $D^*(x)$ from the densities $p_{\text{data}}(x)$ and $p_g(x)$
+# (tensors, elementwise), then check it with `ssgan_lib.exercises.ch03.check_optimal_d(optimal_d)`. Where is
+# $D^* = 1$, and what does it tell the generator there?
+# :::
+#
+# :::{solution} ch03-optimal-d
+# :class: dropdown
+#
+# ```python
+# def optimal_d(p_data, p_g):
+#     return p_data / (p_data + p_g)
+#
+# from ssgan_lib.exercises.ch03 import check_optimal_d
+# check_optimal_d(optimal_d)
+# ```
+# $D^* = 1$ wherever $p_g(x) = 0 < p_{\text{data}}(x)$: regions of real data the generator never visits. An
+# optimal D is flat ($=1$) there, so it gives no gradient that would *pull* samples into those regions; the
+# generator is only pushed away from where D says "fake". This is one reason why missing modes are rarely
+# recovered once dropped.
+# :::
+#
+# :::{exercise}
+# :label: ch03-equilibrium
+#
+# Compute the discriminator loss $L_D$ and the non-saturating generator loss $L_G^{\text{ns}}$ when $D \equiv
+# \tfrac12$, first by hand, then with `ssgan_lib.losses.d_loss` and `g_loss_nonsaturating` on logits of zeros.
+# Check your two numbers with `ssgan_lib.exercises.ch03.check_equilibrium_losses(d_loss, g_loss)`. Compare them
+# with the end of the Adam run above.
+# :::
+#
+# :::{solution} ch03-equilibrium
+# :class: dropdown
+#
+# $L_D = -\log\tfrac12 - \log\tfrac12 = 2\log 2 \approx 1.386$ and $L_G^{\text{ns}} = -\log\tfrac12 = \log 2
+# \approx 0.693$. A logit of $0$ is $D = \sigma(0) = \tfrac12$:
+# ```python
+# import torch
+# from ssgan_lib import losses
+# from ssgan_lib.exercises.ch03 import check_equilibrium_losses
+#
+# zero = torch.zeros(64)
+# check_equilibrium_losses(losses.d_loss(zero, zero), losses.g_loss_nonsaturating(zero))
+# print(hists["Adam, lr 2e-4"].d_loss[-1], hists["Adam, lr 2e-4"].g_loss[-1])
+# ```
+# A run near these values is a balanced game; it is not proof of a good generator (both players can be equally bad).
+# :::
+#
+# :::{exercise}
+# :label: ch03-diversity
+#
+# Write `diversity(x)`, the mean Euclidean distance over all pairs of *different* rows of an `(n, d)` tensor, and
+# check it with `ssgan_lib.exercises.ch03.check_diversity(diversity)`. What is the diversity of a generator that
+# returns the same image for every $z$, and of one that returns two images half of the time each, at distance $r$?
+# :::
+#
+# :::{solution} ch03-diversity
+# :class: dropdown
+#
+# ```python
+# import torch
+# def diversity(x):
+#     n = len(x)
+#     return torch.cdist(x, x).sum() / (n * (n - 1))
+#
+# from ssgan_lib.exercises.ch03 import check_diversity
+# check_diversity(diversity)
+# ```
+# `torch.cdist(x, x).mean()` is a common slip: it includes the $n$ zero distances of each point to itself.
+# One image: $0$. Two images, $n/2$ copies each: of the $n(n-1)$ ordered pairs, $n^2/2$ are across the two images,
+# so the diversity is $\frac{n^2/2}{n(n-1)}\,r \approx r/2$.
+# :::
+#
+# :::{exercise}
+# :label: ch03-lr
+#
+# Repeat the optimizer study with Adam at $\eta = 2\cdot10^{-3}$ and $2\cdot10^{-5}$, and with Adam at
+# $\beta_1 = 0.9$. Then give the discriminator a learning rate 4 times the generator's (`lr_d = 4 * lr_g`, the
+# "two time-scale" rule of Heusel et al. 2017). Which settings fail, and how does each failure look in the four
+# curves?
+# :::
+#
+# :::{solution} ch03-lr
+# :class: dropdown
+#
+# ```python
+# for name, opt in {"Adam 2e-3": dict(lr_d=2e-3, lr_g=2e-3), "Adam 2e-5": dict(lr_d=2e-5, lr_g=2e-5),
+#                   "Adam beta1 0.9": dict(betas=(0.9, 0.999)), "TTUR": dict(lr_d=4e-4, lr_g=1e-4)}.items():
+#     torch.manual_seed(0)
+#     G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
+#     h = train_gan(G, D, x_train, GANConfig(steps=study_steps, progress=False, **opt))
+#     plot_gan_history(h, title=name)
+#     plt.show()
+# ```
+# Too small a rate looks like SGD at 0.01: nothing moves. Too large a rate makes the losses noisy and often lets
+# D win (D(x) near 1, D(G(z)) near 0) or makes the samples jump between a few modes. $\beta_1 = 0.9$ adds
+# momentum, which makes the players overshoot each other: the curves oscillate more. The two time-scale setting
+# usually trains as well as or better than equal rates; the results vary with the seed, so repeat each on two
+# or three seeds before concluding.
+# :::
+#
+# :::{exercise}
+# :label: ch03-small-data
+#
+# Fight the small-data failure. Re-run the 256-image experiment (a) with 2,560 images, (b) with the 256 images
+# and a discriminator learning rate ten times smaller, (c) with the 256 images augmented by random shifts of up
+# to 2 pixels applied to *real and fake* images alike before D (you will need to write a short training loop,
+# starting from `ssgan_lib/gan.py`). Compare $D(x)$, $D(G(z))$, the diversity and the nearest-neighbour
+# distances.
+# :::
+#
+# :::{solution} ch03-small-data
+# :class: dropdown
+#
+# (a) More data is the real cure: D can no longer memorise, $D(x)$ and $D(G(z))$ stay apart by less and the
+# samples' nearest-neighbour distances approach those of new digits. (b) A slower D delays the collapse but does
+# not prevent it: given enough steps D still learns the 256 images. (c) Augmenting both real and fake images with
+# the *same* random transformation (the idea of DiffAugment) keeps D from memorising exact pixels while the
+# generator still learns un-augmented digits, because the transformation is applied to its output inside the
+# gradient path:
+# ```python
+# def shift(x, g):  # x: (B, 784) -> random shifts of up to 2 pixels (torch.roll, wrap-around is fine here)
+#     x = x.view(-1, 28, 28)
+#     dx, dy = torch.randint(-2, 3, (2,), generator=g).tolist()
+#     return torch.roll(x, shifts=(dx, dy), dims=(1, 2)).reshape(-1, 784)
+# # in the loop: real_logits = D(shift(real, g)); fake_logits = D(shift(fake, g)); and in the G step D(shift(fake, g))
+# ```
+# Augmenting only the real images would be wrong: the generator would learn to produce shifted digits.
+# :::
+#
+# ## References
+#
+# - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio.
+#   *Generative Adversarial Nets*. NeurIPS 2014 (the optimal discriminator, the non-saturating loss).
+# - I. Goodfellow. *NIPS 2016 Tutorial: Generative Adversarial Networks*. arXiv:1701.00160 (non-convergence,
+#   mode collapse).
+# - A. Radford, L. Metz, S. Chintala. *Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks*. ICLR 2016 (Adam with $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$).
+# - D. P. Kingma, J. Ba. *Adam: A Method for Stochastic Optimization*. ICLR 2015.
+# - L. Mescheder, A. Geiger, S. Nowozin. *Which Training Methods for GANs do actually Converge?* ICML 2018
+#   (the rotation of the gradient field, the bilinear example).
+# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs Trained by a Two Time-Scale Update
+#   Rule Converge to a Local Nash Equilibrium*. NeurIPS 2017.
+# - M. Arjovsky, L. Bottou. *Towards Principled Methods for Training Generative Adversarial Networks*. ICLR 2017
+#   (why a perfect discriminator starves the generator).
+# - S. Zhao, Z. Liu, J. Lin, J.-Y. Zhu, S. Han. *Differentiable Augmentation for Data-Efficient GAN Training*.
+#   NeurIPS 2020.
+# - T. Karras, M. Aittala, J. Hellsten, S. Laine, J. Lehtinen, T. Aila. *Training Generative Adversarial Networks
+#   with Limited Data*. NeurIPS 2020.
+
+# %%
+print(run)

@@ -176,3 +176,28 @@ def modes_covered(samples: torch.Tensor, centers: torch.Tensor, radius: float = 
     near, which = d.min(dim=1)
     counts = torch.bincount(which[near < radius], minlength=len(centers))
     return int((counts >= min_frac * len(samples)).sum())
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 1: a discriminator trained alone, against a frozen generator (it approaches D*)
+# ----------------------------------------------------------------------------------------------
+def train_discriminator(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, steps: int = 1000,
+                        batch_size: int = 256, lr: float = 1e-3, seed: int = 0) -> list[float]:
+    """Train ``D`` alone (Adam, :func:`losses.d_loss`) to tell the rows of ``real`` from those of ``fake``.
+
+    The generator is frozen (``fake`` is a fixed sample of it), so ``D`` approaches the optimal
+    discriminator :math:`D^*(x) = p_{\\text{data}}(x) / (p_{\\text{data}}(x) + p_g(x))`. Returns the
+    D loss of each step.
+    """
+    gen = torch.Generator(real.device).manual_seed(seed)
+    opt = torch.optim.Adam(D.parameters(), lr=lr)
+    out = []
+    for _ in range(steps):
+        r = real[torch.randint(len(real), (batch_size,), device=real.device, generator=gen)]
+        f = fake[torch.randint(len(fake), (batch_size,), device=fake.device, generator=gen)]
+        loss = losses.d_loss(_logits(D(r)), _logits(D(f)))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        out.append(float(loss.detach()))
+    return out

@@ -258,9 +258,8 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 # What to look for in the grids: the convolutional generator draws **connected strokes of even width** early on,
 # because a transposed convolution paints the same local pattern everywhere, and its errors are misshapen digits
 # rather than the speckled, salt-and-pepper pixels that an MLP generator produces (each of its output pixels has
-# its own weights, so nothing ties neighbours together). Early in training the DCGAN's samples are often smoother
-# but blurrier; with more steps (the `full` mode on a GPU) they become the sharper of the two. The numbers measure
-# variety and balance, not sharpness; chapter 8 adds FID, which weighs both.
+# its own weights, so nothing ties neighbours together). Compare the two rows of grids for yourself; the numbers
+# measure variety and balance, not sharpness, and chapter 8 adds FID, which weighs both.
 #
 # ## What to watch for
 #

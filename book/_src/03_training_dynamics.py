@@ -48,6 +48,7 @@
 # %%
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import Markdown, display
 
 from ssgan_lib.data import load_mnist, validation_split
 from ssgan_lib.gan import GANConfig, GANHistory, train_gan
@@ -58,8 +59,8 @@ from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("03 training dynamics")
 dev = run.device
-study_steps = run.pick(smoke=60, cpu=600, full=10_000)  # generator updates per optimizer setting (batch 64)
-small_steps = run.pick(smoke=150, cpu=1600, full=20_000)  # the 256-image run, trained longer
+study_steps = run.pick(smoke=60, cpu=400, full=10_000)  # generator updates per optimizer setting (batch 64)
+small_steps = run.pick(smoke=150, cpu=1200, full=20_000)  # the 256-image run, trained longer
 fnet_steps = run.pick(smoke=100, cpu=300, full=2000)  # the measuring classifier (batch 128)
 n_small = 256
 print(run.mode, dev, dict(study_steps=study_steps, small_steps=small_steps, fnet_steps=fnet_steps))
@@ -119,6 +120,7 @@ settings = {
     "Adam, lr 2e-4": dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4),
 }
 hists: dict[str, GANHistory] = {}
+diverged: dict[str, str] = {}
 for name, opt in settings.items():
     torch.manual_seed(0)
     G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
@@ -128,6 +130,7 @@ for name, opt in settings.items():
         hists[name] = train_gan(G, D, x_train, cfg)
     except FloatingPointError as err:  # a diverged run is a result too
         print(f"{name}: {err}")
+        diverged[name] = str(err)
         continue
     h = hists[name]
     print(f"{name}: final D loss {h.d_loss[-1]:.3f}, G loss {h.g_loss[-1]:.3f}, "
@@ -168,36 +171,37 @@ fig.tight_layout()
 plt.show()
 
 final_div = {name: diversity(to01(h.snapshots[-1])) for name, h in hists.items()}
-for key, name in (("sgd001", "SGD, lr 0.01"), ("sgd01", "SGD, lr 0.1"), ("sgd1", "SGD, lr 1.0"), ("adam", "Adam, lr 2e-4")):
+rows = ["| setting | D(x) | D(G(z)) | diversity |", "|---|---|---|---|"]
+for name in settings:
     if name in hists:
-        glue(f"div_{key}", final_div[name], display=False)
-        glue(f"dreal_{key}", hists[name].d_real[-1], display=False)
-        glue(f"dfake_{key}", hists[name].d_fake[-1], display=False)
+        h = hists[name]
+        rows.append(f"| {name} | {h.d_real[-1]:.3f} | {h.d_fake[-1]:.3f} | {final_div[name]:.2f} |")
+    else:
+        rows.append(f"| {name} | diverged | diverged | – |")
+rows.append(f"| real digits | – | – | {div_real:.2f} |")
+display(Markdown("\n".join(rows) + f"\n\n*Means over the last read-out window, after {study_steps} steps; "
+                 f"diversity of the 256 fixed-z samples; mode {run.mode}.*"))
 glue("study_steps", study_steps, display=False)
+glue("n_diverged", len(diverged), display=False)
 print({k: round(v, 2) for k, v in final_div.items()})
 
 # %% [markdown]
-# After {glue:text}`study_steps` steps (mode and device in the run-info line at the end) the four runs end with
-# these mean discriminator outputs and sample diversities (real digits: {glue:text}`div_real:.2f`):
-#
-# | setting | $D(x)$ | $D(G(z))$ | diversity |
-# |---|---|---|---|
-# | SGD, lr 0.01 | {glue:text}`dreal_sgd001:.3f` | {glue:text}`dfake_sgd001:.3f` | {glue:text}`div_sgd001:.2f` |
-# | SGD, lr 0.1 | {glue:text}`dreal_sgd01:.3f` | {glue:text}`dfake_sgd01:.3f` | {glue:text}`div_sgd01:.2f` |
-# | SGD, lr 1.0 | {glue:text}`dreal_sgd1:.3f` | {glue:text}`dfake_sgd1:.3f` | {glue:text}`div_sgd1:.2f` |
-# | Adam, lr 2e-4 | {glue:text}`dreal_adam:.3f` | {glue:text}`dfake_adam:.3f` | {glue:text}`div_adam:.2f` |
+# The table gives the state of each run after {glue:text}`study_steps` steps (mode and device in the run-info line
+# at the end); {glue:text}`n_diverged` of the four settings diverged (its losses stopped being finite, and
+# `train_gan` raised `FloatingPointError`, which the cell above catches and reports).
 #
 # How to read the figures:
 #
-# - **Too small a step** (SGD at 0.01) is the easiest failure to recognise: the curves hardly move, D barely
-#   separates real from fake, and the samples stay the generator's initial noise pattern. Nothing is wrong except
-#   that it would take many times longer.
+# - **Too small a step** (SGD at 0.01) is the easiest failure to recognise: the samples stay close to the
+#   generator's initial noise pattern, their diversity stays far below that of real digits, and the classifier
+#   puts most of them into one or two "classes". Nothing is wrong except that it would take many times longer.
 # - **Larger SGD steps** make progress, but the two players move at speeds set by the raw size of their
 #   gradients. The discriminator's gradients are large, the generator's (through D) are small, so D tends to win:
 #   $D(x)$ climbs towards $1$, $D(G(z))$ falls towards $0$, and the G loss rises. The samples are blobs or a
-#   few repeated strokes. Too large a step makes the losses jump from one read-out to the next.
-# - **Adam** equalises the step sizes. Its curves sit near the reference lines, both D outputs stay away from
-#   $0$ and $1$, and the samples become digit-like first.
+#   few repeated strokes. Too large a step makes the losses jump from one read-out to the next, and at
+#   $\eta = 1$ plain SGD blows up within a few steps: the spiral of the bilinear example, in earnest.
+# - **Adam** equalises the step sizes. Its curves sit near the reference lines and both D outputs stay away
+#   from $0$ and $1$: a balanced game. Compare its sample grid with the SGD grids above.
 #
 # Adam is not magic — a badly chosen Adam learning rate fails too (exercise {ref}`ch03-lr`) — but it is the
 # reason why most GAN code starts from $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$. The class histograms of the final
@@ -308,7 +312,18 @@ fig.tight_layout()
 plt.show()
 
 n_copies = len(set(j_gen.tolist()))
+gap_first = h_small.d_real[0] - h_small.d_fake[0]
+gap_last = h_small.d_real[-1] - h_small.d_fake[-1]
+glue("gap_first", gap_first, display=False)
+glue("gap_last", gap_last, display=False)
+glue("gap_verdict", "has widened" if gap_last > gap_first + 0.05 else "has not widened (yet)", display=False)
+glue("div_verdict", "has fallen" if div_small[-1] < 0.9 * max(div_small) else "has not fallen much (yet)",
+     display=False)
+glue("nn_verdict", "closer to the training images than new real digits are: the generator reproduces its "
+     "training set" if float(d_gen.median()) < float(d_val.median()) else "no closer to the training images "
+     "than new real digits are: no sign of copying at this length of run", display=False)
 glue("small_steps", small_steps, display=False)
+glue("small_full_steps", 20_000, display=False)
 glue("small_epochs", small_steps * 64 // n_small, display=False)
 glue("dreal_small", h_small.d_real[-1], display=False)
 glue("dfake_small", h_small.d_fake[-1], display=False)
@@ -324,26 +339,32 @@ print(f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, 
       f"{float(d_val.median()):.2f}; the 256 samples have {n_copies} distinct nearest training images")
 
 # %% [markdown]
-# After {glue:text}`small_steps` steps ({glue:text}`small_epochs` passes over the 256 images):
+# After {glue:text}`small_steps` steps ({glue:text}`small_epochs` passes over the 256 images), this run's
+# three warning signs read:
 #
-# - **The discriminator wins.** It ends at $D(x) =$ {glue:text}`dreal_small:.3f` on its training images and
-#   $D(G(z)) =$ {glue:text}`dfake_small:.3f`. With 256 images, D can learn the training set by heart, and a
-#   discriminator that recognises *these images* rather than *digits* rejects anything else, however plausible.
-# - **The samples lose variety.** Diversity peaked at {glue:text}`div_small_peak:.2f` and ends at
-#   {glue:text}`div_small_last:.2f` (the 256 training images: {glue:text}`div_small_train:.2f`); the class
-#   histogram's distance from uniform was {glue:text}`tv_small_min:.2f` at best and ends at
-#   {glue:text}`tv_small_last:.2f`. The heat map shows which digits take over and which fade.
-# - **Near-copies.** The median distance from a sample to its nearest training image is
-#   {glue:text}`nn_gen:.2f`, against {glue:text}`nn_val:.2f` for new real digits; the 256 samples map onto only
-#   {glue:text}`n_neighbours` distinct training images. A generator pushed by an over-confident D retreats to the
-#   few places where D still says "real": the training images themselves, or a handful of them.
+# - **The discriminator's margin.** The gap $D(x) - D(G(z))$ was {glue:text}`gap_first:.3f` in the first read-out
+#   and is {glue:text}`gap_last:.3f` now ($D(x) =$ {glue:text}`dreal_small:.3f`, $D(G(z)) =$
+#   {glue:text}`dfake_small:.3f`): it {glue:text}`gap_verdict`. With 256 images a large enough D can learn the
+#   training set by heart, and a discriminator that recognises *these images* rather than *digits* rejects
+#   anything else, however plausible; its outputs then run to $1$ and $0$.
+# - **Variety.** Diversity peaked at {glue:text}`div_small_peak:.2f` and is {glue:text}`div_small_last:.2f` now
+#   (the 256 training images: {glue:text}`div_small_train:.2f`): it {glue:text}`div_verdict`. The class
+#   histogram's distance from uniform was {glue:text}`tv_small_min:.2f` at best and is
+#   {glue:text}`tv_small_last:.2f` now; the heat map shows which digits gain and which fade.
+# - **Copies.** The median distance from a sample to its nearest training image is {glue:text}`nn_gen:.2f`,
+#   against {glue:text}`nn_val:.2f` for new real digits, so the samples are {glue:text}`nn_verdict`. The 256
+#   samples map onto {glue:text}`n_neighbours` distinct training images.
+#
+# The run-info line says how long this run was; the `cpu` mode stops early, and the `full` mode trains
+# {glue:text}`small_full_steps` steps, where the failure has more time to develop. Whatever the length, these are the
+# numbers to log, and the signs to look for are the same: a widening margin, falling diversity, a histogram
+# drifting away from uniform, samples closer to the training set than new data.
 #
 # These are two faces of one failure. **Mode collapse** is the generator's side: many $z$ map to few outputs,
 # because the generator's loss is lowest where D is weakest, and the generator can move *all* its samples there
 # at once. **Memorisation** (discriminator overfitting) is the discriminator's side: with little data, D's
 # verdict stops generalising, the gradient it passes to G points towards the training images, and its outputs on
-# real and fake separate completely. The numbers for the full data set, trained for fewer steps, are in the table
-# above; longer runs on 256 images make everything above more pronounced, as the full-mode run shows.
+# real and fake separate completely. A GAN on a small data set is pushed towards both at once.
 #
 # The remedies for small data are in later literature: augmenting real *and* fake images the same way
 # (DiffAugment, Zhao et al. 2020; ADA, Karras et al. 2020), regularising D (gradient penalty, spectral

@@ -196,10 +196,11 @@ print({k: round(v, 2) for k, v in final_div.items()})
 #   generator's initial noise pattern, their diversity stays far below that of real digits, and the classifier
 #   puts most of them into one or two "classes". Nothing is wrong except that it would take many times longer.
 # - **Larger SGD steps** make progress, but the two players move at speeds set by the raw size of their
-#   gradients. The discriminator's gradients are large, the generator's (through D) are small, so D tends to win:
-#   $D(x)$ climbs towards $1$, $D(G(z))$ falls towards $0$, and the G loss rises. The samples are blobs or a
-#   few repeated strokes. Too large a step makes the losses jump from one read-out to the next, and at
-#   $\eta = 1$ plain SGD blows up within a few steps: the spiral of the bilinear example, in earnest.
+#   gradients, so which player leads depends on the rate and on the run: read the table and the $D$-output
+#   curves above rather than a rule of thumb. In longer runs a common outcome is that D wins ($D(x) \to 1$,
+#   $D(G(z)) \to 0$, the G loss rises); in this run's short budget the moderate rates stayed balanced. Too large
+#   a step makes the losses jump from one read-out to the next, and at $\eta = 1$ plain SGD blows up within a few
+#   steps: the spiral of the bilinear example, in earnest.
 # - **Adam** equalises the step sizes. Its curves sit near the reference lines and both D outputs stay away
 #   from $0$ and $1$: a balanced game. Compare its sample grid with the SGD grids above.
 #

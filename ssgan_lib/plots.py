@@ -101,19 +101,21 @@ def plot_label_rate(summary: dict, paper: dict | None = None, title: str = "Test
     return fig
 
 
-def animate_snapshots(snapshots, steps, n: int = 16, nrow: int = 4, interval: int = 500, size: float = 2.6,
-                      value_range=None):
+def animate_snapshots(snapshots, steps, n: int = 16, nrow: int = 4, interval: int = 500, size: float = 2.4,
+                      dpi: int = 72, value_range=None):
     """An animation of a generator's samples over training (the first ``n`` of each snapshot).
 
     ``snapshots``: list of (B, 784) tensors (``GANHistory.snapshots``), ``steps`` their steps. Returns a
     ``matplotlib.animation.FuncAnimation``; show it with ``IPython.display.HTML(anim.to_jshtml())``.
-    The figure is closed so that a notebook does not also show its last frame as a still image.
+    The figure is closed so that a notebook does not also show its last frame as a still image. Small
+    ``size`` x ``dpi`` and nearest-neighbour pixels keep the embedded frames small (tens of kB each).
     """
     from matplotlib import animation
 
-    fig, ax = plt.subplots(figsize=(size, size + 0.3))
+    fig, ax = plt.subplots(figsize=(size, size + 0.3), dpi=dpi)
     ax.set_axis_off()
-    im = ax.imshow(image_grid(snapshots[0][:n], nrow, value_range=value_range), cmap="gray", vmin=0, vmax=1)
+    im = ax.imshow(image_grid(snapshots[0][:n], nrow, value_range=value_range), cmap="gray", vmin=0, vmax=1,
+                   interpolation="nearest")
     title = ax.set_title(f"step {steps[0]}", fontsize=9)
     fig.tight_layout()
 

@@ -107,7 +107,7 @@ print(f"{steps} steps in {run.elapsed():.0f} s so far; last log: D loss {hist.d_
 n_snap = len(hist.snapshots)
 cols = 6
 rows = -(-n_snap // cols)
-fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.05 * rows))
+fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.25 * rows))
 for ax in axes.flat:
     ax.set_axis_off()
 for ax, s, st in zip(axes.flat, hist.snapshots, hist.snapshot_steps):
@@ -119,10 +119,11 @@ plt.show()
 glue("first_snap", hist.snapshot_steps[0])
 
 # %% [markdown]
-# The first snapshot, after {glue:text}`first_snap` steps, already shows bright strokes on a dark background:
-# the easy part of MNIST (most pixels are background) is learnt first. Shapes that could be digits follow,
-# then cleaner strokes. Each position keeps roughly its digit from one snapshot to the next, but not always:
-# the generator is still changing, and a sample can turn from one digit into another. The same snapshots as an
+# The first snapshot, after {glue:text}`first_snap` steps, already shows bright blobs on a dark, speckled
+# background: the easy part of MNIST (most pixels are background, $-1$) is learnt first. Shapes that could be
+# digits follow, then cleaner strokes with fewer stray pixels. In the first snapshots a position can turn from one
+# digit into another as the generator changes; later most positions keep their digit and only its strokes
+# improve. The same snapshots as an
 # animation:
 
 # %%

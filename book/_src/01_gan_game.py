@@ -321,7 +321,8 @@ show_snapshots(toy["A: ns, lr 1e-3"], "run A (non-saturating, lr 1e-3), first ha
 # %%
 hA = toy["A: ns, lr 1e-3"]
 covA = [modes_covered(s, centers) for s in hA.snapshots]
-first_all = next((st for st, c in zip(hA.snapshot_steps, covA) if c == 8), None)
+# the first snapshot from which on all 8 modes stay covered (None if the run ends with fewer)
+first_all = next((st for i, st in enumerate(hA.snapshot_steps) if all(c == 8 for c in covA[i:])), None)
 first_one = hA.snapshot_steps[0]
 glue("a_first_all", first_all if first_all is not None else "never")
 glue("a_cov_first", covA[0])

@@ -183,7 +183,7 @@ def modes_covered(samples: torch.Tensor, centers: torch.Tensor, radius: float = 
 # ----------------------------------------------------------------------------------------------
 def train_discriminator(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, steps: int = 1000,
                         batch_size: int = 256, lr: float = 1e-3, seed: int = 0) -> list[float]:
-    """Train ``D`` alone (Adam, :func:`losses.d_loss`) to tell the rows of ``real`` from those of ``fake``.
+    """Train ``D`` alone (Adam, :func:`~ssgan_lib.losses.d_loss`) to tell the rows of ``real`` from those of ``fake``.
 
     The generator is frozen (``fake`` is a fixed sample of it), so ``D`` approaches the optimal
     discriminator :math:`D^*(x) = p_{\\text{data}}(x) / (p_{\\text{data}}(x) + p_g(x))`. Returns the

@@ -393,8 +393,8 @@ glue("b_final_cov", covB[-1])
 glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 
 # %% [markdown]
-# Run C never gets out of the collapsed phase within {glue:text}`toy_steps` steps: it covers at most
-# {glue:text}`c_max_cov` modes at once and {glue:text}`c_final_cov` at the end. Its samples form one blob that
+# Run C never gets out of the collapsed phase within {glue:text}`toy_steps` steps: at no snapshot does it cover
+# more than {glue:text}`c_max_cov` of the 8 modes (at the end: {glue:text}`c_final_cov`). Its samples form one blob that
 # does not stay put: the right panel follows the median sample, which goes round the circle
 # {glue:text}`c_laps:.1f` times during the run, always in the same direction. This is the
 # **oscillation** of GAN training in its simplest form. The discriminator is a function of $x$ only; it learns
@@ -404,7 +404,7 @@ glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 # discriminator rejects the fakes with confidence, $D(G(z)) \approx 0$, and in this run it never does: the mean
 # $D(G(z))$ of a logging interval never drops below {glue:text}`b_min_dfake:.2f`. Adam helps too, since it rescales
 # small gradients. A discriminator that wins early (trained faster, or on an easier task) is where the minimax loss
-# stalls; exercise {ref}`ch02-minimax` of chapter 2 tries it on MNIST.
+# stalls; {ref}`ch02-minimax` in chapter 2 tries it on MNIST.
 #
 # ## What to watch for
 #

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(JB is None, reason="jupyter-book is not installe
 
 
 def _build(out: Path, config: str) -> Path:
-    cmd = [JB, "build", str(ROOT), "--path-output", str(out), "--config", str(ROOT / config), "-W", "-n", "--keep-going"]
+    cmd = [JB, "build", str(ROOT), "--path-output", str(out), "--config", str(ROOT / config), "-W", "--keep-going"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert res.returncode == 0, f"book build failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     return out / "_build" / "html"

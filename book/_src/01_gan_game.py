@@ -55,8 +55,8 @@ from ssgan_lib.plots import plot_gan_history
 from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("01 GAN game")
-toy_steps = run.pick(smoke=400, cpu=3000, full=10_000)  # generator updates of each toy GAN run (batch 64)
-dstar_steps = run.pick(smoke=300, cpu=2000, full=5000)  # discriminator-only steps towards D*
+toy_steps = run.pick(smoke=400, cpu=3000, full=3000)  # per toy GAN run (batch 64); seconds on a CPU already
+dstar_steps = run.pick(smoke=300, cpu=2000, full=2000)  # discriminator-only steps towards D*
 print(run.mode, dict(toy_steps=toy_steps, dstar_steps=dstar_steps))
 
 

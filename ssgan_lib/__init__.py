@@ -7,6 +7,7 @@ trainer), :mod:`~ssgan_lib.gan` (plain GAN loops for the early chapters), :mod:`
 :mod:`~ssgan_lib.plots`, :mod:`~ssgan_lib.runinfo` (how a notebook ran).
 """
 __version__ = "0.1.0"
+__all__ = ["MNIST", "DataNotFoundError", "balanced_subset", "load_mnist", "TrainConfig", "Trainer", "__version__"]
 
 from .data import MNIST, DataNotFoundError, balanced_subset, load_mnist  # noqa: E402,F401
 from .train import TrainConfig, Trainer  # noqa: E402,F401

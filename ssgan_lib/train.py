@@ -294,7 +294,7 @@ class Trainer:
         self.initialised = True
 
     def _new_epoch(self) -> None:
-        S, B, N = self.cfg.seeds, self.cfg.batch_size, len(self.data.train_x)
+        S, N = self.cfg.seeds, len(self.data.train_x)
         order = repeated_permutation(self.cfg.labels, self.lab_seq.shape[1], S, self.device, self.gen)
         self.lab_seq.copy_(torch.gather(self.lab_idx, 1, order))
         self.unl_seq.copy_(epoch_permutation(N, S, self.device, self.gen))

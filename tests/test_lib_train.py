@@ -1,7 +1,6 @@
 """The trainer: learning, determinism, the seed axis, checkpoints and exact resume, divergence, CUDA graphs."""
 from __future__ import annotations
 
-import copy
 
 import pytest
 import torch

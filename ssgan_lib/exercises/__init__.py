@@ -6,7 +6,7 @@ with ``correct`` or ``not yet`` and return ``True``/``False``, so an instructor 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 
 def report(ok: bool, what: str, hint: str = "") -> bool:
@@ -16,6 +16,14 @@ def report(ok: bool, what: str, hint: str = "") -> bool:
     else:
         print(f"not yet: {what}" + (f" -- hint: {hint}" if hint else ""))
     return ok
+
+
+def call_student(fn: Callable, what: str, *args) -> tuple[bool, Any]:
+    """Call a student's function; if it raises, report that (with the error) and return ``(False, False)``."""
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # a student's function may fail in any way
+        return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 
 
 def check_close(answer: Any, expected: float, what: str, rtol: float = 1e-3, atol: float = 1e-6, hint: str = "") -> bool:

@@ -6,14 +6,9 @@ from typing import Callable
 
 import torch
 
-from . import report
+from . import call_student, report
 
 
-def _call(fn: Callable, what: str, *args):
-    try:
-        return True, fn(*args)
-    except Exception as exc:  # a student's function may fail in any way
-        return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 
 
 def check_optimal_d(fn: Callable) -> bool:
@@ -21,7 +16,7 @@ def check_optimal_d(fn: Callable) -> bool:
     :math:`D^*(x) = p_{\\text{data}}(x) / (p_{\\text{data}}(x) + p_g(x))` elementwise."""
     p_data = torch.tensor([0.5, 0.1, 0.9, 0.3, 2.0], dtype=torch.float64)
     p_g = torch.tensor([0.5, 0.3, 0.1, 0.0, 1.0], dtype=torch.float64)
-    ok, got = _call(fn, "optimal D", p_data, p_g)
+    ok, got = call_student(fn, "optimal D", p_data, p_g)
     if not ok:
         return False
     try:
@@ -65,7 +60,7 @@ def check_diversity(fn: Callable) -> bool:
              torch.tensor([[0.0, 0.0], [3.0, 4.0]], dtype=torch.float64),
              torch.ones(4, 3, dtype=torch.float64)]
     for x in cases:
-        ok, got = _call(fn, "diversity", x.clone())
+        ok, got = call_student(fn, "diversity", x.clone())
         if not ok:
             return False
         n = len(x)

@@ -6,16 +6,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from . import report
+from . import call_student, report
 
 _CASES = [(7, 4, 2, 1), (14, 4, 2, 1), (28, 4, 2, 1), (7, 3, 2, 1), (4, 5, 1, 0), (5, 4, 3, 2), (1, 7, 1, 0)]
 
 
-def _call(fn: Callable, what: str, *args):
-    try:
-        return True, fn(*args)
-    except Exception as exc:  # a student's function may fail in any way
-        return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 
 
 def check_conv_size(fn: Callable) -> bool:
@@ -25,7 +20,7 @@ def check_conv_size(fn: Callable) -> bool:
         if n + 2 * p < k:
             continue
         expected = nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1]
-        ok, got = _call(fn, "conv output size", n, k, s, p)
+        ok, got = call_student(fn, "conv output size", n, k, s, p)
         if not ok:
             return False
         if got != expected:
@@ -43,7 +38,7 @@ def check_convtranspose_size(fn: Callable) -> bool:
             if op >= s:
                 continue
             expected = nn.ConvTranspose2d(1, 1, k, s, p, output_padding=op)(torch.zeros(1, 1, n, n)).shape[-1]
-            ok, got = _call(fn, "transposed-conv output size", n, k, s, p, op)
+            ok, got = call_student(fn, "transposed-conv output size", n, k, s, p, op)
             if not ok:
                 return False
             if got != expected:
@@ -59,7 +54,7 @@ def check_conv_params(fn: Callable) -> bool:
     """``fn(c_in, c_out, kernel, bias)``: trainable scalars of ``nn.Conv2d(c_in, c_out, kernel, bias=bias)``."""
     for c_in, c_out, k, bias in ((1, 32, 4, True), (32, 64, 4, False), (64, 128, 3, False), (3, 5, 1, True)):
         expected = sum(p.numel() for p in nn.Conv2d(c_in, c_out, k, bias=bias).parameters())
-        ok, got = _call(fn, "conv parameters", c_in, c_out, k, bias)
+        ok, got = call_student(fn, "conv parameters", c_in, c_out, k, bias)
         if not ok:
             return False
         if got != expected:

@@ -6,7 +6,7 @@
   (``torch.baddbmm``). ``S = 1`` is an ordinary single run.
 * :class:`MLPGenerator` / :class:`MLPDiscriminator` — the classic MLP GAN (Goodfellow et al. 2014
   style, as in most tutorials): G 100-256-512-1024-784 with LeakyReLU and batch norm, tanh output;
-  D 784-512-256-1 with LeakyReLU and a sigmoid probability.
+  D 784-512-256-1 with LeakyReLU, returning the logit (its sigmoid is the probability D(x)).
 * :class:`DCGANGenerator` / :class:`DCGANDiscriminator` — a small DCGAN for 28x28 (Radford et al.
   2016): strided (transposed) convolutions, batch norm, LeakyReLU, global average pooling and a
   ``K+1``-class head (Odena 2016).

@@ -45,7 +45,6 @@ class RunInfo:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device_name = torch.cuda.get_device_name(0) if self.device == "cuda" else platform.processor() or "cpu"
         self.t0 = time.perf_counter()
-        torch.set_num_threads(max(1, torch.get_num_threads()))
 
     @property
     def smoke(self) -> bool:

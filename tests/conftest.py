@@ -1,12 +1,22 @@
-"""Shared fixtures: real MNIST from $SSGAN_DATA_DIR (or data/ in the repo); tests that need it skip without it."""
+"""Shared fixtures: real MNIST from $SSGAN_DATA_DIR (or data/ in the repo); tests that need it skip without it.
+
+``run_cli`` runs ``python -m ssgan_lib train ...`` in a subprocess, as a user would.
+"""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+# small, fast CLI runs: 20 steps, a 100-image validation split, no progress bar, CPU
+FAST_ARGS = ["--steps", "20", "--val-size", "100", "--quiet", "--device", "cpu"]
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +27,47 @@ def mnist():
         return load_mnist("cpu", download=False)
     except DataNotFoundError as exc:
         pytest.skip(f"MNIST not available: {exc}")
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [ln for ln in self.err.splitlines() if ln.strip()]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: this one, unbuffered, two threads at most."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    env.pop("SSGAN_DEBUG", None)
+    env.update(extra)
+    return env
+
+
+def spawn_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ssgan_lib", "train", *args], cwd=cwd,
+                            env=env or cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """``run_cli(args, env=None, timeout=300) -> CliResult``; the working directory is ``tmp_path``."""
+
+    def run(args: list[str], env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
+        proc = subprocess.run([sys.executable, "-m", "ssgan_lib", "train", *args], cwd=tmp_path,
+                              env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+def needs_data() -> None:
+    """Skip (with the reason) when MNIST is not where ssgan_lib looks for it."""
+    from ssgan_lib.data import _has_raw, candidate_dirs
+
+    if not any(_has_raw(d) for d in candidate_dirs()):
+        pytest.skip(f"MNIST not found in {', '.join(map(str, candidate_dirs()))}: set SSGAN_DATA_DIR")

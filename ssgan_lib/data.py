@@ -74,6 +74,7 @@ def find_data_dir(download: bool = True) -> Path:
     target = dirs[0]
     if download:
         existed = target.exists()
+        mnist_existed = (target / "MNIST").exists()
         try:
             from torchvision.datasets import MNIST as TVMNIST
 
@@ -86,10 +87,12 @@ def find_data_dir(download: bool = True) -> Path:
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         else:
             reason = "download finished without the raw files"
-        if not existed:  # leave nothing half-written behind
-            import shutil
+        import shutil
 
+        if not existed:  # leave nothing half-written behind
             shutil.rmtree(target, ignore_errors=True)
+        elif not mnist_existed:  # torchvision made MNIST/raw/ in an existing folder before failing
+            shutil.rmtree(target / "MNIST", ignore_errors=True)
     else:
         reason = "download not allowed"
     searched = ", ".join(str(d) for d in dirs)
@@ -144,6 +147,8 @@ def balanced_subset(labels: torch.Tensor, n_labels: int, seed: int, pool: torch.
 
     As in the paper: permute the (pool of) training images with ``seed``, then take the first
     ``n_labels / num_classes`` of each class. Same ``seed`` -> same subset, on any machine.
+    ``n_labels`` equal to the size of the pool (e.g. 60,000: full supervision) labels the whole pool,
+    whose classes are not balanced in MNIST.
     """
     labels = labels.cpu()
     if pool is None:
@@ -153,6 +158,8 @@ def balanced_subset(labels: torch.Tensor, n_labels: int, seed: int, pool: torch.
     per_class = n_labels // num_classes
     g = torch.Generator().manual_seed(seed)
     perm = pool[torch.randperm(len(pool), generator=g)]
+    if n_labels == len(pool):  # every image labelled: no class can give more than it has
+        return perm
     chosen = []
     for c in range(num_classes):
         of_c = perm[labels[perm] == c]

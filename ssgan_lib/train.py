@@ -249,7 +249,10 @@ class Trainer:
         # --- data split: validation images (labels hidden), labelled subset per seed ------------
         pool, val = validation_split(N, cfg.val_size, seed=0) if cfg.val_size else (torch.arange(N), torch.arange(0))
         self.val_idx = val.to(self.device)
-        lab = [balanced_subset(self.data.train_y, cfg.labels, seed=cfg.seed + s, pool=pool) for s in range(S)]
+        try:
+            lab = [balanced_subset(self.data.train_y, cfg.labels, seed=cfg.seed + s, pool=pool) for s in range(S)]
+        except ValueError as exc:  # e.g. more labels of a class than the pool holds: bad input, not a crash
+            raise ConfigError(f"labels ({cfg.labels}): {exc}") from exc
         self.lab_idx = torch.stack(lab).to(self.device)  # (S, labels), indices into train_x
 
         # --- models, optimisers, averaging -------------------------------------------------------

@@ -104,6 +104,8 @@ def _check_writable(out: Path, create: bool) -> None:
     probe_dir = out
     while not probe_dir.exists():
         probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise UsageError(f"output folder {out} cannot be written ({probe_dir} is a file, not a folder)")
     if not os.access(probe_dir, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {out} cannot be written (no permission on {probe_dir})")
     if create:

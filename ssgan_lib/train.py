@@ -112,8 +112,12 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 bad(f"{name} must be a positive number, got {v!r}")
+        if self.batch_size > n_train:
+            bad(f"batch_size ({self.batch_size}) exceeds the {n_train} training images")
         if self.steps is not None and (not isinstance(self.steps, int) or self.steps <= 0):
             bad(f"steps must be a positive whole number, got {self.steps!r}")
+        if self.total_steps(n_train) < 1:
+            bad(f"epochs ({self.epochs}) gives no training step (one step is {self.batch_size} images)")
         if not 0 <= self.beta1 < 1 or not 0 <= self.beta2 < 1:
             bad("beta1 and beta2 must be in [0, 1)")
         if not 0 <= self.avg_decay < 1:
@@ -560,38 +564,61 @@ class Trainer:
     def save(self, path: str | Path | None = None) -> Path:
         """Write the checkpoint atomically; refuse to overwrite a good one with a diverged state."""
         if not self._safe_to_save():
-            raise DivergenceError(f"not saving: the state at step {self.step} holds NaN/inf (last good checkpoint kept)")
+            bad = int(self._bad_step)
+            raise DivergenceError(f"training diverged: a loss became NaN or infinite at step {bad if bad >= 0 else self.step}; "
+                                  f"not saving (the last good checkpoint, if any, is kept; try a lower --lr)")
         path = Path(path) if path is not None else self.out_dir / "checkpoint.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_torch_save(self.state_dict(), path)
         return path
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict`; all or nothing: on :class:`CheckpointError` the trainer is unchanged.
+
+        A learning rate different from the checkpoint's (e.g. a lower ``--lr`` after a divergence) takes
+        effect from here on; with the same configuration the run continues exactly.
+        """
         if not isinstance(state, dict) or state.get("format") != "ssgan_lib.checkpoint.v1":
             raise CheckpointError("not an ssgan_lib checkpoint (unknown format)")
-        saved = state["config"]
+        saved = state.get("config")
+        if not isinstance(saved, dict):
+            raise CheckpointError("checkpoint holds no configuration")
         diff = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(self.cfg, k)!r}" for k in TrainConfig.COMPAT
                 if saved.get(k) != getattr(self.cfg, k)]
         if diff:
             raise CheckpointError("checkpoint is from an incompatible configuration (" + "; ".join(diff) + ")")
+        backup = copy.deepcopy(self.state_dict())
         try:
-            self.D.load_state_dict(state["D"])
-            if self.G is not None:
-                self.G.load_state_dict(state["G"])
-                self.opt_g.load_state_dict(state["opt_g"])
-            self.opt_d.load_state_dict(state["opt_d"])
-            self.avg.load_state_dict(state["avg"])
-        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"checkpoint does not fit this model: {str(exc).splitlines()[0]}") from exc
+            self._load_state(state)
+        except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            self._load_state(backup)
+            detail = f"missing {exc}" if isinstance(exc, KeyError) else (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(f"checkpoint does not fit this model: {detail}") from exc
+        saved_lr = saved.get("lr")
+        if isinstance(saved_lr, (int, float)) and saved_lr > 0 and saved_lr != self.cfg.lr:
+            for opt in (self.opt_d, self.opt_g):  # keep the schedule's factor, change the base rate
+                if opt is not None:
+                    opt.set_lr(float(opt.lr) * self.cfg.lr / saved_lr)
+
+    def _load_state(self, state: dict) -> None:
+        self.D.load_state_dict(state["D"])
+        if self.G is not None:
+            self.G.load_state_dict(state["G"])
+            self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.avg.load_state_dict(state["avg"])
         self.gen.set_state(state["rng"])
-        for name in ("lab_idx", "lab_seq", "unl_seq", "unl2_seq", "pos"):
-            getattr(self, name).copy_(state[name])
-        self._acc.copy_(state["acc"])
-        self._acc_n = state["acc_n"]
-        self._step_t.copy_(state["step_t"])
-        self.step, self.epoch_pos, self.initialised = state["step"], state["epoch_pos"], state["initialised"]
-        self.wall_seconds = state["wall_seconds"]
-        self.history = state["history"]
+        for name, key in (("lab_idx", "lab_idx"), ("lab_seq", "lab_seq"), ("unl_seq", "unl_seq"),
+                          ("unl2_seq", "unl2_seq"), ("pos", "pos"), ("_acc", "acc"), ("_step_t", "step_t")):
+            dst, src = getattr(self, name), state[key]
+            if tuple(src.shape) != tuple(dst.shape):
+                raise ValueError(f"{key} has shape {tuple(src.shape)}, expected {tuple(dst.shape)}")
+            dst.copy_(src)
+        self._acc_n = int(state["acc_n"])
+        self.step, self.epoch_pos = int(state["step"]), int(state["epoch_pos"])
+        self.initialised = bool(state["initialised"])
+        self.wall_seconds = float(state["wall_seconds"])
+        self.history = copy.deepcopy(state["history"])  # never share lists with the caller's dict
         self._graph, self._graph_tried = None, False
 
     def load(self, path: str | Path) -> None:

@@ -1,0 +1,247 @@
+"""``python -m ssgan_lib train`` as a user runs it: a good run writes metrics; every bad input gets one
+stderr line starting with ``error:``, exit code 2, no traceback, and nothing written."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import FAST_ARGS, cli_env
+from ssgan_lib.train import Trainer, TrainConfig, read_checkpoint
+
+
+def snapshot(folder: Path) -> dict[str, bytes] | None:
+    """Every file under ``folder`` with its bytes (None: the folder does not exist)."""
+    if not folder.exists():
+        return None
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else b"<dir>") for p in sorted(folder.rglob("*"))}
+
+
+def assert_one_error_line(res, code: int = 2) -> str:
+    assert res.code == code, (res.code, res.err)
+    assert "Traceback" not in res.err and "Traceback" not in res.out, res.err
+    lines = res.err_lines
+    assert len(lines) == 1, res.err
+    assert lines[0].startswith("error:"), lines[0]
+    assert res.out.strip() == "", res.out
+    return lines[0]
+
+
+# ----------------------------------------------------------------------------------------------
+def test_a_good_run_writes_metrics_and_refuses_to_overwrite(run_cli, tmp_path, mnist):
+    out = tmp_path / "run"
+    res = run_cli([*FAST_ARGS, "--out", str(out)])
+    assert res.code == 0, res.err
+    assert res.err.strip() == ""  # --quiet: nothing on stderr
+    assert len(res.out.strip().splitlines()) == 1 and res.out.startswith("test accuracy")
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["steps"] == 20 and m["labels"] == 100 and m["device"] == "cpu" and m["method"] == "ssgan-fm"
+    assert 0 < m["test_accuracy"] <= 1 and abs(m["test_error"] - 100 * (1 - m["test_accuracy"])) < 1e-9
+    assert f"{100 * m['test_accuracy']:.2f}%" in res.out
+    assert read_checkpoint(out / "checkpoint.pt")["step"] == 20
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "metrics.json"]
+    # the same folder again: refused, nothing touched
+    before = snapshot(out)
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(out)]))
+    assert "--resume" in line and "--overwrite" in line
+    assert snapshot(out) == before
+    # --overwrite starts afresh (same seed: the same result)
+    res = run_cli([*FAST_ARGS, "--out", str(out), "--overwrite"])
+    assert res.code == 0, res.err
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] == m["test_accuracy"]
+
+
+# ----------------------------------------------------------------------------------------------
+# bad values: each its own test
+# ----------------------------------------------------------------------------------------------
+BAD = {
+    "labels-0": (["--labels", "0"], "--labels"),
+    "labels-negative": (["--labels", "-10"], "--labels"),
+    "labels-not-multiple-of-10": (["--labels", "15"], "multiple of 10"),
+    "labels-more-than-training-set": (["--labels", "70000"], "exceed"),
+    "labels-text": (["--labels", "abc"], "whole number"),
+    "labels-more-of-a-class-than-mnist-has": (["--labels", "55000", "--val-size", "0"], "class"),
+    "labels-and-label-rate": (["--labels", "100", "--label-rate", "0.2"], "not both"),
+    "label-rate-above-1": (["--label-rate", "1.5"], "label rate"),
+    "epochs-negative": (["--epochs", "-1"], "--epochs"),
+    "epochs-text": (["--epochs", "abc"], "number"),
+    "epochs-too-small-for-one-step": (["--epochs", "0.0001"], "no training step"),
+    "steps-0": (["--steps", "0"], "--steps"),
+    "steps-and-epochs": (["--steps", "5", "--epochs", "1"], "not allowed"),
+    "lr-negative": (["--lr", "-1"], "--lr"),
+    "lr-nan": (["--lr", "nan"], "finite"),
+    "lr-inf": (["--lr", "inf"], "finite"),
+    "lr-text": (["--lr", "abc"], "number"),
+    "batch-size-larger-than-training-set": (["--batch-size", "70000"], "batch_size"),
+    "model-unknown": (["--model", "foo"], "unknown model"),
+    "method-unknown": (["--method", "foo"], "unknown method"),
+    "device-tpu": (["--device", "tpu"], "tpu"),
+    "device-cuda-7": (["--device", "cuda:7"], "cuda:7"),
+    "graph-unknown": (["--graph", "fast"], "graph"),
+    "unknown-option": (["--frobnicate"], "unrecognized"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_results(tmp_path_factory):
+    """Every BAD case run once, a few at a time (each is a fresh Python importing torch: seconds)."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import CliResult
+
+    def one(name):
+        args = BAD[name][0]
+        root = tmp_path_factory.mktemp(name)
+        out = root / "run"
+        base = ["--quiet"] + ([] if "--device" in args else ["--device", "cpu"])
+        base += [] if {"--steps", "--epochs"} & set(args) else ["--steps", "5"]  # bounded, should it ever run
+        proc = subprocess.run([sys.executable, "-m", "ssgan_lib", "train", *base, *args, "--out", str(out)],
+                              cwd=root, env=cli_env(), capture_output=True, text=True, timeout=300)
+        return name, (CliResult(proc.returncode, proc.stdout, proc.stderr), out)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(pool.map(one, BAD))
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_value(name, bad_results):
+    if name == "device-cuda-7" and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    if name == "labels-more-of-a-class-than-mnist-has":
+        from conftest import needs_data
+        needs_data()  # found only once the labels meet the data
+    res, out = bad_results[name]
+    line = assert_one_error_line(res)
+    assert BAD[name][1] in line, line
+    assert not out.exists(), "a bad value must not create the output folder"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda(run_cli, tmp_path):
+    out = tmp_path / "run"
+    line = assert_one_error_line(run_cli(["--device", "cuda", "--steps", "5", "--out", str(out)]))
+    assert "CUDA is not available" in line and "--device cpu" in line
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# output folders that cannot be written
+# ----------------------------------------------------------------------------------------------
+def test_out_under_a_regular_file(run_cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(blocker / "run")]))
+    assert "cannot be written" in line and str(blocker) in line
+    assert blocker.read_text() == "keep me"
+
+
+def test_out_is_a_regular_file(run_cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(blocker)]))
+    assert "not a folder" in line
+    assert blocker.read_text() == "keep me"
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
+                    reason="root ignores directory permissions (the path-under-a-file test covers this case)")
+def test_out_in_a_read_only_folder(run_cli, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(ro / "run")]))
+        assert "cannot be written" in line
+        assert list(ro.iterdir()) == []
+    finally:
+        ro.chmod(0o755)
+
+
+# ----------------------------------------------------------------------------------------------
+# checkpoints that cannot be resumed
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def run_with_checkpoint(mnist, tmp_path):
+    """A folder holding a real checkpoint of the configuration FAST_ARGS gives (step 3)."""
+    out = tmp_path / "run"
+    cfg = TrainConfig(labels=100, steps=20, val_size=100)
+    Trainer(cfg, data=mnist, out_dir=out, progress=False).fit(steps=3)
+    assert read_checkpoint(out / "checkpoint.pt")["step"] == 3
+    return out
+
+
+def test_resume_without_a_checkpoint(run_cli, tmp_path):
+    out = tmp_path / "run"
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(out), "--resume"]))
+    assert "no checkpoint" in line
+    assert not out.exists()
+    out.mkdir()
+    (out / "checkpoint.pt.tmp").write_bytes(b"debris of a killed write")  # not a checkpoint either
+    before = snapshot(out)
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(out), "--resume"]))
+    assert "no checkpoint" in line and snapshot(out) == before
+
+
+@pytest.mark.parametrize("damage", ["random-bytes", "first-half", "empty"])
+def test_resume_from_a_broken_checkpoint(run_cli, run_with_checkpoint, damage):
+    ckpt = run_with_checkpoint / "checkpoint.pt"
+    good = ckpt.read_bytes()
+    ckpt.write_bytes({"random-bytes": os.urandom(len(good)), "first-half": good[: len(good) // 2],
+                      "empty": b""}[damage])
+    before = snapshot(run_with_checkpoint)
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(run_with_checkpoint), "--resume"]))
+    assert "corrupted or truncated" in line and str(ckpt) in line
+    assert snapshot(run_with_checkpoint) == before
+
+
+@pytest.mark.parametrize("change", [["--labels", "200"], ["--method", "sgan"]])
+def test_resume_from_an_incompatible_checkpoint(run_cli, run_with_checkpoint, change):
+    before = snapshot(run_with_checkpoint)
+    line = assert_one_error_line(run_cli([*FAST_ARGS, *change, "--out", str(run_with_checkpoint), "--resume"]))
+    assert "incompatible configuration" in line and change[0].lstrip("-") in line
+    assert snapshot(run_with_checkpoint) == before
+
+
+def test_resume_from_something_else(run_cli, run_with_checkpoint):
+    torch.save({"model": torch.zeros(2)}, run_with_checkpoint / "checkpoint.pt")
+    before = snapshot(run_with_checkpoint)
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(run_with_checkpoint), "--resume"]))
+    assert "not an ssgan_lib checkpoint" in line
+    assert snapshot(run_with_checkpoint) == before
+
+
+# ----------------------------------------------------------------------------------------------
+# no data
+# ----------------------------------------------------------------------------------------------
+def test_data_missing_and_no_network(run_cli, tmp_path):
+    from ssgan_lib.data import REPO_DATA_DIR, _has_raw
+
+    if _has_raw(REPO_DATA_DIR):
+        pytest.skip(f"{REPO_DATA_DIR} holds MNIST, so the CLI finds it whatever SSGAN_DATA_DIR says")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dead = "http://127.0.0.1:9"  # nothing listens there: every download fails at once, online or not
+    env = cli_env(SSGAN_DATA_DIR=str(empty), http_proxy=dead, https_proxy=dead, HTTP_PROXY=dead,
+                  HTTPS_PROXY=dead, no_proxy="", NO_PROXY="")
+    out = tmp_path / "run"
+    line = assert_one_error_line(run_cli([*FAST_ARGS, "--out", str(out)], env=env))
+    assert "MNIST not found" in line and "could not be downloaded" in line
+    assert "Fix:" in line and "SSGAN_DATA_DIR=" in line and "MNIST/raw" in line.replace("\\", "/")  # how to fix it
+    assert not out.exists()
+    assert list(empty.iterdir()) == []  # and no half-made MNIST/raw left in the user's folder
+
+
+def test_help_and_no_command(capsys):
+    from ssgan_lib import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "--labels" in text and "--resume" in text and "--ckpt-every" in text
+    assert cli.main([]) == 2 and "train" in capsys.readouterr().out

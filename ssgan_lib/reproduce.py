@@ -6,15 +6,18 @@ D on the same labels, no GAN), ``seeds`` runs train side by side (the seed axis)
 al.: the labelled subset is drawn from all 60,000 training images (no validation split: nothing is
 tuned here), the unlabelled pool is all 60,000, and each run's test error is measured once, after its
 last step, with the parameter-averaged D. Rows go to a CSV ``method,labels,seed,test_error`` (percent),
-written atomically after each group, so an interrupted sweep resumes where it stopped; a metadata
-JSON (commit, device, epochs, wall time) is written beside it.
+written atomically after each group; the group in progress checkpoints every few thousand steps, so an
+interrupted sweep (Ctrl-C, a lost session, a time-limited job) resumes where it stopped when the same
+command runs again. A metadata JSON (commit, device, epochs, wall time) is written beside the CSV.
 """
 from __future__ import annotations
 
 import csv
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import torch
 
 from . import __version__
 from .data import label_rate_to_count, load_mnist
-from .train import TrainConfig, Trainer, atomic_write_json
+from .train import CheckpointError, TrainConfig, Trainer, atomic_write_json
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
 PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
@@ -75,9 +78,21 @@ def _commit() -> str:
         return "unknown"
 
 
+def partial_dir(out: Path, method: str, labels: int) -> Path:
+    """Where the group (``method``, ``labels``) keeps its checkpoint while it trains (removed when done)."""
+    return out.with_name(f"{out.stem}.partial") / f"{method}-{labels}"
+
+
 def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float | None, out: Path,
-              device: str, steps: int | None = None, progress: bool = True, data=None) -> list[dict]:
-    """Run every (method, labels) group not yet complete in ``out``; return all rows."""
+              device: str, steps: int | None = None, progress: bool = True, data=None,
+              ckpt_every: int = 6000) -> list[dict]:
+    """Run every (method, labels) group not yet complete in ``out``; return all rows.
+
+    A finished group is a set of CSV rows and is never trained again. A group in progress writes a
+    checkpoint every ``ckpt_every`` steps (and on Ctrl-C) under ``partial_dir``: running the same
+    sweep again continues it from there, bit-identical on CPU, so a sweep survives a lost Colab
+    session or a time-limited job. The partial checkpoint is deleted once the group's rows are written.
+    """
     rows = read_rows(out)
     data = data if data is not None else load_mnist(device)
     meta_path = out.with_suffix(".meta.json")
@@ -89,33 +104,43 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             if have >= set(range(1, seeds + 1)):
                 continue  # done in an earlier (interrupted) sweep
             cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=epochs or 300, steps=steps,
-                              val_size=0, eval_every=0, device=device)
-            t0 = time.perf_counter()
-            tr = Trainer(cfg, data=data, progress=progress)
+                              val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
+            part = partial_dir(out, method, n)
+            tr = Trainer(cfg, data=data, out_dir=part, progress=progress)
+            if (part / "checkpoint.pt").is_file():
+                try:
+                    tr.load(part / "checkpoint.pt")
+                except CheckpointError as exc:
+                    raise CheckpointError(f"{exc}; it belongs to an earlier sweep with other settings: run that "
+                                          f"sweep again, or delete {part} to start this group afresh") from exc
+                print(f"{method:>10} {n:>6} labels: resuming at step {tr.step} of {tr.total_steps}", flush=True)
             tr.fit()
             errs = [100.0 * (1 - a) for a in tr.evaluate("test")]
             rows = [r for r in rows if not (r["method"] == method and r["labels"] == n)]
             rows += [{"method": method, "labels": n, "seed": s + 1, "test_error": e} for s, e in enumerate(errs)]
             write_rows(out, rows)
-            meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(time.perf_counter() - t0, 1), "steps": tr.step}
+            meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(tr.wall_seconds, 1), "steps": tr.step}
             meta.update({"commit": _commit(), "device": device,
                          "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
                          "epochs": tr.step / tr.steps_per_epoch, "steps": tr.step, "seeds": seeds,
                          "ssgan_lib": __version__, "torch": torch.__version__,
-                         "wall_seconds_total": round(meta.get("wall_seconds_total", 0) + time.perf_counter() - t0, 1),
+                         "wall_seconds_total": round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1),
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
                                      "for run s; unlabelled pool all 60,000; test error of the averaged D "
                                      "after the last step; no validation split, nothing tuned"})
             atomic_write_json(meta, meta_path)
+            shutil.rmtree(part, ignore_errors=True)
+            if part.parent.is_dir() and not any(part.parent.iterdir()):
+                part.parent.rmdir()
             mean = sum(errs) / len(errs)
             print(f"{method:>10} {n:>6} labels: test error {mean:.2f}% over {len(errs)} seeds "
-                  f"({time.perf_counter() - t0:.0f}s)", flush=True)
+                  f"({tr.wall_seconds:.0f}s)", flush=True)
     print(f"sweep done in {time.perf_counter() - t_start:.0f}s; results in {out}")
     return rows
 
 
 def cmd_reproduce(args) -> int:
-    from .cli import UsageError, _default_device
+    from .cli import UsageError, _check_writable, _default_device
     from .train import check_device
 
     try:
@@ -137,6 +162,12 @@ def cmd_reproduce(args) -> int:
     device = args.device or _default_device()
     check_device(device)
     out = Path(args.out)
-    run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
-              progress=not args.quiet)
+    _check_writable(out.parent, create=False)
+    try:
+        run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
+                  progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"interrupted; finished groups are in {out}, the group in progress is checkpointed: "
+              f"run the same command again to continue", file=sys.stderr)
+        return 130
     return 0

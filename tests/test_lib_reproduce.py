@@ -51,3 +51,50 @@ def test_reproduce_bad_input(args, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("error:")
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_an_interrupted_group_resumes_from_its_checkpoint_bit_identically(tmp_path, mnist, monkeypatch):
+    """Ctrl-C (or a killed job) in the middle of a group, then the same sweep again: the group continues
+    from its partial checkpoint and ends with the very test errors of an uninterrupted sweep."""
+    kw = dict(labels=[20], methods=["ssgan-fm"], seeds=2, epochs=None, device="cpu", steps=8, progress=False,
+              data=mnist, ckpt_every=3)
+    clean = reproduce.run_sweep(out=tmp_path / "clean" / "r.csv", **kw)
+
+    out = tmp_path / "cut" / "r.csv"
+    real_fit = reproduce.Trainer.fit
+    calls = []
+
+    def fit_then_interrupt(self, steps=None):
+        calls.append(self.step)
+        real_fit(self, steps=5)  # checkpoints at step 3 (ckpt_every) and 5 (end of fit), then "Ctrl-C"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce.Trainer, "fit", fit_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run_sweep(out=out, **kw)
+    part = reproduce.partial_dir(out, "ssgan-fm", 20)
+    assert (part / "checkpoint.pt").is_file() and not out.exists()
+
+    monkeypatch.setattr(reproduce.Trainer, "fit", lambda self, steps=None: (calls.append(self.step), real_fit(self))[1])
+    resumed = reproduce.run_sweep(out=out, **kw)
+    assert calls == [0, 5]  # the second sweep started at the checkpointed step, not at 0
+    assert resumed == clean  # same rows, same test errors to the last digit
+    assert not part.exists() and not part.parent.exists()  # the partial checkpoint is cleaned up
+
+
+def test_a_partial_checkpoint_from_other_settings_is_one_clear_error(tmp_path, mnist, capsys, monkeypatch):
+    out = tmp_path / "r.csv"
+    kw = dict(labels=[20], methods=["ssgan-fm"], epochs=None, out=out, device="cpu", steps=4, progress=False,
+              data=mnist, ckpt_every=2)
+    real_fit = reproduce.Trainer.fit
+
+    def fit_then_interrupt(self, steps=None):
+        real_fit(self, steps=2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce.Trainer, "fit", fit_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce.run_sweep(seeds=2, **kw)
+    monkeypatch.setattr(reproduce.Trainer, "fit", real_fit)
+    with pytest.raises(reproduce.CheckpointError, match="delete .*ssgan-fm-20"):
+        reproduce.run_sweep(seeds=3, **kw)

@@ -83,6 +83,12 @@ def build(src: Path, execute: bool = False, timeout: int = 1800) -> Path:
     if execute:
         from nbclient import NotebookClient
 
+        try:  # glue() stores the prose's numbers only where myst_nb is installed; without it the book
+            import myst_nb  # noqa: F401  (built with -W) would fail on every {glue:text} reference
+        except ImportError:
+            raise SystemExit("nbbuild --execute needs myst-nb (pip install -r requirements.txt): without it "
+                             "the glued numbers would be missing from the notebook's outputs")
+
         t0 = time.time()
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}}).execute()
         print(f"executed {out.name} in {time.time() - t0:.0f}s", file=sys.stderr)

@@ -33,14 +33,24 @@ class PaperAdam:
 
     @torch.no_grad()
     def step(self, grads: list[torch.Tensor]) -> None:
+        # Multi-tensor ("foreach") ops: each line below is one kernel launch for *all* parameters, not
+        # one per parameter. Under a CUDA graph the step is bound by launches, so this matters there;
+        # the arithmetic, and its rounding, are those of the per-parameter formula in the docstring.
         self.t += 1
-        bc1 = 1 - self.beta1 ** self.t
+        bc1 = 1 - self.beta1 ** self.t  # float64 0-dim tensors, exact
         bc2 = 1 - self.beta2 ** self.t
-        step_size = self.lr / bc1
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m.lerp_(g, 1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-            p.sub_(step_size * m / torch.sqrt(v / bc2 + self.eps))
+        step_size = (self.lr / bc1).float()
+        inv_bc2 = (1 / bc2).float()
+        grads = list(grads)
+        torch._foreach_lerp_(self.m, grads, 1 - self.beta1)
+        torch._foreach_mul_(self.v, self.beta2)
+        torch._foreach_addcmul_(self.v, grads, grads, value=1 - self.beta2)
+        denom = torch._foreach_mul(self.v, inv_bc2)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_sqrt_(denom)
+        upd = torch._foreach_mul(self.m, step_size)
+        torch._foreach_div_(upd, denom)
+        torch._foreach_sub_(self.params, upd)
 
     def set_lr(self, lr: float) -> None:
         self.lr.fill_(lr)
@@ -77,8 +87,7 @@ class ParamAverage:
     @torch.no_grad()
     def update(self) -> None:
         self.t += 1
-        for a, p in zip(self.avg, self.params):
-            a.lerp_(p, 1 - self.decay)
+        torch._foreach_lerp_(self.avg, self.params, 1 - self.decay)  # one launch for all parameters
 
     @torch.no_grad()
     def copy_to(self, targets: list[torch.Tensor]) -> None:

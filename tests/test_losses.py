@@ -351,6 +351,46 @@ def test_paper_adam_lr_state_and_multiple_params():
         PaperAdam([torch.zeros(3), torch.zeros(1, 1)], lr=0.1).load_state_dict(state)
 
 
+def test_paper_adam_multi_tensor_step_equals_the_per_parameter_loop():
+    """The foreach (one launch for all parameters) step against the plain per-parameter loop of the
+    docstring formula, over many steps, parameters of several shapes, tiny and large gradients."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(3, 7, 5), (1, 5), (4,), (2, 1, 9)]
+    params = [torch.randn(s, generator=gen) for s in shapes]
+    ref = [p.clone() for p in params]
+    m_ref = [torch.zeros_like(p) for p in ref]
+    v_ref = [torch.zeros_like(p) for p in ref]
+    lr, b1, b2, eps = 3e-3, 0.5, 0.999, 1e-8
+    opt = PaperAdam(params, lr=lr, betas=(b1, b2), eps=eps)
+    for t in range(1, 31):
+        grads = [torch.randn(s, generator=gen) * 10.0 ** float(torch.randint(-7, 2, (), generator=gen))
+                 for s in shapes]
+        opt.step(grads)
+        tt = torch.tensor(float(t), dtype=torch.float64)
+        bc1, bc2 = 1 - b1 ** tt, 1 - b2 ** tt
+        for p, g, m, v in zip(ref, grads, m_ref, v_ref):
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.sub_(torch.tensor(lr) / bc1 * m / torch.sqrt(v / bc2 + eps))
+        for i, (p, r) in enumerate(zip(params, ref)):
+            assert torch.allclose(p, r, rtol=1e-6, atol=1e-7), (t, i, (p - r).abs().max())
+
+
+def test_param_average_multi_tensor_update_equals_the_loop():
+    gen = torch.Generator().manual_seed(1)
+    params = [torch.randn(3, 4, generator=gen), torch.randn(5, generator=gen)]
+    avg = ParamAverage(params, decay=0.99)
+    ref = [torch.zeros_like(p) for p in params]
+    for _ in range(20):
+        for p in params:
+            p.add_(torch.randn(p.shape, generator=gen))
+        avg.update()
+        for a, p in zip(ref, params):
+            a.lerp_(p, 1 - 0.99)
+    for a, r in zip(avg.avg, ref):
+        assert torch.equal(a, r)
+
+
 @pytest.mark.parametrize("decay", [0.5, 0.9, 0.9999])
 def test_param_average_of_a_constant_is_the_constant(decay):
     p = torch.tensor([3.0, -1.5, 1e-3, 250.0])

@@ -56,10 +56,34 @@ def candidate_dirs() -> list[Path]:
     return dirs
 
 
+RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
 def _has_raw(root: Path) -> bool:
+    """True when ``root/MNIST/raw`` holds the four files, uncompressed or as ``.gz`` (unpacked on first use)."""
     raw = root / "MNIST" / "raw"
-    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    return all((raw / n).exists() or (raw / (n + ".gz")).exists() for n in names)
+    return all((raw / n).exists() or (raw / (n + ".gz")).exists() for n in RAW_FILES)
+
+
+def _unpack_gz(root: Path) -> None:
+    """Unpack ``MNIST/raw/*.gz`` beside themselves where the uncompressed file is missing (torchvision
+    reads only those). Each file is written to a temporary name and renamed: never half a file."""
+    import gzip
+    import shutil
+
+    raw = root / "MNIST" / "raw"
+    for n in RAW_FILES:
+        if (raw / n).exists():
+            continue
+        tmp = raw / (n + ".tmp")
+        try:
+            with gzip.open(raw / (n + ".gz"), "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, raw / n)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DataNotFoundError(f"cannot unpack {raw / (n + '.gz')} ({exc.strerror or exc}); "
+                                    f"unpack the four .gz files in {raw} yourself (gunzip -k)") from exc
 
 
 def find_data_dir(download: bool = True) -> Path:
@@ -70,6 +94,7 @@ def find_data_dir(download: bool = True) -> Path:
     dirs = candidate_dirs()
     for d in dirs:
         if _has_raw(d):
+            _unpack_gz(d)
             return d
     target = dirs[0]
     if download:

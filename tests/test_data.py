@@ -213,6 +213,21 @@ def test_missing_data_leaves_no_folder_it_created(tmp_path, monkeypatch):
     assert not target.exists()
 
 
+def test_gzipped_raw_files_are_unpacked_on_first_use(tmp_path, monkeypatch, mnist):
+    """A folder with only the four ``.gz`` files (as MNIST is distributed) loads the very same data."""
+    import gzip
+
+    src = next(d for d in D.candidate_dirs() if (d / "MNIST" / "raw" / D.RAW_FILES[0]).exists()) / "MNIST" / "raw"
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for n in D.RAW_FILES:
+        (raw / (n + ".gz")).write_bytes(gzip.compress((src / n).read_bytes(), compresslevel=1))
+    monkeypatch.setenv(D.ENV_VAR, str(tmp_path))
+    got = D.load_mnist("cpu", download=False)
+    assert torch.equal(got.train_x, mnist.train_x) and torch.equal(got.test_y, mnist.test_y)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(list(D.RAW_FILES) + [n + ".gz" for n in D.RAW_FILES])
+
+
 def test_data_dir_order(tmp_path, monkeypatch):
     monkeypatch.setenv(D.ENV_VAR, str(tmp_path / "env"))
     assert D.candidate_dirs()[0] == tmp_path / "env" and D.candidate_dirs()[1] == D.REPO_DATA_DIR

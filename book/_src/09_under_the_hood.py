@@ -36,12 +36,17 @@
 #    next read-out.
 # 5. **One forward instead of three.** D has no batch norm, so `D(cat[x_lab, x_unl, G(z)])` equals three separate
 #    forwards (with independent noise) at a third of the launches.
-# 6. **The whole step as a CUDA graph.** With static shapes and no host values, the step — both forwards and
+# 6. **One launch per line of the optimiser.** A per-parameter Adam loop launches about seven kernels for each of
+#    the 20 weight tensors of the two players. `PaperAdam` and `ParamAverage` use PyTorch's multi-tensor
+#    (`torch._foreach_*`) operations instead: each line of the update is one launch for all tensors. A test checks
+#    them against the per-parameter loop.
+# 7. **The whole step as a CUDA graph.** With static shapes and no host values, the step — both forwards and
 #    backwards, both Adam updates (the learning rate and step count are device tensors), parameter averaging —
 #    is captured once with `torch.cuda.graph` and then replayed: one launch per step.
-# 7. **Seeds in parallel.** Every weight has a leading seed axis $S$; layers are batched matmuls
+# 8. **Seeds in parallel.** Every weight has a leading seed axis $S$; layers are batched matmuls
 #    (`torch.baddbmm`). $S$ independent runs (own weights, own labelled subset, own noise) advance in one step.
-#    Small matmuls do not fill an H100, so $S = 10$ costs far less than $10\times$.
+#    Matmuls this small leave most of a large GPU idle, so there $S$ runs should cost much less than $S$ times
+#    one; on a CPU, which is already busy with one, they cost about $S$ times. The benchmark measures it.
 #
 # The benchmark below runs the plain loop (eager, three forwards, `torch.optim.Adam`, a Python loop for averaging,
 # `.item()` per step) and the library loop on the same model, data and device.
@@ -113,7 +118,11 @@ else:
 # - the batched seed axis against separate runs (`tests/test_train.py`): the same inputs give the same losses and
 #   weights, so seeds never mix;
 # - the CUDA-graph step against the eager step from the same seed (skipped without CUDA);
-# - every loss against a float64 evaluation of its formula (`tests/test_losses.py`);
+# - every loss against a float64 evaluation of its formula (`tests/test_losses.py`), and the multi-tensor Adam and
+#   averaging against their per-parameter loops;
+# - the whole training step — one concatenated forward, seed axis, multi-tensor Adam, device-side batches —
+#   against a line-by-line transcription of the reference Theano code with three separate forwards
+#   (`tests/test_reference_parity.py`): same losses, weights and averages, step after step;
 # - resume: a run interrupted at step $k$ and resumed ends bit-identical to an uninterrupted one on CPU.
 #
 # ## What to watch for

@@ -167,6 +167,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
         "evaluated": "parameter-averaged D, noise off, last step (the test set chose nothing)",
         "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        # losses every log_every steps and validation accuracy of the averaged D every eval_every steps,
+        # one value per seed: enough to plot the run without loading its checkpoint
+        "history": trainer.history,
     }
     atomic_write_json(metrics, out / "metrics.json")
     print(f"test accuracy {100 * mean:.2f}% (error {metrics['test_error']:.2f}%) with {cfg.labels} labels after "

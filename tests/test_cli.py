@@ -42,6 +42,9 @@ def test_a_good_run_writes_metrics_and_refuses_to_overwrite(run_cli, tmp_path, m
     assert m["steps"] == 20 and m["labels"] == 100 and m["device"] == "cpu" and m["method"] == "ssgan-fm"
     assert 0 < m["test_accuracy"] <= 1 and abs(m["test_error"] - 100 * (1 - m["test_accuracy"])) < 1e-9
     assert f"{100 * m['test_accuracy']:.2f}%" in res.out
+    h = m["history"]  # the run's curves travel with its metrics (FAST_ARGS: --val-size 100, 20 steps)
+    assert h["step"] == [20] and len(h["loss_lab"]) == 1 and len(h["loss_lab"][0]) == 1  # one value per seed
+    assert h["eval_step"] == [20] and 0 <= h["val_acc"][0][0] <= 1
     assert read_checkpoint(out / "checkpoint.pt")["step"] == 20
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "metrics.json"]
     # the same folder again: refused, nothing touched

@@ -43,6 +43,9 @@
 # $$ L_G = \frac{1}{F}\sum_{j=1}^{F} \Bigl( \frac1B\sum_{i} f_j(x_i) - \frac1B\sum_{i} f_j(G(z_i)) \Bigr)^2 . $$
 
 # %%
+import json
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
@@ -262,6 +265,43 @@ glue("ch06_epochs", epochs)
 # (300 epochs) behind the paper's 0.93 % error, i.e. about 99 % accuracy. The full number needs the full run, which
 # `full` mode does on a GPU (and `python -m ssgan_lib reproduce` for 10 seeds, chapter 7). The validation curve
 # above, not the test set, is what tells whether training is still improving.
+#
+# ### A longer run, from the command line
+#
+# A run of many epochs does not fit in a notebook on a CPU, but the command line trains it (and resumes it after
+# an interruption) and stores its curves with its result in `metrics.json`. When such a run has been copied to
+# `book/results/long_run_100_labels.json`, the next cell shows it: the validation accuracy of the averaged $D$
+# per epoch, and the test accuracy measured once, after its last step.
+
+# %%
+long_run = Path("results/long_run_100_labels.json")
+if long_run.exists():
+    m = json.loads(long_run.read_text())
+    per_epoch = m["steps"] / m["epochs"]
+    hist = m["history"]
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot([s / per_epoch for s in hist["eval_step"]], [100 * sum(v) / len(v) for v in hist["val_acc"]], "-",
+            label="averaged D, validation")
+    ax.axhline(100 - 0.93, color="gray", ls=":", label="paper: 99.07 % test (300 epochs, 10 seeds)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(70, 100)
+    ax.set_title(f"ssgan-fm, {m['labels']} labels, seed {m['seed']}, on {m['device_name']}")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    plt.show()
+    display(Markdown(
+        "| steps (epochs) | device | wall time | last validation acc. (%) | test acc. (%) | test error (%) |\n"
+        "|---|---|---|---|---|---|\n"
+        f"| {m['steps']:,} ({m['epochs']:.0f}) | {m['device_name']} | {m['wall_seconds'] / 60:.0f} min | "
+        f"{100 * sum(hist['val_acc'][-1]) / len(hist['val_acc'][-1]):.2f} | {100 * m['test_accuracy']:.2f} | "
+        f"{m['test_error']:.2f} |\n\n*Stored by `python -m ssgan_lib train --labels {m['labels']} --epochs "
+        f"{m['epochs']:.0f} --device {m['device']}` (ssgan_lib {m['ssgan_lib']}, {m['time'][:10]}); "
+        "one seed; the test set was read once, after the last step.*"))
+else:
+    print(f"No long run stored in {long_run} yet.")
+
+# %% [markdown]
 #
 # ## The samples, and why they look worse
 #

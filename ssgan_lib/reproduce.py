@@ -140,7 +140,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
 
 
 def cmd_reproduce(args) -> int:
-    from .cli import UsageError, _check_writable, _default_device
+    from .cli import EXIT_INTERRUPTED, UsageError, _check_writable, _default_device
     from .train import check_device
 
     try:
@@ -169,5 +169,5 @@ def cmd_reproduce(args) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; finished groups are in {out}, the group in progress is checkpointed: "
               f"run the same command again to continue", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return 0

@@ -50,9 +50,9 @@ class Transcribed:
         return {"t": 1.0, "v": [torch.zeros_like(p) for p in params], "mg": [torch.zeros_like(p) for p in params]}
 
     # -- nn.DenseLayer / GaussianNoiseLayer stack --------------------------------------------------------------
-    def disc(self, x, noise, params=None):
+    def disc(self, x, noise):
         """Returns (output_before_softmax, output of layers[-3])."""
-        theta, b, scale = (self.d_theta, self.d_b, self.d_scale) if params is None else params
+        theta, b, scale = self.d_theta, self.d_b, self.d_scale
         sigmas = [0.3, 0.5, 0.5, 0.5, 0.5, 0.5]
         h = x + sigmas[0] * noise[0]
         feat = None
@@ -123,8 +123,9 @@ class Transcribed:
         return loss_lab.item(), loss_unl.item(), loss_gen.item()
 
 
-def split3(noise, B):
-    return [[n[0, k * B:(k + 1) * B] for n in noise] for k in range(3)]
+def split_batches(noise, B, parts):
+    """The noise of one concatenated forward, cut into the noise of ``parts`` separate forwards of B."""
+    return [[n[0, k * B:(k + 1) * B] for n in noise] for k in range(parts)]
 
 
 def test_library_step_follows_the_transcribed_reference(mnist):
@@ -138,8 +139,8 @@ def test_library_step_follows_the_transcribed_reference(mnist):
         if tr.epoch_pos >= tr.steps_per_epoch:
             tr._new_epoch()
         inp = tr.draw_inputs()
-        lab, unl, fake = split3(inp["noise_d"], B)
-        real2, gen2 = split3(inp["noise_g"], B)[:2]  # D saw cat([x_unl2, fake2]) in the G step
+        lab, unl, fake = split_batches(inp["noise_d"], B, 3)
+        real2, gen2 = split_batches(inp["noise_g"], B, 2)  # D saw cat([x_unl2, fake2]) in the G step
         want = ref.step(inp["x_lab"][0], inp["y_lab"][0], inp["x_unl"][0], inp["z"][0], lab, unl, fake,
                         inp["x_unl2"][0], inp["z2"][0], real2, gen2)
         before = tr._acc.clone()

@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ckpt-every", type=_number(int, "--ckpt-every", allow_zero=True), default=600,
                    help="steps between checkpoints (default 600 = one epoch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    a = t.add_argument_group("ablations (the defaults are the reference recipe; compare on the validation split)")
+    a.add_argument("--hidden-scale", default="frozen",
+                   help="D's hidden weight-norm scales: frozen after the data-dependent init (reference) or trainable")
+    a.add_argument("--adam-eps", default="inside",
+                   help="Adam's epsilon inside the sqrt (reference) or outside (torch.optim.Adam)")
+    a.add_argument("--no-data-init", action="store_true", help="skip the data-dependent init of D (scales 1, biases 0)")
     _add_run_args(t)
 
     b = sub.add_parser("bench", help="time the plain loop against the library's loop")
@@ -134,7 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(labels=labels, seed=args.seed, seeds=args.seeds, method=args.method, model=args.model,
                       epochs=args.epochs if args.epochs is not None else 300, steps=args.steps, lr=args.lr,
                       batch_size=args.batch_size, val_size=args.val_size, device=device, graph=args.graph,
-                      ckpt_every=args.ckpt_every)
+                      ckpt_every=args.ckpt_every, hidden_scale=args.hidden_scale, adam_eps_place=args.adam_eps,
+                      data_init=not args.no_data_init)
     cfg.validate()  # ConfigError -> one line before any file is touched
     out = Path(args.out or f"runs/{cfg.method}-{cfg.labels}-seed{cfg.seed}")
     ckpt = out / "checkpoint.pt"
@@ -166,6 +173,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "wall_seconds": round(trainer.wall_seconds, 2), "device": str(device),
         "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
         "evaluated": "parameter-averaged D, noise off, last step (the test set chose nothing)",
+        "recipe": {"hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place, "data_init": cfg.data_init,
+                   "lr": cfg.lr, "batch_size": cfg.batch_size},
         "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         # losses every log_every steps and validation accuracy of the averaged D every eval_every steps,
         # one value per seed: enough to plot the run without loading its checkpoint

@@ -74,13 +74,15 @@ class SalimansD(nn.Module):
     widths = (1000, 500, 250, 250, 250)
 
     def __init__(self, seeds: int = 1, sigma_in: float = 0.3, sigma_hidden: float = 0.5,
-                 num_classes: int = NUM_CLASSES):
+                 num_classes: int = NUM_CLASSES, train_hidden_scale: bool = False):
         super().__init__()
         self.seeds = seeds
         self.sigma_in = sigma_in
         self.sigma_hidden = sigma_hidden
         dims = (IMAGE_SIZE,) + self.widths
-        self.hidden = nn.ModuleList(WNLinear(seeds, a, b, train_scale=False) for a, b in zip(dims[:-1], dims[1:]))
+        # train_hidden_scale=True is an ablation (what most ports do), not the reference recipe
+        self.hidden = nn.ModuleList(WNLinear(seeds, a, b, train_scale=train_hidden_scale)
+                                    for a, b in zip(dims[:-1], dims[1:]))
         self.out = WNLinear(seeds, dims[-1], num_classes, train_scale=True)
 
     def noise_shapes(self, batch: int) -> list[tuple[int, ...]]:

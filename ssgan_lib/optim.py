@@ -21,8 +21,10 @@ class PaperAdam:
     """
 
     def __init__(self, params: list[torch.Tensor], lr: float, betas: tuple[float, float] = (0.5, 0.999),
-                 eps: float = 1e-8):
+                 eps: float = 1e-8, eps_inside: bool = True):
         self.params = list(params)
+        # eps_inside=False is torch.optim.Adam's m / (sqrt(v) + eps): kept only to measure what it changes
+        self.eps_inside = eps_inside
         dev = self.params[0].device
         self.lr = torch.tensor(float(lr), device=dev)
         self.t = torch.zeros((), dtype=torch.float64, device=dev)  # float64: exact bias corrections
@@ -46,8 +48,12 @@ class PaperAdam:
         torch._foreach_mul_(self.v, self.beta2)
         torch._foreach_addcmul_(self.v, grads, grads, value=1 - self.beta2)
         denom = torch._foreach_mul(self.v, inv_bc2)
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_sqrt_(denom)
+        if self.eps_inside:
+            torch._foreach_add_(denom, self.eps)
+            torch._foreach_sqrt_(denom)
+        else:
+            torch._foreach_sqrt_(denom)
+            torch._foreach_add_(denom, self.eps)
         upd = torch._foreach_mul(self.m, step_size)
         torch._foreach_div_(upd, denom)
         torch._foreach_sub_(self.params, upd)

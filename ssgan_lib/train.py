@@ -64,6 +64,9 @@ class TrainConfig:
     beta1: float = 0.5  # Adam beta1 (paper: 0.5)
     beta2: float = 0.999  # Adam beta2
     adam_eps: float = 1e-8  # Adam epsilon, added inside the sqrt as in the reference code
+    adam_eps_place: str = "inside"  # ablation: "inside" sqrt(v + eps) (reference) or "outside" sqrt(v) + eps (torch.optim.Adam)
+    hidden_scale: str = "frozen"  # ablation: D's hidden weight-norm scales "frozen" after the init (reference) or "trainable"
+    data_init: bool = True  # data-dependent init of D's scales and biases (reference); False keeps g = 1, b = 0
     lr_decay_epochs: float = 0  # linear decay of lr to 0 over the last N epochs (0 = constant, as the reference MNIST script)
     unlabeled_weight: float = 1.0  # weight w of the unsupervised D loss (paper: 1)
     fm_kind: str = "squared"  # feature matching on batch means: "squared" (paper) or "absolute"
@@ -122,6 +125,10 @@ class TrainConfig:
             bad("beta1 and beta2 must be in [0, 1)")
         if not 0 <= self.avg_decay < 1:
             bad(f"avg_decay must be in [0, 1), got {self.avg_decay}")
+        if self.adam_eps_place not in ("inside", "outside"):
+            bad(f"adam_eps_place must be 'inside' or 'outside', got {self.adam_eps_place!r}")
+        if self.hidden_scale not in ("frozen", "trainable"):
+            bad(f"hidden_scale must be 'frozen' or 'trainable', got {self.hidden_scale!r}")
         if self.fm_kind not in ("squared", "absolute"):
             bad(f"fm_kind must be 'squared' or 'absolute', got {self.fm_kind!r}")
         if self.log_every <= 0 or self.eval_every < 0 or self.ckpt_every < 0:
@@ -131,7 +138,7 @@ class TrainConfig:
         check_device(self.device)
 
     # what must agree between a checkpoint and the run that resumes it
-    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size")
+    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale")
 
 
 def check_device(device: str) -> torch.device:
@@ -187,19 +194,21 @@ class _SeedAxisG(torch.nn.Module):
 def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """D and G for ``cfg``; run ``s`` of ``S`` is initialised exactly as a single run with seed + s."""
     n_out = NUM_CLASSES + 1 if cfg.method == "sgan" else NUM_CLASSES
+    trainable = cfg.hidden_scale == "trainable"
 
     def one(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             if cfg.model == "dcgan":
                 return _SeedAxisD(DCGANDiscriminator(NUM_CLASSES + 1)), _SeedAxisG(DCGANGenerator(out="sigmoid"))
-            return (SalimansD(1, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out), SalimansG(1))
+            return (SalimansD(1, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out, train_hidden_scale=trainable),
+                    SalimansG(1))
 
     pairs = [one(cfg.seed + s) for s in range(cfg.seeds)]
     if cfg.seeds == 1:
         D, G = pairs[0]
     else:
-        D = SalimansD(cfg.seeds, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out)
+        D = SalimansD(cfg.seeds, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out, train_hidden_scale=trainable)
         G = SalimansG(cfg.seeds)
         for big, parts in ((D, [p[0] for p in pairs]), (G, [p[1] for p in pairs])):
             big.load_state_dict({k: torch.cat([p.state_dict()[k] for p in parts]) for k in big.state_dict()})
@@ -264,8 +273,10 @@ class Trainer:
         self.D_eval = copy.deepcopy(self.D)
         self.d_params = [p for p in self.D.parameters()]
         self.g_params = [p for p in self.G.parameters()] if self.G is not None else []
-        self.opt_d = PaperAdam(self.d_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps)
-        self.opt_g = PaperAdam(self.g_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps) if self.G is not None else None
+        inside = cfg.adam_eps_place == "inside"
+        self.opt_d = PaperAdam(self.d_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
+        self.opt_g = (PaperAdam(self.g_params, cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
+                      if self.G is not None else None)
         self.avg = ParamAverage(self.d_params, cfg.avg_decay)
 
         # --- randomness and data order, all on the device ------------------------------------------
@@ -290,10 +301,14 @@ class Trainer:
         self._graph = None
         self._graph_tried = False
         self.initialised = False
+        self._fit_t0: float | None = None  # perf_counter() when the running fit() began, else None
 
     # ------------------------------------------------------------------------------------------
     def _init_data_dependent(self) -> None:
         """Data-dependent init of D on ``init_size`` training images (a seeded random choice)."""
+        if not self.cfg.data_init:  # ablation: keep g = 1 (unit-norm columns) and b = 0
+            self.initialised = True
+            return
         n = self.cfg.init_size
         idx = torch.stack([torch.randperm(len(self.data.train_x), generator=self.gen, device=self.device)[:n]
                            for _ in range(self.cfg.seeds)])
@@ -513,7 +528,7 @@ class Trainer:
             from tqdm.auto import tqdm
             pbar = tqdm(total=self.total_steps, initial=self.step, desc=f"{self.cfg.method} {self.cfg.labels} labels",
                         unit="step", mininterval=1.0)
-        t0 = time.perf_counter()
+        t0 = self._fit_t0 = time.perf_counter()
         stop = _DeferredInterrupt()  # Ctrl-C ends the current step first, so a checkpoint is consistent
         try:
             with stop:
@@ -535,6 +550,7 @@ class Trainer:
                         raise KeyboardInterrupt(f"interrupted at step {self.step}")
         finally:
             self.wall_seconds += time.perf_counter() - t0
+            self._fit_t0 = None
             if pbar is not None:
                 pbar.close()
         if self.out_dir is not None:
@@ -550,7 +566,8 @@ class Trainer:
             "format": "ssgan_lib.checkpoint.v1",
             "config": asdict(self.cfg),
             "step": self.step, "epoch_pos": self.epoch_pos, "initialised": self.initialised,
-            "wall_seconds": self.wall_seconds,
+            # a checkpoint written during fit() counts the time spent so far, so a resumed run's total is right
+            "wall_seconds": self.wall_seconds + (time.perf_counter() - self._fit_t0 if self._fit_t0 is not None else 0.0),
             "D": self.D.state_dict(), "G": self.G.state_dict() if self.G is not None else None,
             "opt_d": self.opt_d.state_dict(), "opt_g": self.opt_g.state_dict() if self.opt_g is not None else None,
             "avg": self.avg.state_dict(),

@@ -189,3 +189,18 @@ def test_cuda_graph_matches_eager():  # pragma: no cover - runs on a GPU machine
         assert torch.allclose(a, b, rtol=2e-2, atol=2e-3), (key, a, b)
     # the first logged interval is nearly identical (same seed, same draws, only kernel rounding differs)
     assert abs(runs["eager"].history["loss_lab"][0][0] - runs["cuda-graph"].history["loss_lab"][0][0]) < 1e-3
+
+
+def test_checkpoint_written_during_fit_counts_the_time_so_far(mnist, tmp_path):
+    """A run resumed from a mid-run checkpoint reports its whole wall time, not only the part after it."""
+    tr = Trainer(tiny(steps=4, log_every=2, ckpt_every=2), data=mnist, out_dir=tmp_path, progress=False)
+    seen: list[float] = []
+    real_save = tr.save
+
+    def spy(path=None):
+        seen.append(tr.state_dict()["wall_seconds"])
+        return real_save(path)
+
+    tr.save = spy
+    tr.fit()
+    assert len(seen) == 3 and 0 < seen[0] < seen[1] <= seen[2] == tr.wall_seconds  # steps 2, 4, then the end

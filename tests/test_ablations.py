@@ -1,0 +1,76 @@
+"""The ablation switches (chapter 6's "which details matter"): each default is the reference recipe, and each
+switch changes exactly the piece it names."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssgan_lib.optim import PaperAdam
+from ssgan_lib.train import ConfigError, Trainer, TrainConfig
+
+
+def test_eps_outside_is_torch_adam():
+    """adam_eps_place="outside" is torch.optim.Adam step for step; "inside" is not (it floors the
+    denominator at sqrt(eps) = 1e-4, which matters exactly for the small gradients used here)."""
+    g = torch.Generator().manual_seed(0)
+    p0 = torch.randn(50, generator=g)
+    grads = [torch.randn(50, generator=g) * 10.0 ** -torch.randint(2, 7, (50,), generator=g) for _ in range(20)]
+    ref = p0.clone().requires_grad_(True)
+    torch_adam = torch.optim.Adam([ref], lr=3e-3, betas=(0.5, 0.999), eps=1e-8)
+    outside, inside = p0.clone(), p0.clone()
+    opt_out = PaperAdam([outside], lr=3e-3, betas=(0.5, 0.999), eps=1e-8, eps_inside=False)
+    opt_in = PaperAdam([inside], lr=3e-3, betas=(0.5, 0.999), eps=1e-8)
+    for gr in grads:
+        ref.grad = gr.clone()
+        torch_adam.step()
+        opt_out.step([gr])
+        opt_in.step([gr])
+    assert torch.allclose(outside, ref.detach(), rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(inside, ref.detach(), rtol=1e-3, atol=1e-5)
+
+
+def _trainer(mnist, **kw) -> Trainer:
+    cfg = TrainConfig(labels=20, steps=2, val_size=100, log_every=1, eval_every=0, **kw)
+    return Trainer(cfg, data=mnist, progress=False)
+
+
+def test_reference_defaults_freeze_hidden_scales(mnist):
+    tr = _trainer(mnist)
+    assert TrainConfig().hidden_scale == "frozen" and TrainConfig().adam_eps_place == "inside" and TrainConfig().data_init
+    names = {n for n, _ in tr.D.named_parameters()}
+    assert not any(n.startswith("hidden.") and n.endswith(".g") for n in names) and "out.g" in names
+    tr.fit()  # data-dependent init, then 2 steps
+    g_after_init = [layer.g.clone() for layer in tr.D.hidden]
+    assert all(not torch.equal(g, torch.ones_like(g)) for g in g_after_init)  # the init set them
+    tr.total_steps = 4
+    tr.fit()
+    assert all(torch.equal(a, layer.g) for a, layer in zip(g_after_init, tr.D.hidden))  # frozen while training
+
+
+def test_trainable_hidden_scales_train(mnist):
+    tr = _trainer(mnist, hidden_scale="trainable")
+    names = {n for n, _ in tr.D.named_parameters()}
+    assert {f"hidden.{i}.g" for i in range(5)} <= names
+    tr.fit()
+    g_after_init = [layer.g.detach().clone() for layer in tr.D.hidden]
+    tr.total_steps = 4
+    tr.fit()
+    assert all(not torch.equal(a, layer.g) for a, layer in zip(g_after_init, tr.D.hidden))
+
+
+def test_no_data_init_keeps_unit_scales_and_zero_biases(mnist):
+    tr = _trainer(mnist, data_init=False)
+    tr._init_data_dependent()
+    assert tr.initialised
+    for layer in list(tr.D.hidden) + [tr.D.out]:
+        assert torch.equal(layer.g, torch.ones_like(layer.g)) and torch.equal(layer.b, torch.zeros_like(layer.b))
+    ref = _trainer(mnist)
+    ref._init_data_dependent()
+    assert not torch.equal(ref.D.hidden[0].g, torch.ones_like(ref.D.hidden[0].g))
+
+
+@pytest.mark.parametrize("field,value,words", [("hidden_scale", "learned", "hidden_scale"),
+                                               ("adam_eps_place", "both", "adam_eps_place")])
+def test_bad_switch_is_one_clear_error(field, value, words):
+    with pytest.raises(ConfigError, match=words):
+        TrainConfig(**{field: value}).validate()

@@ -74,3 +74,28 @@ def test_no_data_init_keeps_unit_scales_and_zero_biases(mnist):
 def test_bad_switch_is_one_clear_error(field, value, words):
     with pytest.raises(ConfigError, match=words):
         TrainConfig(**{field: value}).validate()
+
+
+def test_cli_records_the_switch_and_collect_gathers_the_variants(run_cli, tmp_path):
+    """End to end: a tiny `train` run of one variant, then `collect` into one file chapter 6 can plot."""
+    import json
+
+    from conftest import FAST_ARGS, needs_data
+    from ssgan_lib.ablation import VARIANTS, collect, summary_rows, val_curves
+
+    needs_data()
+    with pytest.raises(FileNotFoundError, match="no finished variant"):
+        collect(tmp_path / "abl", tmp_path / "out.json")
+    r = run_cli(["--labels", "20", *FAST_ARGS, "--out", "abl/trainable-scales",
+                 *VARIANTS["trainable-scales"][1]])
+    assert r.code == 0, r.err
+    m = json.loads((tmp_path / "abl/trainable-scales/metrics.json").read_text())
+    assert m["recipe"]["hidden_scale"] == "trainable" and m["recipe"]["adam_eps_place"] == "inside"
+    result = collect(tmp_path / "abl", tmp_path / "out.json")
+    assert list(result["variants"]) == ["trainable-scales"]  # only finished variants
+    assert json.loads((tmp_path / "out.json").read_text()) == result
+    epochs, vals = val_curves(result)["trainable-scales"]
+    assert epochs[-1] == pytest.approx(20 / 600) and len(vals[-1]) == 1
+    row = summary_rows(result)[0]
+    assert row["variant"] == "trainable-scales" and row["val_min"] <= row["val_mean"] <= row["val_max"]
+    assert row["val_mean"] == pytest.approx(100 * m["val_accuracy_per_seed"][0])

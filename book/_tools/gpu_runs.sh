@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The runs that need a GPU, in the order a session with one should do them. Results land in book/results/
-# (commit them); chapter 7 reads label_rate_mnist.csv, chapter 9 reads bench_*.json.
+# (commit them); chapter 6 reads ablation_*.json, chapter 7 label_rate_mnist.csv, chapter 9 bench_*.json.
 #   bash book/_tools/gpu_runs.sh            # everything, in order
 #   STAGE=bench bash book/_tools/gpu_runs.sh
 # Every stage can be stopped at any moment (Ctrl-C, a killed job, a time limit) and run again: `one`
@@ -28,6 +28,20 @@ fi
 if [[ $stage == all || $stage == table ]]; then
   # the paper's table first (20, 50, 100, 200 labels x 10 seeds), both methods
   python -m ssgan_lib reproduce --labels 20,50,100,200 --seeds 10 --epochs 300 --out "$csv" --quiet
+fi
+if [[ $stage == all || $stage == ablate ]]; then
+  # which details matter (chapter 6): each variant changes one piece of the recipe; compared on the validation
+  # split. ABLATE_EPOCHS / ABLATE_SEEDS / ABLATE_DEVICE size it (CPU: e.g. 10 epochs, 2 seeds, cpu).
+  ep="${ABLATE_EPOCHS:-100}"; seeds="${ABLATE_SEEDS:-4}"; dev="${ABLATE_DEVICE:-cuda}"
+  for v in $(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS))"); do
+    flags=$(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS['$v'][1]))")
+    dir="runs/ablate-$dev/$v"
+    [[ -f $dir/metrics.json ]] && continue                       # finished earlier
+    resume=(); [[ -f $dir/checkpoint.pt ]] && resume=(--resume)  # cut short earlier: continue it
+    # shellcheck disable=SC2086
+    python -m ssgan_lib train --labels 100 --epochs "$ep" --seeds "$seeds" --device "$dev" --out "$dir" --quiet $flags "${resume[@]}"
+  done
+  python -c "from ssgan_lib.ablation import collect; collect('runs/ablate-$dev', 'book/results/ablation_$dev.json')"
 fi
 if [[ $stage == all || $stage == sweep ]]; then
   # the rest of the curve (the finished groups of `table` are skipped)

@@ -7,7 +7,8 @@ piece, the pieces that ports of the paper most often change:
   the reference sets them by the data-dependent init and then freezes them;
 * ``adam-eps-outside`` — ``torch.optim.Adam``'s :math:`\\hat m/(\\sqrt{\\hat v}+\\epsilon)` instead of the
   reference's :math:`\\hat m/\\sqrt{\\hat v+\\epsilon}`;
-* ``no-data-init`` — D's scales left at 1 and biases at 0 instead of the data-dependent init.
+* ``no-data-init`` — D's scales left at 1 and biases at 0 instead of the data-dependent init;
+* ``all-three`` — the three changes together, roughly what a port built on PyTorch's defaults does.
 
 ``python -m ssgan_lib train ... --out DIR`` writes one ``metrics.json`` per variant (``book/_tools/gpu_runs.sh``,
 ``STAGE=ablate``, runs them); :func:`collect` gathers them into one file that chapter 6 plots. The comparison
@@ -26,6 +27,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "trainable-scales": ("hidden weight-norm scales trained", ["--hidden-scale", "trainable"]),
     "adam-eps-outside": ("Adam's epsilon outside the sqrt (torch.optim.Adam)", ["--adam-eps", "outside"]),
     "no-data-init": ("no data-dependent init", ["--no-data-init"]),
+    "all-three": ("all three changed (as many ports do)",
+                  ["--hidden-scale", "trainable", "--adam-eps", "outside", "--no-data-init"]),
 }
 
 

@@ -359,7 +359,7 @@ else:
 # validation accuracy, and the variants differ from it by up to {glue:text}`ch06_abl_spread:.2f` points (the table
 # gives each). Read such a table with care. A short run measures how fast each variant *starts*, not where it
 # *ends*, and a few seeds are few. A variant that starts faster is not therefore the better recipe: the reference
-# recipe is meant for 300 epochs, and a 10-epoch CPU run sees the first thirtieth of them. Frozen scales and the
+# recipe is meant for 300 epochs, and this run sees the first {glue:text}`ch06_abl_epochs:.0f`. Frozen scales and the
 # epsilon inside the square root both make the late updates of small-gradient weights smaller; whether that pays
 # off at the end is a question only the full-size version of this table (100 epochs and more, 4 seeds, on a GPU)
 # can answer. Until then, the library keeps the reference's choices as its defaults.

@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .train import atomic_write_json
+
 # name -> (what changes, the train command's extra flags)
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "reference": ("the reference recipe", []),
@@ -48,10 +50,7 @@ def collect(run_root: str | Path, out: str | Path) -> dict[str, Any]:
     if not runs:
         raise FileNotFoundError(f"no finished variant under {run_root} (expected {run_root}/<variant>/metrics.json)")
     result = {"variants": runs}
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(out)
+    atomic_write_json(result, Path(out))
     return result
 
 

@@ -528,7 +528,7 @@ class Trainer:
             from tqdm.auto import tqdm
             pbar = tqdm(total=self.total_steps, initial=self.step, desc=f"{self.cfg.method} {self.cfg.labels} labels",
                         unit="step", mininterval=1.0)
-        t0 = self._fit_t0 = time.perf_counter()
+        self._fit_t0 = time.perf_counter()
         stop = _DeferredInterrupt()  # Ctrl-C ends the current step first, so a checkpoint is consistent
         try:
             with stop:
@@ -549,7 +549,7 @@ class Trainer:
                             self.save()
                         raise KeyboardInterrupt(f"interrupted at step {self.step}")
         finally:
-            self.wall_seconds += time.perf_counter() - t0
+            self.wall_seconds += time.perf_counter() - self._fit_t0
             self._fit_t0 = None
             if pbar is not None:
                 pbar.close()

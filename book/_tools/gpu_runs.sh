@@ -27,7 +27,8 @@ if [[ $stage == all || $stage == one ]]; then
 fi
 if [[ $stage == all || $stage == ablate ]]; then
   # which details matter (chapter 6): each variant changes one piece of the recipe; compared on the validation
-  # split. Before the table: it is ~10x cheaper and says whether the recipe as written is the one to tabulate. ABLATE_EPOCHS / ABLATE_SEEDS / ABLATE_DEVICE size it (CPU: e.g. 10 epochs, 2 seeds, cpu).
+  # split. Before the table: it is ~10x cheaper and says whether the recipe as written is the one to tabulate.
+  # ABLATE_EPOCHS / ABLATE_SEEDS / ABLATE_DEVICE size it (CPU: e.g. 10 epochs, 2 seeds, cpu).
   ep="${ABLATE_EPOCHS:-100}"; seeds="${ABLATE_SEEDS:-4}"; dev="${ABLATE_DEVICE:-cuda}"
   for v in $(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS))"); do
     flags=$(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS['$v'][1]))")

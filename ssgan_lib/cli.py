@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -43,7 +44,8 @@ def _number(kind, name: str, positive: bool = True, allow_zero: bool = False):
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
     p.add_argument("--model", default="mlp", help="mlp (Salimans et al. pair) or dcgan")
-    p.add_argument("--lr", type=_number(float, "--lr"), default=3e-3, help="Adam learning rate (default 0.003)")
+    p.add_argument("--lr", type=_number(float, "--lr"), default=None,
+                   help="Adam learning rate (default: the recipe's, 0.003 final, 0.001 paper-2016-06)")
     p.add_argument("--batch-size", type=_number(int, "--batch-size"), default=100)
     p.add_argument("--val-size", type=_number(int, "--val-size", allow_zero=True), default=5000,
                    help="training images held out (labels hidden) to watch training; never the test set")
@@ -71,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ckpt-every", type=_number(int, "--ckpt-every", allow_zero=True), default=600,
                    help="steps between checkpoints (default 600 = one epoch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--recipe", default="final",
+                   help="reference version to follow: final (default; lr 0.003, averaged D) or paper-2016-06 "
+                        "(lr 0.001 decaying over the last third, raw D, G output init); see ssgan_lib.recipes")
+    t.add_argument("--lr-decay-epochs", type=_number(float, "--lr-decay-epochs", allow_zero=True), default=None,
+                   help="lr falls linearly to 0 over the last N epochs (default: the recipe's; 0 = constant)")
     a = t.add_argument_group("ablations (the defaults are the reference recipe; compare on the validation split)")
     a.add_argument("--hidden-scale", default="frozen",
                    help="D's hidden weight-norm scales: frozen after the data-dependent init (reference) or trainable")
@@ -123,7 +130,25 @@ def _check_writable(out: Path, create: bool) -> None:
             raise UsageError(f"output folder {out} cannot be written ({exc.strerror or exc})")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _git_commit() -> str | None:
+    """The commit of the checkout this package runs from (with '+dirty' for local changes), else None."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) -> int:
+    from dataclasses import asdict
+
     import torch
 
     from . import __version__
@@ -141,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                       epochs=args.epochs if args.epochs is not None else 300, steps=args.steps, lr=args.lr,
                       batch_size=args.batch_size, val_size=args.val_size, device=device, graph=args.graph,
                       ckpt_every=args.ckpt_every, hidden_scale=args.hidden_scale, adam_eps_place=args.adam_eps,
-                      data_init=not args.no_data_init)
+                      data_init=not args.no_data_init, recipe=args.recipe, lr_decay_epochs=args.lr_decay_epochs)
     cfg.validate()  # ConfigError -> one line before any file is touched
     out = Path(args.out or f"runs/{cfg.method}-{cfg.labels}-seed{cfg.seed}")
     ckpt = out / "checkpoint.pt"
@@ -162,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         where = f"; checkpoint saved to {ckpt}, continue with --resume" if ckpt.exists() else ""
         print(f"interrupted at step {trainer.step}{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    test_acc = trainer.evaluate("test")
+    test_acc = trainer.evaluate("test")  # the recipe's D (cfg.eval_params), after the last step
     val_acc = trainer.evaluate("val") if cfg.val_size else None
     mean = sum(test_acc) / len(test_acc)
     metrics = {
@@ -172,9 +197,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
         "wall_seconds": round(trainer.wall_seconds, 2), "device": str(device),
         "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
-        "evaluated": "parameter-averaged D, noise off, last step (the test set chose nothing)",
-        "recipe": {"hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place, "data_init": cfg.data_init,
-                   "lr": cfg.lr, "batch_size": cfg.batch_size},
+        "evaluated": f"{'parameter-averaged' if cfg.eval_params == 'averaged' else 'raw'} D, noise off, last step "
+                     "(the test set chose nothing)",
+        "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
+                   "data_init": cfg.data_init, "lr": cfg.lr, "lr_decay_epochs": cfg.decay_epochs(),
+                   "batch_size": cfg.batch_size},
+        # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
+        "config": asdict(cfg),
+        "command": "python -m ssgan_lib " + shlex.join(sys.argv[1:] if argv_of_run is None else argv_of_run),
+        "commit": _git_commit(),
         "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         # losses every log_every steps and validation accuracy of the averaged D every eval_every steps,
         # one value per seed: enough to plot the run without loading its checkpoint
@@ -197,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_BAD_INPUT
         if args.command == "train":
-            return cmd_train(args)
+            return cmd_train(args, argv)
         if args.command == "bench":
             from .bench import cmd_bench
             return cmd_bench(args)

@@ -22,7 +22,8 @@ github.com/openai/improved-gan. Details that matter and are easy to miss, all ke
   layer by layer: each pre-activation is standardised to zero mean and unit variance
   (:math:`g \\leftarrow g/\\sigma`, :math:`b \\leftarrow -\\mu/\\sigma`) before the next layer sees it.
 * G: ``U(0,1)^100`` -> dense 500 (no bias) -> batch norm (shift, no gain, eps 1e-6 in the sqrt) ->
-  softplus, twice, -> weight-normed dense 784 (trainable scale, eps 1e-6) -> sigmoid. Glorot-uniform
+  softplus, twice, -> weight-normed dense 784 (trainable scale, eps 1e-6; the paper-2016-06 recipe: no
+  eps, and a data-dependent init of scale and bias) -> sigmoid. Glorot-uniform
   init. Batch statistics are always used (G is never run in eval mode).
 """
 from __future__ import annotations
@@ -129,10 +130,11 @@ class SalimansD(nn.Module):
 class SalimansG(nn.Module):
     """Generator: z ~ U(0,1)^100 -> 500 -> 500 (batch norm, softplus) -> 784 (weight norm, sigmoid)."""
 
-    def __init__(self, seeds: int = 1, z_dim: int = 100, hidden: int = 500):
+    def __init__(self, seeds: int = 1, z_dim: int = 100, hidden: int = 500, norm_eps: float = 1e-6):
         super().__init__()
         self.seeds = seeds
         self.z_dim = z_dim
+        self.norm_eps = norm_eps  # inside the output weight norm's sqrt: 1e-6 (final script), 0 (paper-2016-06)
 
         def glorot(n_in: int, n_out: int) -> nn.Parameter:
             a = math.sqrt(6.0 / (n_in + n_out))
@@ -157,11 +159,26 @@ class SalimansG(nn.Module):
                  generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.rand(self.seeds, batch, self.z_dim, device=device, generator=generator)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def _hidden(self, z: torch.Tensor) -> torch.Tensor:
         h = F.softplus(self._bn(torch.bmm(z, self.w1), self.beta1))
-        h = F.softplus(self._bn(torch.bmm(h, self.w2), self.beta2))
-        w = self.w3 * (self.g3 / torch.sqrt(1e-6 + self.w3.square().sum(dim=1, keepdim=True)))
-        return torch.sigmoid(torch.baddbmm(self.b3, h, w))
+        return F.softplus(self._bn(torch.bmm(h, self.w2), self.beta2))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        w = self.w3 * (self.g3 / torch.sqrt(self.norm_eps + self.w3.square().sum(dim=1, keepdim=True)))
+        return torch.sigmoid(torch.baddbmm(self.b3, self._hidden(z), w))
+
+    @torch.no_grad()
+    def data_init(self, z: torch.Tensor) -> None:
+        """Data-dependent init of the output layer, as the ``paper-2016-06`` recipe does it (``nn.weight_norm``
+        of 8 June 2016): centre each unit's pre-activation over the batch ``z`` (S, B, 100), then divide by
+        **one** standard deviation over all units and the batch (its ``T.mean`` has no axis):
+        :math:`b \\leftarrow -\\mu/\\sigma`, :math:`g \\leftarrow g/\\sigma`."""
+        w = self.w3 * (self.g3 / torch.sqrt(self.norm_eps + self.w3.square().sum(dim=1, keepdim=True)))
+        a = torch.bmm(self._hidden(z), w)
+        mu = a.mean(dim=1, keepdim=True)
+        std = (a - mu).square().mean(dim=(1, 2), keepdim=True).sqrt()
+        self.g3.div_(std)
+        self.b3.copy_(-mu / std)
 
 
 # ----------------------------------------------------------------------------------------------

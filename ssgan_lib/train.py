@@ -33,6 +33,7 @@ from . import losses
 from .data import MNIST, NUM_CLASSES, balanced_subset, epoch_permutation, load_mnist, repeated_permutation, validation_split
 from .models import DCGANDiscriminator, DCGANGenerator, SalimansD, SalimansG
 from .optim import ParamAverage, PaperAdam
+from .recipes import RECIPES
 
 METHODS = ("ssgan-fm", "sgan", "supervised")
 MODELS = ("mlp", "dcgan")
@@ -60,14 +61,17 @@ class TrainConfig:
     epochs: float = 300  # passes over the 60,000 unlabelled images (600 steps of 100 each); the paper: 300
     steps: int | None = None  # total steps; overrides epochs when set
     batch_size: int = 100  # images per batch, for each of labelled, unlabelled and generated (paper: 100)
-    lr: float = 3e-3  # Adam learning rate of both players (paper: 0.003)
+    recipe: str = "final"  # reference version the None fields follow: "final" or "paper-2016-06" (ssgan_lib.recipes)
+    lr: float | None = None  # Adam learning rate of both players (None: the recipe's, final 0.003, paper-2016-06 0.001)
     beta1: float = 0.5  # Adam beta1 (paper: 0.5)
     beta2: float = 0.999  # Adam beta2
     adam_eps: float = 1e-8  # Adam epsilon, added inside the sqrt as in the reference code
     adam_eps_place: str = "inside"  # ablation: "inside" sqrt(v + eps) (reference) or "outside" sqrt(v) + eps (torch.optim.Adam)
     hidden_scale: str = "frozen"  # ablation: D's hidden weight-norm scales "frozen" after the init (reference) or "trainable"
     data_init: bool = True  # data-dependent init of D's scales and biases (reference); False keeps g = 1, b = 0
-    lr_decay_epochs: float = 0  # linear decay of lr to 0 over the last N epochs (0 = constant, as the reference MNIST script)
+    lr_decay_epochs: float | None = None  # lr falls linearly to 0 over the last N epochs (0: constant; None: the recipe's)
+    eval_params: str | None = None  # D that evaluate() reports: "averaged" or "raw" (None: the recipe's)
+    g_data_init: bool | None = None  # data-dependent init of G's output scale and bias (None: the recipe's)
     unlabeled_weight: float = 1.0  # weight w of the unsupervised D loss (paper: 1)
     fm_kind: str = "squared"  # feature matching on batch means: "squared" (paper) or "absolute"
     sigma_in: float = 0.3  # std of Gaussian noise added to D's input during training (pixels in [0, 1])
@@ -81,6 +85,24 @@ class TrainConfig:
     device: str = "cpu"  # "cpu", "cuda" or "cuda:N"
     graph: str = "auto"  # CUDA only: "auto" (CUDA graph, eager if capture fails), "cuda-graph", "eager"
 
+    def __post_init__(self) -> None:
+        """Fill the fields left at ``None`` from the recipe (an unknown recipe is left to :meth:`validate`)."""
+        if self.recipe in RECIPES:
+            r = RECIPES[self.recipe]
+            if self.lr is None:
+                self.lr = r.lr
+            if self.eval_params is None:
+                self.eval_params = r.eval_params
+            if self.g_data_init is None:
+                self.g_data_init = r.g_data_init
+
+    def decay_epochs(self, n_unlabelled: int = 60_000) -> float:
+        """Epochs over which the lr falls to 0 at the end: explicit, else the recipe's fraction of the run."""
+        if self.lr_decay_epochs is not None:
+            return float(self.lr_decay_epochs)
+        frac = RECIPES[self.recipe].decay_fraction
+        return frac * self.total_steps(n_unlabelled) / (n_unlabelled // self.batch_size)
+
     # ------------------------------------------------------------------------------------------
     def total_steps(self, n_unlabelled: int = 60_000) -> int:
         if self.steps is not None:
@@ -92,6 +114,8 @@ class TrainConfig:
         def bad(msg: str) -> None:
             raise ConfigError(msg)
 
+        if self.recipe not in RECIPES:
+            bad(f"unknown recipe {self.recipe!r}; choose one of {', '.join(RECIPES)}")
         if self.method not in METHODS:
             bad(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.model not in MODELS:
@@ -111,6 +135,8 @@ class TrainConfig:
             bad(f"seeds must be >= 1, got {self.seeds}")
         if self.model == "dcgan" and self.seeds != 1:
             bad("the dcgan model trains one seed at a time (seeds must be 1)")
+        if self.model == "dcgan" and self.g_data_init:
+            bad("g_data_init (the paper-2016-06 recipe's G output init) applies to the mlp model only")
         for name in ("epochs", "lr", "batch_size"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
@@ -129,6 +155,11 @@ class TrainConfig:
             bad(f"adam_eps_place must be 'inside' or 'outside', got {self.adam_eps_place!r}")
         if self.hidden_scale not in ("frozen", "trainable"):
             bad(f"hidden_scale must be 'frozen' or 'trainable', got {self.hidden_scale!r}")
+        if self.eval_params not in ("averaged", "raw"):
+            bad(f"eval_params must be 'averaged' or 'raw', got {self.eval_params!r}")
+        if self.lr_decay_epochs is not None and not (isinstance(self.lr_decay_epochs, (int, float))
+                                                     and math.isfinite(self.lr_decay_epochs) and self.lr_decay_epochs >= 0):
+            bad(f"lr_decay_epochs must be >= 0, got {self.lr_decay_epochs!r}")
         if self.fm_kind not in ("squared", "absolute"):
             bad(f"fm_kind must be 'squared' or 'absolute', got {self.fm_kind!r}")
         if self.log_every <= 0 or self.eval_every < 0 or self.ckpt_every < 0:
@@ -138,7 +169,8 @@ class TrainConfig:
         check_device(self.device)
 
     # what must agree between a checkpoint and the run that resumes it
-    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale")
+    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale",
+              "recipe", "g_data_init")
 
 
 def check_device(device: str) -> torch.device:
@@ -195,6 +227,7 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
     """D and G for ``cfg``; run ``s`` of ``S`` is initialised exactly as a single run with seed + s."""
     n_out = NUM_CLASSES + 1 if cfg.method == "sgan" else NUM_CLASSES
     trainable = cfg.hidden_scale == "trainable"
+    g_eps = RECIPES[cfg.recipe].g_norm_eps
 
     def one(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
         with torch.random.fork_rng(devices=[]):
@@ -202,14 +235,14 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
             if cfg.model == "dcgan":
                 return _SeedAxisD(DCGANDiscriminator(NUM_CLASSES + 1)), _SeedAxisG(DCGANGenerator(out="sigmoid"))
             return (SalimansD(1, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out, train_hidden_scale=trainable),
-                    SalimansG(1))
+                    SalimansG(1, norm_eps=g_eps))
 
     pairs = [one(cfg.seed + s) for s in range(cfg.seeds)]
     if cfg.seeds == 1:
         D, G = pairs[0]
     else:
         D = SalimansD(cfg.seeds, cfg.sigma_in, cfg.sigma_hidden, num_classes=n_out, train_hidden_scale=trainable)
-        G = SalimansG(cfg.seeds)
+        G = SalimansG(cfg.seeds, norm_eps=g_eps)
         for big, parts in ((D, [p[0] for p in pairs]), (G, [p[1] for p in pairs])):
             big.load_state_dict({k: torch.cat([p.state_dict()[k] for p in parts]) for k in big.state_dict()})
     if cfg.method == "supervised":
@@ -296,7 +329,7 @@ class Trainer:
         self._bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
         self._step_t = torch.zeros((), dtype=torch.long, device=self.device)
         self.history: dict[str, list] = {"step": [], "loss_lab": [], "loss_unl": [], "loss_g": [], "train_acc": [],
-                                         "eval_step": [], "val_acc": []}
+                                         "eval_step": [], "val_acc": [], "val_acc_raw": []}
         self.wall_seconds = 0.0
         self._graph = None
         self._graph_tried = False
@@ -306,13 +339,13 @@ class Trainer:
     # ------------------------------------------------------------------------------------------
     def _init_data_dependent(self) -> None:
         """Data-dependent init of D on ``init_size`` training images (a seeded random choice)."""
-        if not self.cfg.data_init:  # ablation: keep g = 1 (unit-norm columns) and b = 0
-            self.initialised = True
-            return
-        n = self.cfg.init_size
-        idx = torch.stack([torch.randperm(len(self.data.train_x), generator=self.gen, device=self.device)[:n]
-                           for _ in range(self.cfg.seeds)])
-        self.D.data_init(self.data.train_x[idx], generator=self.gen)
+        if self.cfg.data_init:  # the ablation data_init=False keeps g = 1 (unit-norm columns) and b = 0
+            n = self.cfg.init_size
+            idx = torch.stack([torch.randperm(len(self.data.train_x), generator=self.gen, device=self.device)[:n]
+                               for _ in range(self.cfg.seeds)])
+            self.D.data_init(self.data.train_x[idx], generator=self.gen)
+        if self.cfg.g_data_init and self.G is not None:  # paper-2016-06: G's output layer, on one batch of z
+            self.G.data_init(self.G.sample_z(self.cfg.batch_size, self.device, self.gen))
         self.initialised = True
 
     def _new_epoch(self) -> None:
@@ -324,12 +357,18 @@ class Trainer:
         self.pos.zero_()
         self.epoch_pos = 0
         epoch = self.step // self.steps_per_epoch
-        if self.cfg.lr_decay_epochs > 0:
-            total_epochs = self.total_steps / self.steps_per_epoch
-            frac = min(1.0, (total_epochs - epoch) / self.cfg.lr_decay_epochs)
-            for opt in (self.opt_d, self.opt_g):
-                if opt is not None:
-                    opt.set_lr(self.cfg.lr * max(frac, 0.0))
+        for opt in (self.opt_d, self.opt_g):
+            if opt is not None:
+                opt.set_lr(self.lr_at(epoch))
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of (0-based) ``epoch``: constant, then linear to 0 over the last ``decay_epochs``
+        (the reference's ``lr * min(3 - epoch/100, 1)`` for 300 epochs with 100 decaying)."""
+        decay = self.cfg.decay_epochs(len(self.data.train_x))
+        if decay <= 0:
+            return float(self.cfg.lr)
+        total_epochs = self.total_steps / self.steps_per_epoch
+        return float(self.cfg.lr) * max(0.0, min(1.0, (total_epochs - epoch) / decay))
 
     def _batch(self, seq: torch.Tensor) -> torch.Tensor:
         cols = self.pos * self.cfg.batch_size + self._arange_b
@@ -484,11 +523,16 @@ class Trainer:
             pbar.set_postfix(post, refresh=False)
 
     @torch.no_grad()
-    def evaluate(self, split: str = "val", batch: int = 1000) -> list[float]:
-        """Accuracy of the **averaged** D (noise off) on ``"val"`` or ``"test"``, one value per seed.
+    def evaluate(self, split: str = "val", batch: int = 1000, params: str | None = None) -> list[float]:
+        """Accuracy of D (noise off) on ``"val"`` or ``"test"``, one value per seed.
 
-        The test set is for the final report only; nothing in this library chooses by it.
+        ``params``: ``"averaged"`` (the parameter average), ``"raw"`` (the D being trained) or ``None``
+        (the recipe's choice, ``cfg.eval_params``). The test set is for the final report only; nothing in
+        this library chooses by it.
         """
+        params = params or self.cfg.eval_params
+        if params not in ("averaged", "raw"):
+            raise ValueError(f"params must be 'averaged' or 'raw', got {params!r}")
         if split == "test":
             x, y = self.data.test_x, self.data.test_y
         elif split == "val":
@@ -497,12 +541,12 @@ class Trainer:
             x, y = self.data.train_x[self.val_idx], self.data.train_y[self.val_idx]
         else:
             raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-        self.sync_eval()
+        D = self.sync_eval() if params == "averaged" else self.D
         S = self.cfg.seeds
         correct = torch.zeros(S, device=self.device)
         for i in range(0, len(x), batch):
             xb = x[i:i + batch].unsqueeze(0).expand(S, -1, -1)
-            raw, _ = self.D_eval(xb, train=False)
+            raw, _ = D(xb, train=False)
             correct += (self._class_logits(raw).argmax(-1) == y[i:i + batch]).float().sum(-1)
         return (correct / len(x)).tolist()
 
@@ -541,7 +585,8 @@ class Trainer:
                     if (self.cfg.eval_every and self.val_idx.numel()
                             and (self.step % self.cfg.eval_every == 0 or self.step == self.total_steps)):
                         self.history["eval_step"].append(self.step)
-                        self.history["val_acc"].append(self.evaluate("val"))
+                        self.history["val_acc"].append(self.evaluate("val", params="averaged"))
+                        self.history.setdefault("val_acc_raw", []).append(self.evaluate("val", params="raw"))
                     if self.cfg.ckpt_every and self.out_dir is not None and self.step % self.cfg.ckpt_every == 0:
                         self.save()
                     if stop.requested:
@@ -600,8 +645,9 @@ class Trainer:
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise CheckpointError("checkpoint holds no configuration")
-        diff = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(self.cfg, k)!r}" for k in TrainConfig.COMPAT
-                if saved.get(k) != getattr(self.cfg, k)]
+        legacy = {"recipe": "final", "g_data_init": False}  # checkpoints from before the recipes were named
+        diff = [f"{k}: checkpoint {saved.get(k, legacy.get(k))!r} vs now {getattr(self.cfg, k)!r}"
+                for k in TrainConfig.COMPAT if saved.get(k, legacy.get(k)) != getattr(self.cfg, k)]
         if diff:
             raise CheckpointError("checkpoint is from an incompatible configuration (" + "; ".join(diff) + ")")
         backup = copy.deepcopy(self.state_dict())

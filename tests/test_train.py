@@ -7,7 +7,7 @@ import torch
 
 from ssgan_lib.train import ConfigError, Trainer, TrainConfig
 
-HIST_KEYS = {"step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc"}
+HIST_KEYS = {"step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc", "val_acc_raw"}
 
 
 def tiny(**kw) -> TrainConfig:
@@ -39,7 +39,7 @@ def test_a_tiny_run_learns(mnist):
     hist = tr.fit()
     assert set(hist) == HIST_KEYS
     assert hist["step"] == [10, 20, 30, 40, 50, 60] and hist["eval_step"] == [30, 60]
-    for key in ("loss_lab", "loss_unl", "loss_g", "train_acc", "val_acc"):
+    for key in ("loss_lab", "loss_unl", "loss_g", "train_acc", "val_acc", "val_acc_raw"):
         assert all(len(v) == 1 for v in hist[key]), key  # one value per seed
     lab = mean_per_log(hist, "loss_lab")
     # the labelled loss falls (the first GAN steps are noisy: compare the last 20 steps with the first 10)

@@ -1,0 +1,95 @@
+"""The two reference versions as presets: what each sets, that explicit fields win, the paper-era lr schedule
+against the reference's formula, G's output init, which D is evaluated, and old checkpoints still loading."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ssgan_lib.models import SalimansG
+from ssgan_lib.recipes import RECIPES, get_recipe
+from ssgan_lib.train import ConfigError, Trainer, TrainConfig, config_from_dict
+
+
+def test_presets_fill_only_the_fields_left_open():
+    final, paper = TrainConfig(), TrainConfig(recipe="paper-2016-06")
+    assert (final.lr, final.eval_params, final.g_data_init, final.decay_epochs()) == (3e-3, "averaged", False, 0.0)
+    assert (paper.lr, paper.eval_params, paper.g_data_init) == (1e-3, "raw", True)
+    assert paper.decay_epochs() == pytest.approx(100.0)  # the last 100 of 300 epochs
+    assert TrainConfig(recipe="paper-2016-06", epochs=90).decay_epochs() == pytest.approx(30.0)
+    mixed = TrainConfig(recipe="paper-2016-06", lr=2e-3, eval_params="averaged", lr_decay_epochs=0)
+    assert (mixed.lr, mixed.eval_params, mixed.decay_epochs()) == (2e-3, "averaged", 0.0)
+    for bad in (dict(recipe="paper"), dict(eval_params="best"), dict(lr_decay_epochs=-1),
+                dict(model="dcgan", recipe="paper-2016-06")):
+        with pytest.raises(ConfigError):
+            TrainConfig(**bad).validate()
+    with pytest.raises(ValueError, match="final, paper-2016-06"):
+        get_recipe("nope")
+    for r in RECIPES.values():  # each names the reference commit it follows
+        assert len(r.commit) == 40 and r.name in r.describe() and r.commit[:7] in r.describe()
+
+
+def test_a_stored_config_round_trips():
+    cfg = TrainConfig(recipe="paper-2016-06", epochs=90, seeds=2)
+    from dataclasses import asdict
+    again = config_from_dict(asdict(cfg))
+    assert again == cfg and again.decay_epochs() == cfg.decay_epochs()
+    # a config stored before the recipes had names (no 'recipe', lr given, lr_decay_epochs 0) is the final recipe
+    old = config_from_dict({"labels": 100, "lr": 3e-3, "lr_decay_epochs": 0, "epochs": 100})
+    assert old.recipe == "final" and old.eval_params == "averaged" and old.g_data_init is False
+
+
+def test_paper_schedule_is_the_reference_formula(mnist):
+    tr = Trainer(TrainConfig(recipe="paper-2016-06", val_size=100), data=mnist, progress=False)
+    for epoch in (0, 150, 199, 200, 201, 250, 299):
+        want = 1e-3 * min(3.0 - epoch / 100.0, 1.0)  # start_lr * np.minimum(3. - epoch/100., 1.)
+        assert tr.lr_at(epoch) == pytest.approx(want, abs=1e-12), epoch
+        tr.step = epoch * tr.steps_per_epoch
+        tr._new_epoch()
+        assert float(tr.opt_d.lr) == pytest.approx(want) and float(tr.opt_g.lr) == pytest.approx(want)
+    final = Trainer(TrainConfig(val_size=100), data=mnist, progress=False)
+    assert {final.lr_at(e) for e in (0, 150, 299)} == {3e-3}
+
+
+def test_g_output_init_standardises_with_one_scalar_per_seed():
+    torch.manual_seed(0)
+    G = SalimansG(seeds=2, norm_eps=0.0)
+    z = G.sample_z(100)
+    G.data_init(z)
+    w = G.w3 * (G.g3 / G.w3.square().sum(dim=1, keepdim=True).sqrt())
+    a = torch.baddbmm(G.b3, G._hidden(z), w)  # the output pre-activation on the init batch
+    assert a.mean(dim=1).abs().max() < 1e-5  # every unit centred
+    assert torch.allclose(a.square().mean(dim=(1, 2)), torch.ones(2), atol=1e-5)  # one overall scale per seed
+    per_unit = a.square().mean(dim=1)
+    assert per_unit.std() > 0.05  # not standardised unit by unit (that would be the final script's D init)
+    g = G.g3.flatten(1)
+    assert torch.allclose(g, g[:, :1].expand_as(g))  # the scale is one number per seed
+
+
+def test_paper_recipe_inits_g_and_evaluates_the_raw_d(mnist):
+    cfg = TrainConfig(recipe="paper-2016-06", steps=12, val_size=200, log_every=6, eval_every=6)
+    tr = Trainer(cfg, data=mnist, progress=False)
+    tr.fit()
+    assert not torch.allclose(tr.G.g3, torch.ones_like(tr.G.g3))
+    h = tr.history
+    assert h["eval_step"] == [6, 12] and len(h["val_acc"]) == len(h["val_acc_raw"]) == 2
+    assert tr.evaluate("val") == tr.evaluate("val", params="raw") == h["val_acc_raw"][-1]
+    assert tr.evaluate("val", params="averaged") == h["val_acc"][-1]
+    final = Trainer(TrainConfig(steps=1, val_size=200), data=mnist, progress=False)
+    final._init_data_dependent()
+    assert torch.equal(final.G.g3, torch.ones_like(final.G.g3))  # the final script: scale 1, bias 0 at the start
+    assert final.cfg.eval_params == "averaged"
+
+
+def test_a_checkpoint_from_before_the_recipes_resumes(mnist, tmp_path):
+    tr = Trainer(TrainConfig(steps=4, val_size=100, log_every=2), data=mnist, out_dir=tmp_path, progress=False)
+    tr.fit(2)
+    state = tr.state_dict()
+    for k in ("recipe", "eval_params", "g_data_init"):  # what an older checkpoint did not have
+        state["config"].pop(k)
+    state["config"]["lr_decay_epochs"] = 0
+    again = Trainer(TrainConfig(steps=4, val_size=100, log_every=2), data=mnist, out_dir=tmp_path, progress=False)
+    again.load_state_dict(state)
+    assert again.step == 2
+    paper = Trainer(TrainConfig(steps=4, val_size=100, recipe="paper-2016-06"), data=mnist, progress=False)
+    with pytest.raises(Exception, match="recipe"):
+        paper.load_state_dict(state)

@@ -426,8 +426,10 @@ class Trainer:
             loss_unl = torch.zeros_like(loss_lab)
         loss_d = loss_lab + cfg.unlabeled_weight * loss_unl
         grads = torch.autograd.grad(loss_d.sum(), self.d_params)  # runs are independent: sum over seeds
-        self.opt_d.step(list(grads))
+        # the average takes the weights *before* this step's update, as in the reference (every update of one
+        # Theano function reads the old values: a <- a + 1e-4 (p - a) sees p before Adam changes it)
         self.avg.update()
+        self.opt_d.step(list(grads))
         train_acc = losses.accuracy(self._class_logits(l_lab) if method == "sgan" else l_lab, inp["y_lab"])
         # ---- G step -------------------------------------------------------------------------
         if self.G is not None:

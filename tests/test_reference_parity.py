@@ -111,10 +111,10 @@ class Transcribed:
         loss_lab = -torch.mean(l_lab) + torch.mean(z_exp_lab)
         loss_unl = (-0.5 * torch.mean(l_unl) + 0.5 * torch.mean(F.softplus(log_sum_exp(out_unl)))
                     + 0.5 * torch.mean(F.softplus(log_sum_exp(out_fake))))
-        self.adam("disc", self.disc_params, loss_lab + 1.0 * loss_unl)
-        with torch.no_grad():
+        with torch.no_grad():  # Theano's updates all read the old values: the average sees p before Adam
             for a, p in zip(self.disc_avg, self.disc_params):
                 a.add_(0.0001 * (p - a))
+        self.adam("disc", self.disc_params, loss_lab + 1.0 * loss_unl)
         gen_dat2 = self.gen(z2)
         mom_gen = torch.mean(self.disc(gen_dat2, noise_gen2)[1], dim=0)
         mom_real = torch.mean(self.disc(x_unl2, noise_real2)[1], dim=0)

@@ -121,8 +121,11 @@ else:
 # - every loss against a float64 evaluation of its formula (`tests/test_losses.py`), and the multi-tensor Adam and
 #   averaging against their per-parameter loops;
 # - the whole training step — one concatenated forward, seed axis, multi-tensor Adam, device-side batches —
-#   against a line-by-line transcription of the reference Theano code with three separate forwards
-#   (`tests/test_reference_parity.py`): same losses, weights and averages, step after step;
+#   against the **real reference code**, Salimans et al.'s Theano script run unchanged on the same weights,
+#   batches and noise (`tests/test_reference_oracle.py`, both versions of the script): losses, gradients, weights,
+#   averages and Adam moments agree to about $10^{-13}$ in float64 for 30 steps. Running the real code found two
+#   details that a careful line-by-line transcription had got wrong in the same way as the library (the average
+#   reads the weights *before* the Adam update; the step size must not be rounded to float32);
 # - resume: a run interrupted at step $k$ and resumed ends bit-identical to an uninterrupted one on CPU.
 #
 # ## What to watch for

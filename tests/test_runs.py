@@ -1,0 +1,59 @@
+"""Stored-run helpers reshape what a run stored, exactly; the stored results the chapters read are well formed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ssgan_lib.runs import epoch_means, last_val, load_run, seed_mean, val_curve
+from ssgan_lib.train import config_from_dict
+
+RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
+
+
+def record() -> dict:
+    # 2 epochs of 4 steps, logged every 2 steps, evaluated every epoch, two seeds
+    return {"steps": 8, "epochs": 2.0, "history": {
+        "step": [2, 4, 6, 8], "loss_unl": [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 9.0]],
+        "eval_step": [4, 8], "val_acc": [[0.5, 0.7], [0.9, 0.95]], "val_acc_raw": [[0.4, 0.6], [0.8, 1.0]]}}
+
+
+def test_curves_are_the_stored_values_reshaped():
+    ep, vals = val_curve(record(), "averaged")
+    flat = lambda rows: [x for r in rows for x in r]  # noqa: E731
+    assert ep == [1.0, 2.0] and flat(vals) == pytest.approx([50, 70, 90, 95])
+    assert flat(val_curve(record(), "raw")[1]) == pytest.approx([40, 60, 80, 100])
+    e, lu = epoch_means(record(), "loss_unl")
+    assert e == [1, 2] and flat(lu) == pytest.approx([2.0, 3.0, 6.0, 7.5])
+    assert seed_mean(lu) == pytest.approx([2.5, 6.75])
+    last = last_val(record(), "raw")
+    assert (last["epoch"], last["mean"], last["min"], last["max"], last["seeds"]) == (2.0, 90.0, 80.0, 100.0, 2)
+    assert last["std"] == pytest.approx(14.142135, rel=1e-6)
+    old = record()
+    del old["history"]["val_acc_raw"]  # runs from before the raw D was logged
+    with pytest.raises(KeyError, match="raw"):
+        val_curve(old, "raw")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_run(RESULTS / "nope.json")
+
+
+def test_stored_reference_runs_are_complete():
+    doc = json.loads((RESULTS / "reference_runs.json").read_text())
+    runs = {(r["recipe"], r["seed"]): r for r in doc["runs"]}
+    assert set(runs) == {("final", 1), ("final", 2), ("paper-2016-06", 1)}
+    for r in runs.values():
+        n = len(r["epoch"])
+        assert r["epoch"] == list(range(1, n + 1)) and n >= 20
+        assert all(len(r[k]) == n for k in ("loss_lab", "loss_unl", "test_err"))
+        assert all(0 < e < 1 for e in r["test_err"])
+    assert "raw_test_err" in runs[("final", 1)] and "raw_test_err" not in runs[("paper-2016-06", 1)]
+
+
+def test_stored_recipe_runs_carry_what_reruns_them():
+    for f in sorted((RESULTS / "recipe").glob("*.json")):
+        m = load_run(f)
+        cfg = config_from_dict(m["config"])  # loads into today's TrainConfig
+        cfg.validate()
+        assert m["command"].startswith("python -m ssgan_lib train") and m["commit"]
+        assert len(m["history"]["val_acc"]) == len(m["history"]["val_acc_raw"]) == len(m["history"]["eval_step"])

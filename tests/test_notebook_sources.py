@@ -1,0 +1,129 @@
+"""Every chapter notebook is its source, built: book/_src/NN_*.py read by jupytext (as nbbuild reads it) gives the
+committed book/NN_*.ipynb's cells (type, text, the metadata nbbuild sets). No execution: outputs are not compared.
+And nbbuild without --execute updates a notebook in place: unchanged cells keep their ids and outputs."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_tools"))
+import nbbuild  # noqa: E402
+
+SOURCES = sorted((ROOT / "book" / "_src").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_notebook_cells_equal_its_source(src: Path):
+    nb_path = ROOT / "book" / (src.stem + ".ipynb")
+    assert nb_path.exists(), f"{src.stem}: no notebook; python book/_tools/nbbuild.py {src.relative_to(ROOT)} builds it"
+    problems = nbbuild.differences(src, nbformat.read(nb_path, as_version=4))
+    assert not problems, (
+        "\n".join(problems) + f"\nthe source is the truth: python book/_tools/nbbuild.py {src.relative_to(ROOT)} "
+        "updates the notebook and keeps the outputs of unchanged code cells (--execute re-runs it)")
+
+
+def test_every_chapter_notebook_has_a_source_and_unique_cell_ids():
+    for nb_path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        assert (ROOT / "book" / "_src" / (nb_path.stem + ".py")).exists(), f"{nb_path.name} has no source"
+        ids = [c.get("id") for c in json.loads(nb_path.read_text())["cells"]]
+        assert all(ids) and len(ids) == len(set(ids)), f"{nb_path.name}: missing or repeated cell ids"
+
+
+SOURCE = """# %% [markdown]
+# # 1. Demo
+#
+# Some prose.
+
+# %%
+x = 1
+print(x)
+
+# %% [markdown]
+# More prose.
+
+# %% tags=["hide-input"]
+print("two")
+"""
+
+
+def fake_run(path: Path) -> None:
+    """Give every code cell an output and an execution count, as an execution would."""
+    nb = nbformat.read(path, as_version=4)
+    for n, c in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        c.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"out {n}\n")]
+        c.execution_count = n + 1
+        c.metadata["execution"] = {"iopub.status.idle": f"t{n}"}
+    nbformat.write(nb, path)
+
+
+def test_build_keeps_outputs_and_ids_of_unchanged_cells(tmp_path: Path):
+    src, out = tmp_path / "01_demo.py", tmp_path / "01_demo.ipynb"
+    src.write_text(SOURCE)
+    nbbuild.build(src, out=out)
+    nb = nbformat.read(out, as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code", "markdown", "code"]
+    assert nb.cells[0].metadata["tags"] == [nbbuild.INSTALL_TAG] and nb.cells[4].metadata == {"tags": ["hide-input"]}
+    assert nb.cells[1].source == "# 1. Demo\n\nSome prose." and nb.cells[2].source == "x = 1\nprint(x)"
+    assert nbbuild.differences(src, nb) == []
+    fresh = out.read_text()
+    out2 = tmp_path / "copy.ipynb"
+    nbbuild.build(src, out=out2)
+    assert out2.read_text() == fresh, "a build from scratch is deterministic (cell ids included)"
+
+    fake_run(out)
+    ran = nbformat.read(out, as_version=4)
+    nbbuild.build(src, out=out)
+    assert nbformat.read(out, as_version=4) == ran, "building an unchanged source changes nothing"
+
+    src.write_text(SOURCE.replace("Some prose.", "Some edited prose.").replace("# More prose.\n",
+                                                                              "# More prose.\n\n# %%\nnew = 3\n"))
+    nbbuild.build(src, out=out)
+    nb = nbformat.read(out, as_version=4)
+    assert nbbuild.differences(src, nb) == []
+    old_ids = [c.id for c in ran.cells]
+    assert [c.id for c in nb.cells[:4]] == old_ids[:4] and nb.cells[5].id == old_ids[4], "ids kept, prose edit too"
+    assert nb.cells[4].id not in old_ids and nb.cells[4].outputs == [] and nb.cells[4].execution_count is None
+    for i, j in ((0, 0), (2, 2), (5, 4)):  # the code cells whose text did not change keep outputs and counts
+        assert nb.cells[i].outputs == ran.cells[j].outputs and nb.cells[i].outputs
+        assert nb.cells[i].execution_count == ran.cells[j].execution_count
+        assert nb.cells[i].metadata.get("execution") == ran.cells[j].metadata["execution"]
+
+
+def test_build_drops_the_outputs_of_an_edited_code_cell_only(tmp_path: Path, capsys):
+    src, out = tmp_path / "01_demo.py", tmp_path / "01_demo.ipynb"
+    src.write_text(SOURCE)
+    nbbuild.build(src, out=out)
+    fake_run(out)
+    ran = nbformat.read(out, as_version=4)
+    src.write_text(SOURCE.replace("x = 1", "x = 2"))
+    nbbuild.build(src, out=out)
+    nb = nbformat.read(out, as_version=4)
+    assert [c.id for c in nb.cells] == [c.id for c in ran.cells]
+    assert nb.cells[2].outputs == [] and nb.cells[2].execution_count is None and "execution" not in nb.cells[2].metadata
+    assert nb.cells[0].outputs == ran.cells[0].outputs and nb.cells[4].outputs == ran.cells[4].outputs
+    assert "outputs dropped" in capsys.readouterr().err
+
+
+def test_differences_name_the_chapter_and_the_first_differing_cell(tmp_path: Path):
+    src, out = tmp_path / "01_demo.py", tmp_path / "01_demo.ipynb"
+    src.write_text(SOURCE)
+    nbbuild.build(src, out=out)
+    nb = nbformat.read(out, as_version=4)
+    nb.cells[4].metadata["tags"] = []
+    nb.cells[3].source = "More prose, edited in the notebook."
+    (problem,) = nbbuild.differences(src, nb)
+    assert problem.startswith("01_demo: cell 3 (markdown, 'More prose.') differs in text\n--- source")
+    nb.cells[3].source = "More prose."
+    assert nbbuild.differences(src, nb) == ["01_demo: cell 4 (code, 'print(\"two\")') differs in metadata: "
+                                            "source {'tags': ['hide-input']}, notebook {'tags': []}"]
+    del nb.cells[3:]
+    assert nbbuild.differences(src, nb) == ["01_demo: cell 3: the source has 2 cell(s) the notebook lacks, "
+                                            "from (markdown, 'More prose.')"]
+    nb = nbformat.read(out, as_version=4)
+    nb.metadata.pop("accelerator")
+    assert nbbuild.differences(src, nb) == ["01_demo: notebook metadata accelerator is None, nbbuild sets 'GPU'"]

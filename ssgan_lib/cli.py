@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--label-rate", type=_number(float, "--label-rate"), default=None, help="add a labelled rate, e.g. 0.2")
     r.add_argument("--seeds", type=_number(int, "--seeds"), default=10)
     r.add_argument("--epochs", type=_number(float, "--epochs"), default=300)
+    r.add_argument("--supervised-epochs", type=_number(float, "--supervised-epochs"), default=None,
+                   help="epochs of the supervised-only runs (default: --epochs)")
+    r.add_argument("--recipe", default="final", help="final or paper-2016-06 (see ssgan_lib.recipes)")
     r.add_argument("--steps", type=_number(int, "--steps"), default=None, help="steps per run instead of epochs (tiny checks)")
     r.add_argument("--methods", default="ssgan-fm,supervised")
     r.add_argument("--out", default="book/results/label_rate_mnist.csv")

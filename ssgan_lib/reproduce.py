@@ -5,10 +5,12 @@ D on the same labels, no GAN), ``seeds`` runs train side by side (the seed axis)
 ``s + 1`` for its weights, its noise and its class-balanced labelled subset. Protocol of Salimans et
 al.: the labelled subset is drawn from all 60,000 training images (no validation split: nothing is
 tuned here), the unlabelled pool is all 60,000, and each run's test error is measured once, after its
-last step, with the parameter-averaged D. Rows go to a CSV ``method,labels,seed,test_error`` (percent),
-written atomically after each group; the group in progress checkpoints every few thousand steps, so an
+last step, with the D its recipe evaluates (``--recipe``, :mod:`ssgan_lib.recipes`). Rows go to a CSV
+``method,labels,seed,test_error,epochs,recipe,device,commit`` (error in percent), written atomically after each
+group; the group in progress checkpoints every few thousand steps, so an
 interrupted sweep (Ctrl-C, a lost session, a time-limited job) resumes where it stopped when the same
-command runs again. A metadata JSON (commit, device, epochs, wall time) is written beside the CSV.
+command runs again. A metadata JSON beside the CSV keeps, per group, its full configuration, wall time and
+history (the losses every ``log_every`` steps), so every row can be run again from its record.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -30,7 +33,8 @@ from .train import CheckpointError, TrainConfig, Trainer, atomic_write_json
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
 PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
 PAPER_STD = {20: 4.52, 50: 1.36, 100: 0.065, 200: 0.04}
-FIELDS = ("method", "labels", "seed", "test_error")
+FIELDS = ("method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit")
+REQUIRED = FIELDS[:4]  # files written before the last four columns existed are still read
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -40,9 +44,12 @@ def read_rows(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        if set(FIELDS) - set(r):
+        if set(REQUIRED) - set(r):
             raise ValueError(f"{path} is not a results file (columns {list(r)})")
         r["labels"], r["seed"], r["test_error"] = int(r["labels"]), int(r["seed"]), float(r["test_error"])
+        r["epochs"] = float(r["epochs"]) if r.get("epochs") else None
+        for k in ("recipe", "device", "commit"):
+            r[k] = r.get(k) or None
     return rows
 
 
@@ -53,8 +60,18 @@ def write_rows(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
         for r in sorted(rows, key=lambda r: (r["method"], r["labels"], r["seed"])):
-            w.writerow({k: (f"{r[k]:.4f}" if k == "test_error" else r[k]) for k in FIELDS})
+            w.writerow({k: _cell(k, r.get(k)) for k in FIELDS})
     os.replace(tmp, path)
+
+
+def _cell(key: str, value) -> str:
+    if value is None:
+        return ""
+    if key == "test_error":
+        return f"{value:.4f}"
+    if key == "epochs":
+        return f"{value:g}"
+    return str(value)
 
 
 def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]]:
@@ -85,7 +102,7 @@ def partial_dir(out: Path, method: str, labels: int) -> Path:
 
 def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float | None, out: Path,
               device: str, steps: int | None = None, progress: bool = True, data=None,
-              ckpt_every: int = 6000) -> list[dict]:
+              ckpt_every: int = 6000, recipe: str = "final", supervised_epochs: float | None = None) -> list[dict]:
     """Run every (method, labels) group not yet complete in ``out``; return all rows.
 
     A finished group is a set of CSV rows and is never trained again. A group in progress writes a
@@ -103,7 +120,8 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             have = {r["seed"] for r in rows if r["method"] == method and r["labels"] == n}
             if have >= set(range(1, seeds + 1)):
                 continue  # done in an earlier (interrupted) sweep
-            cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=epochs or 300, steps=steps,
+            ep = (supervised_epochs or epochs or 300) if method == "supervised" else (epochs or 300)
+            cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=ep, steps=steps, recipe=recipe,
                               val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
             part = partial_dir(out, method, n)
             tr = Trainer(cfg, data=data, out_dir=part, progress=progress)
@@ -117,17 +135,21 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             tr.fit()
             errs = [100.0 * (1 - a) for a in tr.evaluate("test")]
             rows = [r for r in rows if not (r["method"] == method and r["labels"] == n)]
-            rows += [{"method": method, "labels": n, "seed": s + 1, "test_error": e} for s, e in enumerate(errs)]
+            commit = _commit()
+            rows += [{"method": method, "labels": n, "seed": s + 1, "test_error": e,
+                      "epochs": round(tr.step / tr.steps_per_epoch, 4), "recipe": recipe, "device": device,
+                      "commit": commit} for s, e in enumerate(errs)]
             write_rows(out, rows)
-            meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(tr.wall_seconds, 1), "steps": tr.step}
-            meta.update({"commit": _commit(), "device": device,
+            meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(tr.wall_seconds, 1), "steps": tr.step,
+                                               "config": asdict(cfg), "commit": commit, "history": tr.history}
+            meta.update({"commit": commit, "device": device,
                          "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
                          "epochs": tr.step / tr.steps_per_epoch, "steps": tr.step, "seeds": seeds,
                          "ssgan_lib": __version__, "torch": torch.__version__,
                          "wall_seconds_total": round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1),
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
-                                     "for run s; unlabelled pool all 60,000; test error of the averaged D "
-                                     "after the last step; no validation split, nothing tuned"})
+                                     "for run s; unlabelled pool all 60,000; test error of the D the recipe "
+                                     "evaluates, after the last step; no validation split, nothing tuned"})
             atomic_write_json(meta, meta_path)
             shutil.rmtree(part, ignore_errors=True)
             if part.parent.is_dir() and not any(part.parent.iterdir()):
@@ -155,6 +177,10 @@ def cmd_reproduce(args) -> int:
     for n in labels:
         if n <= 0 or n % 10 or n > 60000:
             raise UsageError(f"label counts must be positive multiples of 10 up to 60000, got {n}")
+    from .recipes import RECIPES
+
+    if args.recipe not in RECIPES:
+        raise UsageError(f"unknown recipe {args.recipe!r}; choose one of {', '.join(RECIPES)}")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
         if m not in ("ssgan-fm", "supervised"):
@@ -165,7 +191,7 @@ def cmd_reproduce(args) -> int:
     _check_writable(out.parent, create=False)
     try:
         run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
-                  progress=not args.quiet)
+                  progress=not args.quiet, recipe=args.recipe, supervised_epochs=args.supervised_epochs)
     except KeyboardInterrupt:
         print(f"interrupted; finished groups are in {out}, the group in progress is checkpointed: "
               f"run the same command again to continue", file=sys.stderr)

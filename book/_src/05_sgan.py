@@ -386,7 +386,7 @@ glue("ch05_best_gap", best_gap)
 # {glue:text}`ch05_gain:+.2f` points). Be careful with these numbers: in `cpu` mode they come from a **short run** of
 # one seed, where the generator has barely started to produce digits and the unlabelled loss has had little time to
 # help; the SGAN can even trail the baseline this early. The published results (about 99 % with 100 labels for the
-# feature-matching variant of chapter 6) need the full 300 epochs, which `full` mode runs on a GPU. Had we reported
+# feature-matching variant of chapter 6) come from 300-epoch runs; chapter 6 shows how far longer runs get. Had we reported
 # the best validation point instead of the last, we would have added {glue:text}`ch05_best_gap:.2f` points of pure
 # selection to the SGAN's number — on the test set, that would be trap 4.
 #

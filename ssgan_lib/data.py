@@ -3,8 +3,12 @@
 Where the data comes from (first that works):
 
 1. ``$SSGAN_DATA_DIR`` — a folder holding ``MNIST/raw/`` in torchvision's layout;
-2. ``data/`` at the root of this repository (when ``ssgan_lib`` runs from a checkout);
-3. torchvision's download into the first of those two folders (Colab, a laptop online).
+2. ``data/`` at the root of this repository when ``ssgan_lib`` runs from a checkout (an editable
+   install included), else a user cache folder, ``$XDG_CACHE_HOME/ssgan_lib`` or
+   ``~/.cache/ssgan_lib`` (an installed package: Colab's ``pip install git+...``) — never a folder
+   inside the installed package or ``site-packages``;
+3. torchvision's download into the first of those two folders (Colab, a laptop online), once: the
+   next run finds the files there.
 
 The split follows Salimans et al. (2016), ``train_mnist_feature_matching.py``:
 
@@ -17,6 +21,7 @@ The split follows Salimans et al. (2016), ``train_mnist_feature_matching.py``:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +30,33 @@ import torch
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 28 * 28
-REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 ENV_VAR = "SSGAN_DATA_DIR"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # the repository when running from a checkout; site-packages when installed
+
+
+def _is_checkout(root: Path) -> bool:
+    """True when ``root`` is a checkout of this repository (its ``pyproject.toml`` names ``ssgan_lib``)."""
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"""^name\s*=\s*["']ssgan_lib["']""", text, re.MULTILINE) is not None
+
+
+IN_CHECKOUT = _is_checkout(REPO_ROOT)
+# The repository's data/ folder, or None when ssgan_lib is an installed package (never site-packages/data).
+REPO_DATA_DIR: Path | None = REPO_ROOT / "data" if IN_CHECKOUT else None
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/ssgan_lib``, else ``~/.cache/ssgan_lib``: where an installed package keeps MNIST."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "ssgan_lib"
+
+
+def default_data_dir() -> Path:
+    """The folder used when ``$SSGAN_DATA_DIR`` is not set: the checkout's ``data/``, else the user cache."""
+    return REPO_DATA_DIR if REPO_DATA_DIR is not None else user_cache_dir()
 
 
 class DataNotFoundError(RuntimeError):
@@ -52,7 +82,7 @@ def candidate_dirs() -> list[Path]:
     dirs = []
     if os.environ.get(ENV_VAR):
         dirs.append(Path(os.environ[ENV_VAR]).expanduser())
-    dirs.append(REPO_DATA_DIR)
+    dirs.append(default_data_dir())
     return dirs
 
 
@@ -124,7 +154,7 @@ def find_data_dir(download: bool = True) -> Path:
     raise DataNotFoundError(
         f"MNIST not found (searched {searched}) and could not be downloaded ({reason}). "
         f"Fix: set {ENV_VAR}=/path/to/folder holding MNIST/raw/ (e.g. ../shared/data), "
-        f"or put the four MNIST files in {REPO_DATA_DIR / 'MNIST' / 'raw'}."
+        f"or put the four MNIST files in {dirs[-1] / 'MNIST' / 'raw'}."
     )
 
 

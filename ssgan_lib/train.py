@@ -135,8 +135,14 @@ class TrainConfig:
             bad(f"seeds must be >= 1, got {self.seeds}")
         if self.model == "dcgan" and self.seeds != 1:
             bad("the dcgan model trains one seed at a time (seeds must be 1)")
-        if self.model == "dcgan" and self.g_data_init:
-            bad("g_data_init (the paper-2016-06 recipe's G output init) applies to the mlp model only")
+        if self.model == "dcgan":  # settings of the Salimans pair that the DCGAN pair does not have
+            default = {f.name: f.default for f in fields(self)} | {"g_data_init": False}  # (None: the recipe's)
+            for name, what in (("sigma_in", "D's input noise"), ("sigma_hidden", "D's hidden-layer noise"),
+                               ("hidden_scale", "D's hidden weight-norm scales"), ("data_init", "D's data-dependent init"),
+                               ("g_data_init", "the paper-2016-06 recipe's G output init")):
+                if getattr(self, name) != default[name]:
+                    bad(f"{name} ({what}) applies to the mlp model only: with model 'dcgan' leave it at "
+                        f"{default[name]!r}, got {getattr(self, name)!r}")
         for name in ("epochs", "lr", "batch_size"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
@@ -193,6 +199,10 @@ def check_device(device: str) -> torch.device:
 # Adapters that give the DCGAN pair the seed axis (S = 1) of the Salimans pair
 # ----------------------------------------------------------------------------------------------
 class _SeedAxisD(torch.nn.Module):
+    # D has batch norm: each batch (labelled, unlabelled, generated) needs its own forward, so that it is
+    # normalised by its own statistics, never by those of real and generated images together (chapter 4)
+    batch_norm = True
+
     def __init__(self, net: DCGANDiscriminator):
         super().__init__()
         self.net = net
@@ -221,6 +231,21 @@ class _SeedAxisG(torch.nn.Module):
 
     def forward(self, z):
         return self.net(z[0]).unsqueeze(0)
+
+
+def _forward_batches(D: torch.nn.Module, batches: list[torch.Tensor], noise: list[torch.Tensor]
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """D in train mode on ``batches`` (each ``(S, B, 784)``); logits and features concatenated along the
+    batch axis, in the order of ``batches``.
+
+    A D with batch norm (``D.batch_norm``, the dcgan model) gets one forward per batch, so that each batch
+    is normalised by its own statistics; the MLP D (per-sample layers, Gaussian noise ``noise`` drawn for
+    the whole concatenation) gets all of them in one forward, as the reference does.
+    """
+    if not getattr(D, "batch_norm", False):
+        return D(torch.cat(batches, dim=1), noise, train=True)
+    outs = [D(x, train=True) for x in batches]
+    return torch.cat([o[0] for o in outs], dim=1), torch.cat([o[1] for o in outs], dim=1)
 
 
 def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | None]:
@@ -408,10 +433,10 @@ class Trainer:
         if self.G is not None:
             with torch.no_grad():
                 fake = self.G(inp["z"])
-            x_all = torch.cat([inp["x_lab"], inp["x_unl"], fake], dim=1)  # one forward for all three
+            batches = [inp["x_lab"], inp["x_unl"], fake]
         else:
-            x_all = inp["x_lab"]
-        raw, _ = self.D(x_all, inp["noise_d"], train=True)
+            batches = [inp["x_lab"]]
+        raw, _ = _forward_batches(self.D, batches, inp["noise_d"])  # (S, 3B, ...): labelled, unlabelled, generated
         if method == "sgan":
             l_lab, l_unl, l_fake = raw.split(B, dim=1)  # K+1 logits, the last one "fake"
             loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
@@ -434,7 +459,7 @@ class Trainer:
         # ---- G step -------------------------------------------------------------------------
         if self.G is not None:
             fake2 = self.G(inp["z2"])
-            raw2, feat = self.D(torch.cat([inp["x_unl2"], fake2], dim=1), inp["noise_g"], train=True)
+            raw2, feat = _forward_batches(self.D, [inp["x_unl2"], fake2], inp["noise_g"])  # real, then generated
             if method == "ssgan-fm":
                 f_real, f_fake = feat.split(B, dim=1)
                 loss_g = losses.feature_matching_loss(f_real.detach(), f_fake, cfg.fm_kind)

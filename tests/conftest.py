@@ -1,6 +1,9 @@
 """Shared fixtures: real MNIST from $SSGAN_DATA_DIR (or data/ in the repo); tests that need it skip without it.
 
-``run_cli`` runs ``python -m ssgan_lib train ...`` in a subprocess, as a user would.
+``main_cli`` runs ``ssgan_lib.cli.main(["train", ...])`` in this process (what most CLI tests need: the exit
+code it returns, its stdout and stderr, the files it writes); ``run_cli`` and ``spawn_cli`` run
+``python -m ssgan_lib train ...`` in a subprocess, as a user would: only for what needs a real process
+(the process's own exit status and stderr, signals). Each subprocess imports torch and loads MNIST again.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# two threads at most, here and in every CLI subprocess: the same thread count gives the same rounding, so a
+# run in a subprocess and one in this process can be compared bit for bit
+THREADS = max(1, min(2, os.cpu_count() or 1))
+torch.set_num_threads(THREADS)
 
 # small, fast CLI runs: 20 steps, a 100-image validation split, no progress bar, CPU
 FAST_ARGS = ["--steps", "20", "--val-size", "100", "--quiet", "--device", "cpu"]
@@ -41,8 +47,8 @@ class CliResult:
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    """The environment for a CLI subprocess: this one, unbuffered, two threads at most."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    """The environment for a CLI subprocess: this one, unbuffered, as many threads as this process."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS))
     env.pop("SSGAN_DEBUG", None)
     env.update(extra)
     return env
@@ -61,6 +67,24 @@ def run_cli(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "ssgan_lib", "train", *args], cwd=tmp_path,
                               env=env or cli_env(), capture_output=True, text=True, timeout=timeout)
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def main_cli(tmp_path, capsys, monkeypatch):
+    """``main_cli(args) -> CliResult``: ``ssgan_lib.cli.main(["train", *args])`` in this process, with the
+    working directory ``tmp_path`` and no SSGAN_DEBUG; stdout and stderr are what that one call printed."""
+    from ssgan_lib import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SSGAN_DEBUG", raising=False)
+
+    def run(args: list[str]) -> CliResult:
+        capsys.readouterr()  # drop anything printed before this call
+        code = cli.main(["train", *args])
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
 
     return run
 

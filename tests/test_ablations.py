@@ -76,7 +76,7 @@ def test_bad_switch_is_one_clear_error(field, value, words):
         TrainConfig(**{field: value}).validate()
 
 
-def test_cli_records_the_switch_and_collect_gathers_the_variants(run_cli, tmp_path):
+def test_cli_records_the_switch_and_collect_gathers_the_variants(main_cli, tmp_path):
     """End to end: a tiny `train` run of one variant, then `collect` into one file chapter 6 can plot."""
     import json
 
@@ -86,7 +86,7 @@ def test_cli_records_the_switch_and_collect_gathers_the_variants(run_cli, tmp_pa
     needs_data()
     with pytest.raises(FileNotFoundError, match="no finished variant"):
         collect(tmp_path / "abl", tmp_path / "out.json")
-    r = run_cli(["--labels", "20", *FAST_ARGS, "--out", "abl/trainable-scales",
+    r = main_cli(["--labels", "20", *FAST_ARGS, "--out", "abl/trainable-scales",
                  *VARIANTS["trainable-scales"][1]])
     assert r.code == 0, r.err
     m = json.loads((tmp_path / "abl/trainable-scales/metrics.json").read_text())

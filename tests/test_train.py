@@ -47,6 +47,8 @@ def test_a_tiny_run_learns(mnist):
     assert (mean_per_log(hist, "train_acc")[-1] + mean_per_log(hist, "train_acc")[-2]) / 2 > 0.8
     val = hist["val_acc"][-1][0]
     assert val > max(0.4, acc0 + 0.2), (acc0, val)  # far above chance after 60 steps
+    test = tr.evaluate("test")
+    assert len(test) == 1 and test[0] > 0.3, test  # and on the test set too
     assert tr.step == 60 and tr.wall_seconds > 0
 
 
@@ -112,6 +114,7 @@ def test_batched_trainer_reports_one_value_per_seed(mnist):
 @pytest.mark.parametrize("method", ["supervised", "sgan"])
 def test_other_methods_run_and_learn(mnist, method):
     tr = Trainer(tiny(method=method, steps=20), data=mnist, progress=False)
+    acc0 = tr.evaluate("val")[0]
     hist = tr.fit()
     assert (tr.G is None) == (method == "supervised")
     lab = mean_per_log(hist, "loss_lab")
@@ -122,13 +125,17 @@ def test_other_methods_run_and_learn(mnist, method):
     else:
         assert tr.D.out.theta.shape[-1] == 11  # K + 1 logits, the last one "fake"
         assert all(v[0] > 0 for v in hist["loss_unl"]) and all(v[0] > 0 for v in hist["loss_g"])
-    assert 0.0 <= tr.evaluate("val")[0] <= 1.0
+    acc = tr.evaluate("val")[0]
+    assert acc > acc0 + 0.1, (acc0, acc)  # above the untrained D (about chance, 0.1)
 
 
 def test_dcgan_model_runs(mnist):
     tr = Trainer(tiny(model="dcgan", method="sgan", steps=2, batch_size=20, log_every=1), data=mnist, progress=False)
+    before = {net: [p.detach().clone() for p in getattr(tr, net).parameters()] for net in ("D", "G")}
     hist = tr.fit()
-    assert len(hist["loss_lab"]) == 2 and all(v[0] == v[0] for v in hist["loss_g"])
+    assert len(hist["loss_lab"]) == 2 and all(len(v) == 1 for v in hist["loss_g"])
+    for net, ps in before.items():  # both networks took their optimiser steps
+        assert any(not torch.equal(p0, p) for p0, p in zip(ps, getattr(tr, net).parameters())), net
     with pytest.raises(ConfigError, match="one seed"):
         tiny(model="dcgan", seeds=2).validate()
 

@@ -19,7 +19,9 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     assert list(got[0]) == ["method", "labels", "seed", "test_error"]
     assert {(r["method"], int(r["labels"]), int(r["seed"])) for r in got} == {
         (m, n, s) for m in ("ssgan-fm", "supervised") for n in (20, 100) for s in (1, 2)}
-    assert all(0 <= float(r["test_error"]) <= 100 for r in got)
+    by_key = {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in rows}  # what the sweep computed
+    assert {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in reproduce.read_rows(out)} == \
+        pytest.approx(by_key, abs=1e-4)  # is what the file holds (4 decimals)
     meta = json.loads(out.with_suffix(".meta.json").read_text())
     for key in ("commit", "device", "epochs", "wall_seconds_total", "protocol"):
         assert key in meta

@@ -1,0 +1,115 @@
+"""The trainer with the dcgan model: D has batch norm, so every batch (labelled, unlabelled, generated)
+goes through D in its own forward and is normalised by its own statistics (chapter 4's rule: never real
+and generated images together); the MLP D keeps its one concatenated forward. The dcgan run learns and is
+deterministic, and the settings that only the MLP pair has are refused."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from ssgan_lib import losses
+from ssgan_lib.train import ConfigError, Trainer, TrainConfig
+
+METHODS = ("ssgan-fm", "sgan")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small convolutions: one thread is as fast, and far faster on a busy machine (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def dcgan(method: str, **kw) -> TrainConfig:
+    base = dict(model="dcgan", method=method, labels=100, steps=2, val_size=100, log_every=1, eval_every=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def ready(cfg: TrainConfig, mnist) -> Trainer:
+    """A trainer just before its first step (init done, first epoch drawn)."""
+    tr = Trainer(cfg, data=mnist, progress=False)
+    tr._init_data_dependent()
+    tr._new_epoch()
+    return tr
+
+
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", METHODS)
+def test_every_d_forward_sees_one_batch(mnist, method):
+    tr = ready(dcgan(method, batch_size=20), mnist)
+    seen = []  # images per forward of the DCGAN discriminator (its input is (B, 784) under the seed axis)
+    hook = tr.D.net.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[0]))
+    try:
+        tr.train_step(tr.draw_inputs())
+    finally:
+        hook.remove()
+    assert seen == [20] * 5  # D step: labelled, unlabelled, generated; G step: real, generated
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_d_step_losses_are_those_of_separate_forwards(mnist, method):
+    """loss_lab (and loss_unl) of a step equal the losses of D run, in train mode, on each batch alone."""
+    tr = ready(dcgan(method, batch_size=20), mnist)
+    D, G = copy.deepcopy(tr.D), copy.deepcopy(tr.G)  # same state; the step updates the originals
+    inp = tr.draw_inputs()
+    with torch.no_grad():
+        fake = G(inp["z"])
+        l_lab, l_unl, l_fake = (D(x, train=True)[0] for x in (inp["x_lab"], inp["x_unl"], fake))
+    if method == "ssgan-fm":  # K logits from the K+1 head
+        l_lab, l_unl, l_fake = (losses.k_plus_one_to_k(v) for v in (l_lab, l_unl, l_fake))
+        want_unl = losses.unsupervised_loss(l_unl, l_fake)
+    else:
+        want_unl = losses.sgan_unsupervised_loss(l_unl, l_fake)
+    want_lab = losses.supervised_loss(l_lab, inp["y_lab"])
+    tr.train_step(inp)
+    got_lab, got_unl = tr._acc[:, 0], tr._acc[:, 1]  # the step's losses, accumulated once
+    torch.testing.assert_close(got_lab, want_lab, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_unl, want_unl, rtol=1e-5, atol=1e-6)
+
+
+def test_the_mlp_d_keeps_one_concatenated_forward(mnist):
+    tr = ready(TrainConfig(labels=100, steps=1, val_size=100, batch_size=20, eval_every=0), mnist)
+    seen = []
+    hook = tr.D.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[1]))
+    try:
+        tr.train_step(tr.draw_inputs())
+    finally:
+        hook.remove()
+    assert seen == [60, 40]  # D step: 3B images at once; G step: 2B
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_dcgan_learns_and_is_deterministic(mnist, method):
+    cfg = dict(steps=16, batch_size=20, log_every=8)
+    runs = [Trainer(dcgan(method, **cfg), data=mnist, progress=False) for _ in range(2)]
+    hists = [tr.fit() for tr in runs]
+    assert hists[0] == hists[1]  # same seed on the CPU: identical losses
+    for a, b in zip(runs[0].D.state_dict().values(), runs[1].D.state_dict().values()):
+        assert torch.equal(a, b)
+    lab = [v[0] for v in hists[0]["loss_lab"]]
+    assert len(lab) == 2 and lab[1] < lab[0]  # the labelled loss falls
+    assert hists[0]["train_acc"][1][0] > 0.4  # well above chance (0.1) on the labelled batches
+    assert all(v[0] > 0 for v in hists[0]["loss_unl"]) and all(v[0] > 0 for v in hists[0]["loss_g"])
+    assert runs[0].evaluate("val", params="raw")[0] > 0.2
+
+
+@pytest.mark.parametrize("setting", [dict(sigma_in=0.0), dict(sigma_hidden=0.2), dict(hidden_scale="trainable"),
+                                     dict(data_init=False), dict(g_data_init=True)], ids=lambda d: next(iter(d)))
+def test_mlp_only_settings_are_refused(setting):
+    name = next(iter(setting))
+    with pytest.raises(ConfigError, match=rf"^{name} \(.*\) applies to the mlp model only") as err:
+        dcgan("ssgan-fm", **setting).validate()
+    assert str(err.value).count(". ") == 0  # one sentence
+    TrainConfig(**setting).validate()  # the mlp model takes it
+
+
+def test_dcgan_defaults_and_explicit_defaults_are_accepted():
+    TrainConfig(model="dcgan").validate()
+    dcgan("sgan", sigma_in=0.3, sigma_hidden=0.5, hidden_scale="frozen", data_init=True, g_data_init=False).validate()
+    with pytest.raises(ConfigError, match="g_data_init"):  # the paper-era recipe's G init is MLP-only
+        TrainConfig(model="dcgan", recipe="paper-2016-06").validate()

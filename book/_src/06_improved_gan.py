@@ -56,6 +56,7 @@ from ssgan_lib.data import load_mnist
 from ssgan_lib.models import SalimansD, SalimansG
 from ssgan_lib.optim import PaperAdam
 from ssgan_lib.plots import plot_history, show_samples
+from ssgan_lib import read_result, results_path  # the book's stored results, also when installed
 from ssgan_lib.runinfo import RunInfo, glue
 from ssgan_lib.train import TrainConfig, Trainer
 
@@ -274,7 +275,7 @@ glue("ch06_epochs", epochs)
 # per epoch, and the test accuracy measured once, after its last step.
 
 # %%
-long_run = Path("results/long_run_100_labels.json")
+long_run = results_path("long_run_100_labels.json")
 if long_run.exists():
     m = json.loads(long_run.read_text())
     per_epoch = m["steps"] / m["epochs"]
@@ -321,10 +322,10 @@ else:
 # %%
 from ssgan_lib.runs import epoch_means, last_val, load_run, seed_mean, val_curve
 
-reference = json.loads(Path("results/reference_runs.json").read_text())
-library_runs = {"library, final, seed 1 (validation, averaged D)": Path("results/long_run_100_labels.json")}
+reference = read_result("reference_runs.json")
+library_runs = {"library, final, seed 1 (validation, averaged D)": results_path("long_run_100_labels.json")}
 library_runs.update({f"library, {f.stem} (validation, seeds 1-2)": f
-                     for f in sorted(Path("results/recipe").glob("final*.json"))})
+                     for f in sorted(results_path("recipe").glob("final*.json"))})
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
 for r in reference["runs"]:
     acc = [100 * (1 - e) for e in r.get("raw_test_err", r["test_err"])]
@@ -417,7 +418,7 @@ for r in RECIPES.values():
 # compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.
 
 # %%
-recipe_runs = {f.stem: load_run(f) for f in sorted(Path("results/recipe").glob("*.json"))}
+recipe_runs = {f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))}
 if recipe_runs:
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
     for name, m in recipe_runs.items():
@@ -466,7 +467,7 @@ else:
 # %%
 from ssgan_lib.ablation import summary_rows, val_curves
 
-ablation_files = [Path("results/ablation_cuda.json"), Path("results/ablation_cpu.json")]
+ablation_files = [results_path("ablation_cuda.json"), results_path("ablation_cpu.json")]
 ablation_file = next((f for f in ablation_files if f.exists()), None)
 if ablation_file is not None:
     abl = json.loads(ablation_file.read_text())
@@ -488,7 +489,7 @@ if ablation_file is not None:
         "| variant | seeds | epochs | last validation acc. (%): mean | min | max |\n|---|---|---|---|---|---|\n"
         + "".join(f"| {r['what']} | {r['seeds']} | {r['epochs']:.0f} | {r['val_mean']:.2f} | {r['val_min']:.2f} | "
                   f"{r['val_max']:.2f} |\n" for r in rows)
-        + f"\n*Stored in `book/{ablation_file}` (device: {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']}, "
+        + f"\n*Stored in `book/results/{ablation_file.name}` (device: {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']}, "
         f"{any_run['time'][:10]}); seeds {any_run['seed']} to {any_run['seed'] + any_run['seeds'] - 1}, the same for every "
         "variant.*"))
     ref = next(r for r in rows if r["variant"] == "reference")

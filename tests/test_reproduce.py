@@ -16,7 +16,7 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     assert len(rows) == 2 * 2 * 2
     with open(out) as f:
         got = list(csv.DictReader(f))
-    assert list(got[0]) == ["method", "labels", "seed", "test_error"]
+    assert list(got[0]) == ["method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit"]
     assert {(r["method"], int(r["labels"]), int(r["seed"])) for r in got} == {
         (m, n, s) for m in ("ssgan-fm", "supervised") for n in (20, 100) for s in (1, 2)}
     by_key = {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in rows}  # what the sweep computed

@@ -104,9 +104,10 @@ def test_ctrl_c_in_fit_saves_the_step_and_resumes_exactly(mnist, tmp_path):
             os.kill(os.getpid(), signal.SIGINT)  # arrives mid-loop, like a Ctrl-C
 
     tr._run_one_step = step_and_interrupt
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
     with pytest.raises(KeyboardInterrupt, match="step 7"):
         tr.fit()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
     state = read_checkpoint(tmp_path / "checkpoint.pt")
     assert state["step"] == 7
     resumed = Trainer(tiny(steps=12), data=mnist, out_dir=tmp_path, progress=False)
@@ -116,6 +117,7 @@ def test_ctrl_c_in_fit_saves_the_step_and_resumes_exactly(mnist, tmp_path):
 
 
 def test_deferred_interrupt():
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
     with _DeferredInterrupt() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)
@@ -123,7 +125,7 @@ def test_deferred_interrupt():
         with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.5)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 # ----------------------------------------------------------------------------------------------

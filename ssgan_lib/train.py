@@ -211,9 +211,19 @@ class _SeedAxisD(torch.nn.Module):
     def noise_shapes(self, batch: int) -> list:
         return []
 
-    def forward(self, x, noise=None, train=True, generator=None):
+    def forward(self, x, noise=None, train=True, generator=None, real=True):
+        """``real=False`` (a generated batch): normalised by its own batch statistics, as every batch is, but
+        left out of the running statistics, so that evaluation normalises real images by real statistics."""
         self.net.train(train)
-        logits, feat = self.net(x[0])
+        bns = [m for m in self.net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if train and not real:
+            for m in bns:
+                m.track_running_stats = False  # batch statistics, no running-average update
+        try:
+            logits, feat = self.net(x[0])
+        finally:
+            for m in bns:
+                m.track_running_stats = True
         return logits.unsqueeze(0), feat.unsqueeze(0)
 
     def data_init(self, x, generator=None) -> None:
@@ -233,18 +243,20 @@ class _SeedAxisG(torch.nn.Module):
         return self.net(z[0]).unsqueeze(0)
 
 
-def _forward_batches(D: torch.nn.Module, batches: list[torch.Tensor], noise: list[torch.Tensor]
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def _forward_batches(D: torch.nn.Module, batches: list[torch.Tensor], noise: list[torch.Tensor],
+                     n_real: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """D in train mode on ``batches`` (each ``(S, B, 784)``); logits and features concatenated along the
-    batch axis, in the order of ``batches``.
+    batch axis, in the order of ``batches``. The first ``n_real`` batches are real images (default: all).
 
     A D with batch norm (``D.batch_norm``, the dcgan model) gets one forward per batch, so that each batch
-    is normalised by its own statistics; the MLP D (per-sample layers, Gaussian noise ``noise`` drawn for
-    the whole concatenation) gets all of them in one forward, as the reference does.
+    is normalised by its own statistics, and only real batches update its running statistics (those used
+    at evaluation); the MLP D (per-sample layers, Gaussian noise ``noise`` drawn for the whole
+    concatenation) gets all of them in one forward, as the reference does.
     """
     if not getattr(D, "batch_norm", False):
         return D(torch.cat(batches, dim=1), noise, train=True)
-    outs = [D(x, train=True) for x in batches]
+    n_real = len(batches) if n_real is None else n_real
+    outs = [D(x, train=True, real=i < n_real) for i, x in enumerate(batches)]
     return torch.cat([o[0] for o in outs], dim=1), torch.cat([o[1] for o in outs], dim=1)
 
 
@@ -436,7 +448,7 @@ class Trainer:
             batches = [inp["x_lab"], inp["x_unl"], fake]
         else:
             batches = [inp["x_lab"]]
-        raw, _ = _forward_batches(self.D, batches, inp["noise_d"])  # (S, 3B, ...): labelled, unlabelled, generated
+        raw, _ = _forward_batches(self.D, batches, inp["noise_d"], n_real=2 if self.G is not None else 1)  # (S, 3B, ...): labelled, unlabelled, generated
         if method == "sgan":
             l_lab, l_unl, l_fake = raw.split(B, dim=1)  # K+1 logits, the last one "fake"
             loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
@@ -459,7 +471,7 @@ class Trainer:
         # ---- G step -------------------------------------------------------------------------
         if self.G is not None:
             fake2 = self.G(inp["z2"])
-            raw2, feat = _forward_batches(self.D, [inp["x_unl2"], fake2], inp["noise_g"])  # real, then generated
+            raw2, feat = _forward_batches(self.D, [inp["x_unl2"], fake2], inp["noise_g"], n_real=1)  # real, then generated
             if method == "ssgan-fm":
                 f_real, f_fake = feat.split(B, dim=1)
                 loss_g = losses.feature_matching_loss(f_real.detach(), f_fake, cfg.fm_kind)

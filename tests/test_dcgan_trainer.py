@@ -113,3 +113,19 @@ def test_dcgan_defaults_and_explicit_defaults_are_accepted():
     dcgan("sgan", sigma_in=0.3, sigma_hidden=0.5, hidden_scale="frozen", data_init=True, g_data_init=False).validate()
     with pytest.raises(ConfigError, match="g_data_init"):  # the paper-era recipe's G init is MLP-only
         TrainConfig(model="dcgan", recipe="paper-2016-06").validate()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_generated_batches_stay_out_of_the_running_statistics(mnist, method):
+    """Evaluation normalises by the running statistics: only real batches may update them."""
+    tr = ready(dcgan(method, batch_size=20), mnist)
+    bn = next(m for m in tr.D.net.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    tracked = []
+    hook = bn.register_forward_pre_hook(lambda mod, args: tracked.append(mod.track_running_stats))
+    try:
+        tr.train_step(tr.draw_inputs())
+    finally:
+        hook.remove()
+    assert tracked == [True, True, False, True, False]  # D step: lab, unl, fake; G step: real, fake
+    assert bn.track_running_stats  # restored
+    assert int(bn.num_batches_tracked) == 3

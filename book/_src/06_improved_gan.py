@@ -347,8 +347,8 @@ ax2.set_xlabel("epoch")
 ax2.set_ylabel("loss_unl, epoch mean")
 ax2.grid(alpha=0.3, which="both")
 ax2.set_title("the unsupervised game", fontsize=10)
-fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
-fig.tight_layout(rect=(0, 0.2, 1, 1))
+fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+fig.tight_layout(rect=(0, 0.17, 1, 1))
 plt.show()
 
 

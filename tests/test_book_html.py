@@ -4,6 +4,8 @@ Each build takes a minute or two (no notebook is executed: the book shows the st
 """
 from __future__ import annotations
 
+import html as htmllib
+import json
 import re
 import shutil
 import subprocess
@@ -64,3 +66,35 @@ def test_student_edition_has_exercises_but_no_solutions(student_html: Path, name
     page = (student_html / "book" / f"{name}.html").read_text()
     assert len(re.findall(r'class="[^"]*\bexercise\b', page)) >= 3
     assert not re.findall(r'class="[^"]*\bsolution\b', page), "a solution leaked into the student edition"
+
+
+def page_text_lines(page: str) -> list[str]:
+    """The text a reader sees on a page outside code blocks: <pre> and <script> dropped, tags removed."""
+    page = re.sub(r"<(pre|script|style)\b.*?</\1>", "", page, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", page)).splitlines()
+
+
+RAW_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+
+
+def notebooks_with_markdown_tables() -> list[str]:
+    """Chapters whose stored outputs include a markdown table (IPython's Markdown display)."""
+    names = []
+    for nb_path in chapter_notebooks():
+        outputs = [o for c in json.loads(nb_path.read_text())["cells"] for o in c.get("outputs", [])]
+        md = "".join("".join(o.get("data", {}).get("text/markdown", "")) for o in outputs)
+        if re.search(r"^\|[-:| ]+\|$", md, re.M):
+            names.append(nb_path.stem)
+    return names
+
+
+def test_markdown_tables_in_outputs_render_as_tables(html: Path):
+    """Markdown printed by code is parsed as MyST (nb_render_markdown_format), so its tables are <table>s,
+    not lines of raw | a | b | text."""
+    for page in sorted(html.rglob("*.html")):
+        raw = [ln for ln in page_text_lines(page.read_text()) if RAW_TABLE_LINE.match(ln)]
+        assert not raw, f"{page.relative_to(html)} shows a table as raw text: {raw[:3]}"
+    with_tables = notebooks_with_markdown_tables()
+    assert with_tables, "no chapter prints a markdown table any more: is this test still needed?"
+    for name in with_tables:
+        assert "<table" in (html / "book" / f"{name}.html").read_text(), f"{name}: its table is not a <table>"

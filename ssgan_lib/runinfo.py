@@ -1,24 +1,60 @@
-"""How a notebook ran: its mode (smoke / cpu / full), device, wall time and library version.
+"""How a notebook runs: its size (mode), the time each size takes, where its runs live, its run-info line.
+
+Modes, chosen once at the top of a chapter:
 
 * ``smoke``: the ``CI`` environment variable is set — tiny sizes, a few minutes on 2 CPU cores;
-* ``full``: a CUDA GPU is present — the sizes the chapter is written for;
-* ``cpu``: no GPU, not CI — reduced sizes that finish in minutes on a laptop; numbers are labelled so.
+* ``cpu``: no GPU — reduced sizes that finish in minutes on a laptop; numbers are labelled so;
+* ``gpu``: a CUDA GPU (e.g. Colab's T4) — each chapter within about 10 minutes on a T4-class GPU;
+* ``full``: the sizes of the papers (hours on a GPU) — only when asked for.
 
-``SSGAN_MODE`` (smoke, cpu or full) overrides the choice.
+``SSGAN_MODE`` (one of :data:`MODES`) overrides the choice; ``RunInfo(mode=...)`` too.
+
+A chapter declares its sizes with :meth:`RunInfo.size`, which also records the work each mode costs, so that
+:meth:`RunInfo.explain` can show every mode's expected time on this machine's kind of CPU, a T4 and a large
+GPU. The estimates are ``steps x FLOPs per step / sustained throughput`` (at least a fixed time per step):
+FLOPs per step were measured with ``torch.utils.flop_counter`` (:data:`STEP_GFLOP`, re-measured by the
+tests), the throughputs are in :data:`DEVICES` (the CPU's calibrated on 2 cores, the GPUs' assumed).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import time
-from typing import Any, TypeVar
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
 
 import torch
 
 from . import __version__
 
 T = TypeVar("T")
-MODES = ("smoke", "cpu", "full")
+MODES = ("smoke", "cpu", "gpu", "full")
+
+# GFLOP of one training step, forward and backward, measured with torch.utils.flop_counter.FlopCounterMode
+# (tests/test_runinfo.py measures them again and fails when the library's steps change by more than 5 %).
+STEP_GFLOP = {
+    "ssgan": 4.07,  # Trainer, SSGAN-FM (Salimans D and G), 100 labelled + 100 unlabelled + 100 generated, per seed
+    "sgan": 4.07,  # Trainer, SGAN (K+1 logits): the same networks and batches
+    "supervised": 0.77,  # Trainer, supervised-only: 100 labelled images through the same D, per seed
+    "mlp_gan": 1.08,  # gan.train_gan, MLP G and D of chapter 2, batch 64
+    "dcgan32": 4.03,  # gan.train_gan, DCGAN of chapter 4 with width 32, batch 64
+    "dcgan64": 15.72,  # gan.train_gan, DCGAN with width 64, batch 64
+    "feature_net": 3.20,  # metrics.train_feature_net, batch 128
+    "toy": 0.0,  # 2-D toy GANs of chapter 1: a few thousand FLOPs, the fixed time per step is all
+}
+
+# device: (sustained GFLOP/s on these small networks, least milliseconds per step). The CPU's is calibrated
+# on this book's 2-core machine (an SSGAN step takes about 50 ms there); the GPUs' are assumptions for float32
+# without tensor cores: about 30 % of a T4's 8.1 TFLOP/s peak and 20 % of an H100's 67, and a floor for the
+# kernel launches of one step.
+DEVICES = {
+    "CPU, 2 cores": (80.0, 1.0),
+    "T4 (Colab)": (2_500.0, 1.5),
+    "H100": (13_000.0, 0.5),
+}
 
 
 def detect_mode() -> str:
@@ -29,30 +65,125 @@ def detect_mode() -> str:
         return forced
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         return "smoke"
-    return "full" if torch.cuda.is_available() else "cpu"
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def step_seconds(kind: str, device: str) -> float:
+    """Estimated seconds of one training step of ``kind`` (a key of :data:`STEP_GFLOP`) on ``device``."""
+    gflops, floor_ms = DEVICES[device]
+    return max(STEP_GFLOP[kind] / gflops, floor_ms / 1000)
+
+
+def _fmt_seconds(s: float) -> str:
+    if s < 90:
+        return f"{max(s, 1):.0f} s"
+    if s < 90 * 60:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
 
 
 class RunInfo:
     """Created at the top of a notebook; ``print(run)`` at the end gives its run-info line.
 
-    >>> run = RunInfo()
-    >>> steps = run.pick(smoke=50, cpu=2_000, full=30_000)
+    >>> run = RunInfo("06 improved gan")
+    >>> steps = run.size(smoke=180, cpu=1200, gpu=30_000, full=180_000, work="ssgan")
+    >>> run.explain()  # the mode picked, every mode's expected time, how to switch
     """
 
-    def __init__(self, chapter: str = "") -> None:
+    def __init__(self, chapter: str = "", mode: str | None = None) -> None:
+        if mode is not None and mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.chapter = chapter
-        self.mode = detect_mode()
+        self.mode = mode or detect_mode()
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device_name = torch.cuda.get_device_name(0) if self.device == "cuda" else platform.processor() or "cpu"
         self.t0 = time.perf_counter()
+        self.work: list[tuple[str, dict[str, float]]] = []  # (kind, {mode: steps})
 
     @property
     def smoke(self) -> bool:
         return self.mode == "smoke"
 
-    def pick(self, smoke: T, cpu: T, full: T) -> T:
-        """The value for this run's mode."""
-        return {"smoke": smoke, "cpu": cpu, "full": full}[self.mode]
+    def pick(self, smoke: T, cpu: T, full: T, gpu: T | None = None) -> T:
+        """The value for this run's mode (``gpu`` falls back to ``full`` when not given)."""
+        return {"smoke": smoke, "cpu": cpu, "gpu": full if gpu is None else gpu, "full": full}[self.mode]
+
+    def size(self, smoke: int, cpu: int, gpu: int, full: int, work: str | Mapping[str, float] = "toy") -> int:
+        """A number of training steps for this run's mode, recorded as work for :meth:`estimates`.
+
+        ``work`` names the kind of step (a key of :data:`STEP_GFLOP`), or maps kinds to how many such steps
+        each of these steps costs (e.g. ``{"dcgan32": 1, "mlp_gan": 1}`` for two GANs of ``steps`` each,
+        ``{"ssgan": 3}`` for three seeds side by side).
+        """
+        sizes = {"smoke": smoke, "cpu": cpu, "gpu": gpu, "full": full}
+        self.add_work(work, sizes)
+        return sizes[self.mode]
+
+    def add_work(self, work: str | Mapping[str, float], steps: Mapping[str, float]) -> None:
+        """Record ``steps[mode]`` steps of ``work`` (as in :meth:`size`) for every mode."""
+        kinds = {work: 1.0} if isinstance(work, str) else dict(work)
+        unknown = set(kinds) - set(STEP_GFLOP)
+        if unknown:
+            raise ValueError(f"unknown kind of step {sorted(unknown)}; known: {', '.join(STEP_GFLOP)}")
+        if set(steps) != set(MODES):
+            raise ValueError(f"steps must give every mode ({', '.join(MODES)}), got {sorted(steps)}")
+        for kind, times in kinds.items():
+            self.work.append((kind, {m: float(steps[m]) * times for m in MODES}))
+
+    def estimates(self) -> dict[str, dict[str, float]]:
+        """{mode: {device: estimated seconds of training}} for the work recorded so far."""
+        return {m: {d: sum(steps[m] * step_seconds(kind, d) for kind, steps in self.work) for d in DEVICES}
+                for m in MODES}
+
+    def explain(self) -> None:
+        """Show the mode picked, each mode's expected time on CPU / T4 / large GPU, and how to switch."""
+        est = self.estimates()
+        head = "| mode | " + " | ".join(DEVICES) + " |"
+        lines = [head, "|" + "---|" * (len(DEVICES) + 1)]
+        for m in MODES:
+            name = f"**{m}** (this run)" if m == self.mode else m
+            lines.append(f"| {name} | " + " | ".join(_fmt_seconds(est[m][d]) for d in DEVICES) + " |")
+        text = (f"This run: mode **{self.mode}** on {self.device} ({self.device_name}).\n\n" + "\n".join(lines)
+                + "\n\n*Estimated training time (steps × FLOPs per step ÷ assumed throughput, "
+                "`ssgan_lib.runinfo`); data loading and evaluation come on top.* To run another size, set "
+                "`SSGAN_MODE` before the chapter starts, e.g. a first cell `%env SSGAN_MODE=full`, then "
+                "*Run all* again. Runs are saved in `runs/` beside the notebook and continue where they "
+                "stopped when a cell runs again.")
+        try:
+            from IPython.display import Markdown, display
+        except ImportError:
+            print(text)
+        else:
+            display(Markdown(text))
+
+    # --- runs that survive a lost session ---------------------------------------------------------------------
+    def run_dir(self, name: str, config: Any = None) -> Path:
+        """A persistent folder for one run of this chapter: ``runs/<chapter>/<name>-<mode>[-<config hash>]``.
+
+        ``runs/`` lies beside the notebook (the working directory; ``SSGAN_RUNS_DIR`` moves it). A different
+        ``config`` (a dataclass or a dict) gets a different folder, so a changed size never resumes an old run.
+        """
+        root = Path(os.environ.get("SSGAN_RUNS_DIR") or "runs")
+        slug = "_".join(self.chapter.lower().split()) or "notebook"
+        leaf = f"{name}-{self.mode}"
+        if config is not None:
+            d = asdict(config) if is_dataclass(config) else dict(config)
+            leaf += "-" + hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return root / slug / leaf
+
+    def trainer(self, cfg, data=None, name: str | None = None, progress: bool | None = None):
+        """A :class:`~ssgan_lib.train.Trainer` for ``cfg`` that checkpoints into :meth:`run_dir` and continues
+        from its checkpoint when one is there (a notebook cell run again after a lost session)."""
+        from .train import Trainer
+
+        out = self.run_dir(name or cfg.method, cfg)
+        show = self.mode in ("gpu", "full") if progress is None else progress
+        tr = Trainer(cfg, data=data, out_dir=out, progress=show)
+        ckpt = out / "checkpoint.pt"
+        if ckpt.exists():
+            tr.load(ckpt)
+            print(f"continuing {out} from step {tr.step} of {tr.total_steps}")
+        return tr
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -63,8 +194,8 @@ class RunInfo:
 
     def __str__(self) -> str:
         d = self.as_dict()
-        return (f"run-info: chapter={d['chapter']} mode={d['mode']} device={d['device']} ({d['device_name']}) "
-                f"wall={d['wall_seconds']}s ssgan_lib={d['ssgan_lib']} torch={d['torch']}")
+        return (f"run-info: chapter {d['chapter']} | mode {d['mode']} | {d['device']} ({d['device_name']}) | "
+                f"{d['wall_seconds']:.0f} s | ssgan_lib {d['ssgan_lib']} | torch {d['torch']}")
 
     __repr__ = __str__
 

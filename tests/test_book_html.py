@@ -98,3 +98,24 @@ def test_markdown_tables_in_outputs_render_as_tables(html: Path):
     assert with_tables, "no chapter prints a markdown table any more: is this test still needed?"
     for name in with_tables:
         assert "<table" in (html / "book" / f"{name}.html").read_text(), f"{name}: its table is not a <table>"
+
+
+EXTERNAL = re.compile(r"""<(script|img|iframe|link|source|video|audio)\b[^>]*\b(src|href)=["']((?:https?:)?//[^"']*)""",
+                      re.I)
+
+
+@pytest.mark.parametrize("edition", ["html", "student_html"])
+def test_pages_load_nothing_from_outside_and_math_from_the_book(edition: str, request):
+    """Offline, every page works: no script, stylesheet, image or frame comes from another host (an <a> link
+    may point anywhere), and MathJax is the copy in book/_static/mathjax."""
+    out: Path = request.getfixturevalue(edition)
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text()
+        loads = [m.group(0) for m in EXTERNAL.finditer(text)
+                 if m.group(1).lower() != "link" or "stylesheet" in m.group(0) or "preload" in m.group(0)]
+        assert not loads, f"{page.relative_to(out)} loads from outside: {loads[:3]}"
+    for name in pages():
+        text = (out / "book" / f"{name}.html").read_text()
+        m = re.search(r'<script[^>]*src="([^"?]*mathjax[^"?]*\.js)', text)
+        assert m, f"{name}: no MathJax script"
+        assert (out / "book" / m.group(1)).resolve().is_file(), f"{name}: MathJax script {m.group(1)} not shipped"

@@ -67,7 +67,8 @@ def test_build_keeps_outputs_and_ids_of_unchanged_cells(tmp_path: Path):
     nbbuild.build(src, out=out)
     nb = nbformat.read(out, as_version=4)
     assert [c.cell_type for c in nb.cells] == ["code", "markdown", "code", "markdown", "code"]
-    assert nb.cells[0].metadata["tags"] == [nbbuild.INSTALL_TAG] and nb.cells[4].metadata == {"tags": ["hide-input"]}
+    assert nb.cells[0].metadata["tags"] == [nbbuild.INSTALL_TAG, "remove-cell"]
+    assert nb.cells[4].metadata == {"tags": ["hide-input"]}
     assert nb.cells[1].source == "# 1. Demo\n\nSome prose." and nb.cells[2].source == "x = 1\nprint(x)"
     assert nbbuild.differences(src, nb) == []
     fresh = out.read_text()
@@ -127,3 +128,85 @@ def test_differences_name_the_chapter_and_the_first_differing_cell(tmp_path: Pat
     nb = nbformat.read(out, as_version=4)
     nb.metadata.pop("accelerator")
     assert nbbuild.differences(src, nb) == ["01_demo: notebook metadata accelerator is None, nbbuild sets 'GPU'"]
+
+
+def test_split_bookkeeping_moves_glue_calls_at_the_start_and_end_only():
+    split = nbbuild.split_bookkeeping
+    assert split('glue("a", 1)\nfor k in ks:\n    glue(k, 2)') == [("glue", 'glue("a", 1)\nfor k in ks:\n    glue(k, 2)')]
+    assert split("x = 1\nprint(x)") == [("code", "x = 1\nprint(x)")]
+    assert split('x = f()\n\n# for the prose\nglue("x", x)\nprint(x)') == [
+        ("code", "x = f()\nprint(x)"), ("glue", '# for the prose\nglue("x", x)')]
+    assert split('glue("c", 2)\nx = 1\nplt.show()\nglue("x", x)') == [
+        ("glue", 'glue("c", 2)'), ("code", "x = 1\nplt.show()"), ("glue", 'glue("x", x)')]
+    assert split('x = 1\nglue("x", x)\nx += 1') == [("code", 'x = 1\nglue("x", x)\nx += 1')], \
+        "a glue call never moves past a statement that may change what it records"
+    assert split('x = 1\nglue("x", x)\nshow(x)') == [("code", 'x = 1\nglue("x", x)\nshow(x)')], "only print"
+    assert split("%matplotlib inline\nglue('a', 1)") == [("code", "%matplotlib inline\nglue('a', 1)")]
+
+
+BOOKKEEPING_SOURCE = """# %% [markdown]
+# # 1. Demo
+
+# %%
+x = 1
+glue("x", x)
+print(x)
+
+# %%
+glue("y", 2)
+"""
+
+
+def test_build_hides_bookkeeping_and_keeps_outputs_of_a_cell_it_splits(tmp_path: Path, capsys):
+    """An existing notebook whose cell mixes code and glue calls (as built before the split) keeps every output:
+    the glue records go to the new bookkeeping cell, the rest stays with the code."""
+    src, out = tmp_path / "01_demo.py", tmp_path / "01_demo.ipynb"
+    src.write_text(BOOKKEEPING_SOURCE)
+    old = nbformat.v4.new_notebook()
+    old.cells = [nbformat.v4.new_code_cell(nbbuild.install_cell_source(), metadata={"tags": [nbbuild.INSTALL_TAG]}),
+                 nbformat.v4.new_markdown_cell("# 1. Demo"),
+                 nbformat.v4.new_code_cell('x = 1\nglue("x", x)\nprint(x)'),
+                 nbformat.v4.new_code_cell('glue("y", 2)')]
+    record = nbformat.v4.new_output("display_data", data={"application/papermill.record/text/plain": "1"},
+                                    metadata={"scrapbook": {"name": "x", "mime_prefix": "application/papermill.record/"}})
+    printed = nbformat.v4.new_output("stream", name="stdout", text="1\n")
+    old.cells[2].outputs, old.cells[2].execution_count = [record, printed], 7
+    old.cells[3].outputs = [nbformat.v4.new_output("display_data", data={"application/papermill.record/text/plain": "2"},
+                                                   metadata={"scrapbook": {"name": "y"}})]
+    nbformat.write(old, out)
+    nbbuild.build(src, out=out)
+    assert "dropped" not in capsys.readouterr().err
+    nb = nbformat.read(out, as_version=4)
+    assert nbbuild.differences(src, nb) == []
+    assert [c.source for c in nb.cells[2:]] == ["x = 1\nprint(x)", 'glue("x", x)', 'glue("y", 2)']
+    assert "remove-cell" in nb.cells[0].metadata["tags"], "the install cell is not shown in the book"
+    assert nb.cells[2].metadata.get("tags") is None and nb.cells[2].id == old.cells[2].id
+    assert nb.cells[3].metadata["tags"] == nb.cells[4].metadata["tags"] == [nbbuild.BOOKKEEPING_TAG, "remove-cell"]
+    assert nb.cells[2].outputs == [printed] and nb.cells[2].execution_count == 7
+    assert nb.cells[3].outputs == [record] and nb.cells[4].outputs == old.cells[3].outputs
+    again = out.read_text()
+    nbbuild.build(src, out=out)
+    assert out.read_text() == again
+
+
+def test_build_keeps_outputs_when_only_the_layout_of_code_changes(tmp_path: Path, capsys):
+    """Re-wrapping a long line (line breaks, adjacent string literals, re-wrapped comments) keeps the stored
+    outputs; a change of code, even of one character in a string, drops them."""
+    src, out = tmp_path / "01_demo.py", tmp_path / "01_demo.ipynb"
+    long = SOURCE.replace("x = 1\nprint(x)", 'x = 1  # one two three\nprint(f"{x} is x", "and that is all")')
+    src.write_text(long)
+    nbbuild.build(src, out=out)
+    fake_run(out)
+    ran = nbformat.read(out, as_version=4)
+    wrapped = long.replace('x = 1  # one two three\nprint(f"{x} is x", "and that is all")',
+                           'x = 1  # one two\n# three\nprint(\n    f"{x} is"\n    " x",\n    "and that " "is all",\n)')
+    src.write_text(wrapped)
+    nbbuild.build(src, out=out)
+    nb = nbformat.read(out, as_version=4)
+    assert nbbuild.differences(src, nb) == [] and nb.cells[2].source.startswith("x = 1  # one two\n# three")
+    assert nb.cells[2].outputs == ran.cells[2].outputs and nb.cells[2].execution_count == ran.cells[2].execution_count
+    assert nb.cells[2].id == ran.cells[2].id and "dropped" not in capsys.readouterr().err
+    src.write_text(wrapped.replace('"and that " "is all"', '"and that " "is al"'))
+    nbbuild.build(src, out=out)
+    assert nbformat.read(out, as_version=4).cells[2].outputs == [] and "dropped" in capsys.readouterr().err
+

@@ -9,21 +9,34 @@ whose lines drop their leading ``# ``; cell metadata such as tags goes on the ma
 ``# %% tags=["hide-input"]``). The tool puts the Colab install cell first (the repository URL comes from
 ``_config.yml``, the only place it is written) and asks Colab for a GPU in the metadata.
 
+Bookkeeping stays out of the HTML book, decided here, not by hand: the install cell is tagged ``remove-cell`` (it
+still runs in Colab, Jupyter and nbval), and the ``glue(...)`` calls that hand numbers to the prose go to cells of
+their own tagged ``bookkeeping`` and ``remove-cell`` (``split_bookkeeping``): a code cell whose every statement is
+a glue call is tagged as it is; from a mixed cell, the glue calls at its start, and those at its end (only
+``print(...)`` calls after them: a glue call moves below a print, which changes nothing but the order of the
+outputs), become a cell before or after it. Glue calls between other statements stay where they are.
+
 Without ``--execute`` an existing notebook is updated, not replaced: a cell whose type and text are unchanged keeps
-its id and, for code, its stored outputs and execution count; an edited code cell loses its outputs (the tool says
-which); edited markdown keeps its id. New cells get ids derived from the chapter and their position, so building
+its id and, for code, its stored outputs and execution count; so does a code cell whose code is unchanged and
+only its layout differs (line breaks, spaces, adjacent string literals, comments re-wrapped: same ``ast.dump``,
+same comment words), and a code cell that the tool now splits into code and bookkeeping (each piece gets its
+outputs: glue records to the bookkeeping cell, the rest to the code); an edited code cell loses its outputs (the
+tool says which); edited markdown keeps its id. New cells get ids derived from the chapter and their position, so building
 twice gives the same file. Execution runs in ``book/`` with the current Python; set ``SSGAN_MODE`` or ``CI`` to pick
 the size.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import difflib
 import hashlib
+import io
 import re
 import sys
 import time
+import tokenize
 from pathlib import Path
 
 import nbformat
@@ -31,6 +44,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 INSTALL_TAG = "colab-install"
+REMOVE_TAG = "remove-cell"  # myst-nb leaves such a cell out of the HTML; Jupyter, Colab and nbval still run it
+BOOKKEEPING_TAG = "bookkeeping"  # a cell of glue() calls only (see split_bookkeeping)
 # notebook metadata the tool sets (language_info only where the notebook has none: a run fills it in)
 NB_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -84,8 +99,87 @@ def read_source(src: Path) -> list:
 def source_cells(src: Path) -> list:
     """Every cell of the chapter's notebook as the source defines it: the Colab install cell, then the source's."""
     install = nbformat.v4.new_code_cell(install_cell_source())
-    install.metadata["tags"] = [INSTALL_TAG]
-    return [install] + read_source(src)
+    install.metadata["tags"] = [INSTALL_TAG, REMOVE_TAG]
+    cells = [install]
+    for c in read_source(src):
+        cells += split_cell(c) if c.cell_type == "code" else [c]
+    return cells
+
+
+def _is_glue(stmt: ast.stmt) -> bool:
+    """A ``glue(...)`` call, or a for/if whose every statement is one."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        return isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "glue"
+    if isinstance(stmt, (ast.For, ast.If)):
+        return all(_is_glue(s) for s in stmt.body + stmt.orelse)
+    return False
+
+
+def _is_print(stmt: ast.stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "print")
+
+
+def split_bookkeeping(source: str) -> list[tuple[str, str]]:
+    """A code cell's text as pieces ``(kind, text)``, kind ``"code"`` or ``"glue"``, in notebook order.
+
+    All glue calls: one glue piece. Otherwise the leading glue calls form a glue piece before the code, and the
+    glue calls after the last statement that is neither a glue call nor a ``print(...)`` form one after it (a glue
+    call only records a value, and print changes no variable, so moving glue below the prints changes nothing but
+    the order of the cell's outputs); comment lines right above a moved call move with it. Text that does not
+    parse (IPython magics) is one code piece."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return [("code", source)]
+    flags = [_is_glue(s) for s in body]
+    if not body or not any(flags):
+        return [("code", source)]
+    if all(flags):
+        return [("glue", source)]
+    lead = flags.index(False)
+    end = len(body)
+    while end > lead and (flags[end - 1] or _is_print(body[end - 1])):
+        end -= 1
+    trail = [i for i in range(end, len(body)) if flags[i]]
+    if not lead and not trail:
+        return [("code", source)]
+    lines = source.split("\n")
+
+    def span(i: int) -> range:  # the statement's lines and the comment/blank lines right above it
+        first = body[i].lineno - 1
+        floor = body[i - 1].end_lineno if i else 0
+        while first > floor and (not lines[first - 1].strip() or lines[first - 1].lstrip().startswith("#")):
+            first -= 1
+        return range(first, body[i].end_lineno)
+
+    def text(rows) -> str:
+        return "\n".join(lines[r] for r in sorted(set(rows))).strip("\n")
+
+    head = {r for i in range(lead) for r in span(i)}
+    tail = {r for i in trail for r in span(i)}
+    code = text(set(range(len(lines))) - head - tail)
+    pieces = [("glue", text(head))] if head else []
+    pieces.append(("code", code))
+    if tail:
+        pieces.append(("glue", text(tail)))
+    return pieces
+
+
+def split_cell(cell) -> list:
+    """The notebook cells for one code cell of the source (see split_bookkeeping): its code keeps the source's
+    metadata; a glue piece is tagged bookkeeping and remove-cell (remove-input where a glue call displays)."""
+    out = []
+    for kind, text in split_bookkeeping(cell.source):
+        if kind == "code":
+            new = nbformat.v4.new_code_cell(text, metadata=copy.deepcopy(dict(cell.metadata)))
+        else:
+            shown = re.search(r"\bdisplay\s*=\s*True\b", text)
+            tags = [t for t in cell.metadata.get("tags", []) if t not in (REMOVE_TAG, "remove-input")]
+            tags += [BOOKKEEPING_TAG, "remove-input" if shown else REMOVE_TAG]
+            new = nbformat.v4.new_code_cell(text, metadata={**copy.deepcopy(dict(cell.metadata)), "tags": tags})
+        out.append(new)
+    return out
 
 
 def derived_id(stem: str, index: int, taken: set) -> str:
@@ -102,6 +196,28 @@ def _key(cell) -> tuple:
     return cell.cell_type, cell.source
 
 
+def code_layout_free(source: str):
+    """What a code cell's text means, without its layout: the ``ast.dump`` of its code (line breaks, spaces,
+    parentheses and adjacent string literals do not change it) and the words of its comments; the text itself
+    when it does not parse."""
+    try:
+        tree = ast.dump(ast.parse(source))
+        comments = [tok.string.lstrip("#").split() for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT]
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return source
+    return tree, tuple(w for words in comments for w in words)
+
+
+def _merge_key(cell) -> tuple:
+    """How merge aligns cells: markdown by text, code by meaning (see code_layout_free)."""
+    return (cell.cell_type, code_layout_free(cell.source)) if cell.cell_type == "code" else _key(cell)
+
+
+def _is_glue_record(output) -> bool:
+    return "scrapbook" in output.get("metadata", {})
+
+
 def merge(new_cells: list, old_cells: list, stem: str) -> tuple[list, list[str]]:
     """Cells for the notebook: `new_cells` (from the source) with what `old_cells` (the stored notebook) had for the
     same cells. Cells are aligned by (type, text) as a diff aligns lines. An unchanged cell keeps its id, and a code
@@ -116,27 +232,66 @@ def merge(new_cells: list, old_cells: list, stem: str) -> tuple[list, list[str]]
         if old.get("id") and old["id"] not in ids:
             ids[i] = old["id"]
 
-    sm = difflib.SequenceMatcher(None, [_key(c) for c in old_cells], [_key(c) for c in cells], autojunk=False)
+    def keep_run(j: int, old, outputs=None) -> None:
+        cells[j].outputs = old.get("outputs", []) if outputs is None else outputs
+        cells[j].execution_count = old.get("execution_count")
+        for k in RUN_METADATA_KEYS:
+            if k in old.metadata:
+                cells[j].metadata[k] = old.metadata[k]
+
+    def split_match(old, j1: int, j2: int) -> list[int] | None:
+        """The new cells j (within j1..j2, consecutive) that the old code cell became by split_bookkeeping."""
+        pieces = [nbformat.v4.new_code_cell(text) for _, text in split_bookkeeping(old.source)]
+        want = [_merge_key(p) for p in pieces]
+        if len(pieces) < 2:
+            return None
+        for j in range(j1, j2 - len(want) + 1):
+            if [_merge_key(c) for c in cells[j:j + len(want)]] == want and all(cells[k].cell_type == "code"
+                                                                              for k in range(j, j + len(want))):
+                return list(range(j, j + len(want)))
+        return None
+
+    sm = difflib.SequenceMatcher(None, [_merge_key(c) for c in old_cells], [_merge_key(c) for c in cells],
+                                 autojunk=False)
+    split_done: set[int] = set()
     for op, i1, i2, j1, j2 in sm.get_opcodes():
         if op == "equal":
             for old, j in zip(old_cells[i1:i2], range(j1, j2)):
                 keep_id(j, old)
                 if old.cell_type == "code":
-                    cells[j].outputs = old.get("outputs", [])
-                    cells[j].execution_count = old.get("execution_count")
-                    for k in RUN_METADATA_KEYS:
-                        if k in old.metadata:
-                            cells[j].metadata[k] = old.metadata[k]
+                    keep_run(j, old)
             continue
+        split_old = set()
+        for i in range(i1, i2):  # an old code cell the tool now splits into code and bookkeeping keeps its outputs
+            old = old_cells[i]
+            js = split_match(old, j1, j2) if old.cell_type == "code" and op == "replace" else None
+            if js is None or split_done & set(js):
+                continue
+            split_old.add(i)
+            split_done.update(js)
+            code_j = next(j for j in js if BOOKKEEPING_TAG not in cells[j].metadata.get("tags", []))
+            glue_js = [j for j in js if j != code_j]
+            keep_id(code_j, old)
+            outs = old.get("outputs", [])
+            keep_run(code_j, old, [o for o in outs if not _is_glue_record(o)])
+            for j in glue_js:
+                cells[j].outputs = []
+            for o in (o for o in outs if _is_glue_record(o)):
+                name = o["metadata"]["scrapbook"].get("name", "")
+                home = next((j for j in glue_js if f'"{name}"' in cells[j].source or f"'{name}'" in cells[j].source),
+                            glue_js[-1])
+                cells[home].outputs.append(o)
         for i in range(i1, i2):  # old cells edited or removed
             old = old_cells[i]
+            if i in split_old:
+                continue
             if old.cell_type == "code" and old.get("outputs"):
                 what = "edited" if op == "replace" and i - i1 < j2 - j1 else "removed"
                 first = (old.source.splitlines() or [""])[0][:60]
                 notes.append(f"{what} code cell {i} ({first!r}): its {len(old.outputs)} stored outputs dropped")
         if op == "replace":
-            for old, j in zip(old_cells[i1:i2], range(j1, j2)):
-                if old.cell_type == cells[j].cell_type:
+            for i, (old, j) in enumerate(zip(old_cells[i1:i2], range(j1, j2)), i1):
+                if old.cell_type == cells[j].cell_type and i not in split_old and j not in split_done:
                     keep_id(j, old)
     taken = {i for i in ids if i}
     for j, c in enumerate(cells):

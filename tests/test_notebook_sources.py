@@ -206,7 +206,39 @@ def test_build_keeps_outputs_when_only_the_layout_of_code_changes(tmp_path: Path
     assert nbbuild.differences(src, nb) == [] and nb.cells[2].source.startswith("x = 1  # one two\n# three")
     assert nb.cells[2].outputs == ran.cells[2].outputs and nb.cells[2].execution_count == ran.cells[2].execution_count
     assert nb.cells[2].id == ran.cells[2].id and "dropped" not in capsys.readouterr().err
+    assert nbbuild.code_layout_free('def f():\n    """One two three."""') == \
+        nbbuild.code_layout_free('def f():\n    """One two\n    three."""'), "a docstring may be re-wrapped"
+    assert nbbuild.code_layout_free('x = "one two"') != nbbuild.code_layout_free('x = "one  two"'), "not a string"
     src.write_text(wrapped.replace('"and that " "is all"', '"and that " "is al"'))
     nbbuild.build(src, out=out)
     assert nbformat.read(out, as_version=4).cells[2].outputs == [] and "dropped" in capsys.readouterr().err
 
+
+SHOWN_CODE_MAX = 88
+
+
+def shown_code_lines(nb) -> list[tuple[int, str]]:
+    """(cell index, line) of every code line the book shows: code cells not removed from the HTML, and the
+    fenced code blocks of markdown cells (solutions)."""
+    out = []
+    for i, c in enumerate(nb.cells):
+        tags = c.metadata.get("tags", [])
+        if c.cell_type == "code" and not {"remove-cell", "remove-input"} & set(tags):
+            out += [(i, ln) for ln in c.source.splitlines()]
+        elif c.cell_type == "markdown":
+            fenced = False
+            for ln in c.source.splitlines():
+                if ln.lstrip().startswith("```"):
+                    fenced = not fenced
+                elif fenced:
+                    out.append((i, ln))
+    return out
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_shown_code_lines_fit_the_page(src: Path):
+    """The book's code column shows about 88 characters; a longer line is cut or scrolls."""
+    nb = nbformat.read(ROOT / "book" / (src.stem + ".ipynb"), as_version=4)
+    long = [f"cell {i}: {ln}" for i, ln in shown_code_lines(nb) if len(ln) > SHOWN_CODE_MAX]
+    assert not long, (f"{len(long)} shown code lines over {SHOWN_CODE_MAX} characters in {src.stem} (wrap them in "
+                      f"{src.relative_to(ROOT)}; a re-wrapped code cell keeps its outputs):\n" + "\n".join(long[:10]))

@@ -49,14 +49,24 @@ import matplotlib.pyplot as plt
 import torch
 
 from ssgan_lib import losses
-from ssgan_lib.gan import (GANConfig, ToyDiscriminator, ToyGenerator, modes_covered, ring_centers, ring_of_gaussians,
-                           train_discriminator, train_gan)
+from ssgan_lib.gan import (
+    GANConfig,
+    ToyDiscriminator,
+    ToyGenerator,
+    modes_covered,
+    ring_centers,
+    ring_of_gaussians,
+    train_discriminator,
+    train_gan,
+)
 from ssgan_lib.plots import plot_gan_history
 from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("01 GAN game")
-toy_steps = run.pick(smoke=400, cpu=3000, full=3000)  # per toy GAN run (batch 64); seconds on a CPU already
-dstar_steps = run.pick(smoke=300, cpu=2000, full=2000)  # discriminator-only steps towards D*
+# per toy GAN run (batch 64); seconds on a CPU already
+toy_steps = run.pick(smoke=400, cpu=3000, full=3000)
+# discriminator-only steps towards D*
+dstar_steps = run.pick(smoke=300, cpu=2000, full=2000)
 print(run.mode, dict(toy_steps=toy_steps, dstar_steps=dstar_steps))
 
 
@@ -82,17 +92,37 @@ g = torch.Generator().manual_seed(0)
 real_logits = 3 * torch.randn(256, generator=g, dtype=torch.float64)
 fake_logits = 3 * torch.randn(256, generator=g, dtype=torch.float64)
 checks = {
-    "D loss": (d_loss_by_hand(real_logits, fake_logits), losses.d_loss(real_logits, fake_logits)),
-    "G loss, minimax": (g_loss_minimax_by_hand(fake_logits), losses.g_loss_minimax(fake_logits)),
-    "G loss, non-saturating": (g_loss_ns_by_hand(fake_logits), losses.g_loss_nonsaturating(fake_logits)),
+    "D loss": (
+        d_loss_by_hand(real_logits, fake_logits),
+        losses.d_loss(real_logits, fake_logits),
+    ),
+    "G loss, minimax": (
+        g_loss_minimax_by_hand(fake_logits),
+        losses.g_loss_minimax(fake_logits),
+    ),
+    "G loss, non-saturating": (
+        g_loss_ns_by_hand(fake_logits),
+        losses.g_loss_nonsaturating(fake_logits),
+    ),
 }
 for name, (mine, lib) in checks.items():
-    print(f"{name:24s} by hand {mine.item():.6f}   ssgan_lib {lib.item():.6f}   allclose: {torch.allclose(mine, lib)}")
+    print(
+        f"{name:24s} by hand {mine.item():.6f}   ssgan_lib {lib.item():.6f}   allclose:"
+        f" {torch.allclose(mine, lib)}"
+    )
 
 # Where the two differ: a confident discriminator (large logits) in float32
 extreme = torch.tensor([-120.0, 120.0])
-print("by hand, extreme logits:  ", d_loss_by_hand(extreme, -extreme).item(), g_loss_ns_by_hand(extreme).item())
-print("ssgan_lib, extreme logits:", losses.d_loss(extreme, -extreme).item(), losses.g_loss_nonsaturating(extreme).item())
+print(
+    "by hand, extreme logits:  ",
+    d_loss_by_hand(extreme, -extreme).item(),
+    g_loss_ns_by_hand(extreme).item(),
+)
+print(
+    "ssgan_lib, extreme logits:",
+    losses.d_loss(extreme, -extreme).item(),
+    losses.g_loss_nonsaturating(extreme).item(),
+)
 
 # %% [markdown]
 # On ordinary logits the two agree to float precision. With a very confident discriminator they do not:
@@ -139,7 +169,9 @@ print("ssgan_lib, extreme logits:", losses.d_loss(extreme, -extreme).item(), los
 # %%
 def gauss_logpdf(x, mean, std):
     """log density of N(mean, std^2 I) in 2-D."""
-    return -((x - torch.tensor(mean)) ** 2).sum(-1) / (2 * std ** 2) - math.log(2 * math.pi * std ** 2)
+    return -((x - torch.tensor(mean)) ** 2).sum(-1) / (2 * std**2) - math.log(
+        2 * math.pi * std**2
+    )
 
 
 mu_data, s_data, mu_g, s_g = (1.0, 0.0), 0.5, (-0.5, 0.0), 1.0
@@ -156,16 +188,22 @@ def d_star_logit(x):
 
 torch.manual_seed(0)
 D_alone = ToyDiscriminator()
-d_losses = train_discriminator(D_alone, real_pts, fake_pts, steps=dstar_steps, batch_size=256, lr=1e-3, seed=0)
+d_losses = train_discriminator(
+    D_alone, real_pts, fake_pts, steps=dstar_steps, batch_size=256, lr=1e-3, seed=0
+)
 
 # Fresh samples for the estimates (not the training ones)
 real_test = torch.tensor(mu_data) + s_data * torch.randn(n, 2, generator=gd)
 fake_test = torch.tensor(mu_g) + s_g * torch.randn(n, 2, generator=gd)
 with torch.no_grad():
-    v_star = -losses.d_loss(d_star_logit(real_test), d_star_logit(fake_test)).item()  # V(D*, G) = C(G)
+    # V(D*, G) = C(G)
+    v_star = -losses.d_loss(d_star_logit(real_test), d_star_logit(fake_test)).item()
     v_trained = -losses.d_loss(D_alone(real_test), D_alone(fake_test)).item()
 jsd = (v_star + math.log(4)) / 2
-print(f"V(D*, G) = -log 4 + 2 JSD = {v_star:.4f}  (JSD = {jsd:.4f} nats, at most log 2 = {math.log(2):.4f})")
+print(
+    f"V(D*, G) = -log 4 + 2 JSD = {v_star:.4f}  (JSD = {jsd:.4f} nats, at most log 2 ="
+    f" {math.log(2):.4f})"
+)
 print(f"V(D, G) of the trained D   = {v_trained:.4f}  after {dstar_steps} steps")
 glue("v_star", v_star)
 glue("v_trained", v_trained)
@@ -179,12 +217,22 @@ with torch.no_grad():
     d_trained_line = torch.sigmoid(D_alone(line))
 d_star_line = torch.sigmoid(d_star_logit(line))
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
-a1.plot(xs, gauss_logpdf(line, mu_data, s_data).exp(), label=r"$p_{\mathrm{data}}$ (on the line $x_2 = 0$)")
+a1.plot(
+    xs,
+    gauss_logpdf(line, mu_data, s_data).exp(),
+    label=r"$p_{\mathrm{data}}$ (on the line $x_2 = 0$)",
+)
 a1.plot(xs, gauss_logpdf(line, mu_g, s_g).exp(), label=r"$p_g$")
 a1.set_xlabel("$x_1$")
 a1.set_title("the two densities")
 a1.legend(fontsize=8)
-a2.plot(xs, d_star_line, "k", lw=2, label=r"$D^*(x) = p_{\mathrm{data}} / (p_{\mathrm{data}} + p_g)$")
+a2.plot(
+    xs,
+    d_star_line,
+    "k",
+    lw=2,
+    label=r"$D^*(x) = p_{\mathrm{data}} / (p_{\mathrm{data}} + p_g)$",
+)
 a2.plot(xs, d_trained_line, "C3--", lw=2, label=f"trained D ({dstar_steps} steps)")
 a2.axhline(0.5, color="gray", lw=0.8, ls=":")
 a2.set_xlabel("$x_1$")
@@ -225,9 +273,13 @@ plt.show()
 
 # %%
 p = torch.linspace(0.001, 0.999, 400)
-logit = torch.log(p / (1 - p)).reshape(-1, 1).requires_grad_(True)  # (N, 1): one "batch" of 1 per point
+# (N, 1): one "batch" of 1 per point
+logit = torch.log(p / (1 - p)).reshape(-1, 1).requires_grad_(True)
 curves = {}
-for name, fn in (("minimax  $\\log(1 - D)$", losses.g_loss_minimax), ("non-saturating  $-\\log D$", losses.g_loss_nonsaturating)):
+for name, fn in (
+    ("minimax  $\\log(1 - D)$", losses.g_loss_minimax),
+    ("non-saturating  $-\\log D$", losses.g_loss_nonsaturating),
+):
     value = fn(logit)  # shape (N,): the loss averages over the last axis, of size 1
     (grad,) = torch.autograd.grad(value.sum(), logit)
     curves[name] = (value.detach(), grad.squeeze(1))
@@ -243,8 +295,13 @@ a2.set_xlabel("D(G(z))")
 a2.set_title(r"gradient w.r.t. the logit $\ell(G(z))$")
 a2.axhline(0, color="gray", lw=0.8)
 a2.legend(fontsize=8)
-a2.annotate("early training:\nD rejects the fakes", xy=(0.02, -0.02), xytext=(0.25, -0.55), fontsize=8,
-            arrowprops=dict(arrowstyle="->", lw=0.8))
+a2.annotate(
+    "early training:\nD rejects the fakes",
+    xy=(0.02, -0.02),
+    xytext=(0.25, -0.55),
+    fontsize=8,
+    arrowprops=dict(arrowstyle="->", lw=0.8),
+)
 fig.tight_layout()
 plt.show()
 grad_mm_early = float(curves["minimax  $\\log(1 - D)$"][1][0])
@@ -281,25 +338,46 @@ glue("grad_ns_early", grad_ns_early)
 ring = ring_of_gaussians(20_000, modes=8, radius=2.0, std=0.05, seed=0)
 centers = ring_centers(8, 2.0)
 snap_every = toy_steps // 24
-runs = {"A: ns, lr 1e-3": dict(g_loss="ns", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every),
-        "B: minimax, lr 1e-3": dict(g_loss="minimax", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every),
-        "C: ns, lr 1e-4": dict(g_loss="ns", lr_d=1e-4, lr_g=1e-4, snapshot_every=snap_every // 5)}  # C: finer
+runs = {
+    "A: ns, lr 1e-3": dict(
+        g_loss="ns", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every
+    ),
+    "B: minimax, lr 1e-3": dict(
+        g_loss="minimax", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every
+    ),
+    "C: ns, lr 1e-4": dict(
+        g_loss="ns", lr_d=1e-4, lr_g=1e-4, snapshot_every=snap_every // 5
+    ),
+}  # C: finer
 toy = {}
 for name, opt in runs.items():
     torch.manual_seed(0)
     G, D = ToyGenerator(z_dim=16), ToyDiscriminator()
-    cfg = GANConfig(steps=toy_steps, batch_size=64, n_fixed=1000, log_every=max(1, toy_steps // 100),
-                    seed=0, progress=False, **opt)
+    cfg = GANConfig(
+        steps=toy_steps,
+        batch_size=64,
+        n_fixed=1000,
+        log_every=max(1, toy_steps // 100),
+        seed=0,
+        progress=False,
+        **opt,
+    )
     toy[name] = train_gan(G, D, ring, cfg)
     covered = [modes_covered(s, centers) for s in toy[name].snapshots]
-    print(f"{name:20s} modes covered over training: {' '.join(map(str, covered[::len(covered) // 24]))}")
+    print(
+        f"{name:20s} modes covered over training:"
+        f" {' '.join(map(str, covered[::len(covered) // 24]))}"
+    )
 
 
 def show_snapshots(h, title, every=2, cols=6):
-    """Scatter plots of G(fixed z) (orange) over the data (grey), every ``every``-th snapshot."""
+    """Scatter plots of G(fixed z) (orange) over the data (grey), every ``every``-th
+    snapshot."""
     idx = list(range(every - 1, len(h.snapshots), every))[: 2 * cols]
     rows = -(-len(idx) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.95 * rows + 0.3), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.9 * cols, 1.95 * rows + 0.3), squeeze=False
+    )
     for ax in axes.flat:
         ax.set_axis_off()
     for ax, i in zip(axes.flat, idx):
@@ -309,20 +387,30 @@ def show_snapshots(h, title, every=2, cols=6):
         ax.set_xlim(-3, 3)
         ax.set_ylim(-3, 3)
         ax.set_aspect("equal")
-        ax.set_title(f"step {h.snapshot_steps[i]}: {modes_covered(s, centers)}/8", fontsize=8)
+        ax.set_title(
+            f"step {h.snapshot_steps[i]}: {modes_covered(s, centers)}/8", fontsize=8
+        )
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     plt.show()
 
 
-show_snapshots(toy["A: ns, lr 1e-3"], "run A (non-saturating, lr 1e-3), first half: samples of a fixed noise batch, modes covered",
-               every=1)
+show_snapshots(
+    toy["A: ns, lr 1e-3"],
+    "run A (non-saturating, lr 1e-3), first half: samples of a fixed noise batch, modes"
+    " covered",
+    every=1,
+)
 
 # %%
 hA = toy["A: ns, lr 1e-3"]
 covA = [modes_covered(s, centers) for s in hA.snapshots]
-# the first snapshot from which on all 8 modes stay covered (None if the run ends with fewer)
-first_all = next((st for i, st in enumerate(hA.snapshot_steps) if all(c == 8 for c in covA[i:])), None)
+# the first snapshot from which on all 8 modes stay covered (None if the run ends with
+# fewer)
+first_all = next(
+    (st for i, st in enumerate(hA.snapshot_steps) if all(c == 8 for c in covA[i:])),
+    None,
+)
 first_one = hA.snapshot_steps[0]
 glue("a_first_all", first_all if first_all is not None else "never")
 glue("a_cov_first", covA[0])
@@ -354,19 +442,29 @@ for key in ("d_loss", "d_real", "d_fake"):
 # Run C is the same game, ten times slower:
 
 # %%
-show_snapshots(toy["C: ns, lr 1e-4"], "run C (non-saturating, lr 1e-4): the collapsed generator travels around the ring",
-               every=10)
+show_snapshots(
+    toy["C: ns, lr 1e-4"],
+    "run C (non-saturating, lr 1e-4): the collapsed generator travels around the ring",
+    every=10,
+)
 
 # %%
 def dominant_angle(s):
-    """Angle (degrees) of the median sample: where on the ring a collapsed generator sits."""
+    """Angle (degrees) of the median sample: where on the ring a collapsed generator
+    sits."""
     m = s.median(dim=0).values
     return math.degrees(math.atan2(m[1].item(), m[0].item()))
 
 
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
 for name, h in toy.items():
-    a1.plot(h.snapshot_steps, [modes_covered(s, centers) for s in h.snapshots], "o-", ms=3, label=name)
+    a1.plot(
+        h.snapshot_steps,
+        [modes_covered(s, centers) for s in h.snapshots],
+        "o-",
+        ms=3,
+        label=name,
+    )
 a1.set_ylim(-0.3, 8.3)
 a1.set_xlabel("step")
 a1.set_ylabel("modes covered (of 8)")
@@ -385,7 +483,8 @@ fig.tight_layout()
 plt.show()
 covC = [modes_covered(s, centers) for s in hC.snapshots]
 covB = [modes_covered(s, centers) for s in toy["B: minimax, lr 1e-3"].snapshots]
-turn = sum(((b - a + 180) % 360) - 180 for a, b in zip(anglesC[:-1], anglesC[1:]))  # unwrapped, degrees
+# unwrapped, degrees
+turn = sum(((b - a + 180) % 360) - 180 for a, b in zip(anglesC[:-1], anglesC[1:]))
 glue("c_laps", abs(turn) / 360)
 glue("c_max_cov", max(covC))
 glue("c_final_cov", covC[-1])

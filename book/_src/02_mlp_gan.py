@@ -60,18 +60,30 @@ from ssgan_lib.data import load_mnist
 from ssgan_lib.gan import GANConfig, train_gan
 from ssgan_lib.metrics import diversity
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator, count_parameters
-from ssgan_lib.plots import animate_snapshots, image_grid, plot_gan_history, show_samples
+from ssgan_lib.plots import (
+    animate_snapshots,
+    image_grid,
+    plot_gan_history,
+    show_samples,
+)
 from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("02 MLP GAN")
 dev = run.device
-steps = run.pick(smoke=300, cpu=6000, full=28_000)  # generator updates (batch 64); 28 000 is about 30 epochs
+# generator updates (batch 64); 28 000 is about 30 epochs
+steps = run.pick(smoke=300, cpu=6000, full=28_000)
 print(run.mode, dev, dict(steps=steps, epochs=round(steps * 64 / 60_000, 1)))
 
 # %%
 data = load_mnist(dev)
 x_train = data.train_x * 2 - 1  # pixels from [0, 1] to [-1, 1], the range of tanh
-print("training images:", tuple(x_train.shape), "pixel range:", x_train.min().item(), x_train.max().item())
+print(
+    "training images:",
+    tuple(x_train.shape),
+    "pixel range:",
+    x_train.min().item(),
+    x_train.max().item(),
+)
 show_samples(data.train_x[:32], nrow=16, title="real MNIST digits")
 plt.show()
 
@@ -97,11 +109,25 @@ glue("n_d", n_d)
 # same position in each grid shows the same $z$: one can follow a single sample as the generator changes.
 
 # %%
-cfg = GANConfig(steps=steps, batch_size=64, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999), g_loss="ns",
-                log_every=max(1, steps // 150), snapshot_every=max(1, steps // 12), n_fixed=64, seed=0, progress=False)
+cfg = GANConfig(
+    steps=steps,
+    batch_size=64,
+    lr_d=2e-4,
+    lr_g=2e-4,
+    betas=(0.5, 0.999),
+    g_loss="ns",
+    log_every=max(1, steps // 150),
+    snapshot_every=max(1, steps // 12),
+    n_fixed=64,
+    seed=0,
+    progress=False,
+)
 hist = train_gan(G, D, x_train, cfg)
-print(f"{steps} steps in {run.elapsed():.0f} s so far; last log: D loss {hist.d_loss[-1]:.3f}, G loss {hist.g_loss[-1]:.3f}, "
-      f"D(x) {hist.d_real[-1]:.3f}, D(G(z)) {hist.d_fake[-1]:.3f}")
+print(
+    f"{steps} steps in {run.elapsed():.0f} s so far; last log: D loss"
+    f" {hist.d_loss[-1]:.3f}, G loss {hist.g_loss[-1]:.3f}, D(x) {hist.d_real[-1]:.3f},"
+    f" D(G(z)) {hist.d_fake[-1]:.3f}"
+)
 
 # %%
 n_snap = len(hist.snapshots)
@@ -127,7 +153,9 @@ glue("first_snap", hist.snapshot_steps[0])
 # animation:
 
 # %%
-anim = animate_snapshots(hist.snapshots, hist.snapshot_steps, n=16, nrow=4, interval=600)
+anim = animate_snapshots(
+    hist.snapshots, hist.snapshot_steps, n=16, nrow=4, interval=600
+)
 HTML(anim.to_jshtml(default_mode="loop"))
 
 # %% [markdown]
@@ -143,7 +171,10 @@ show_samples(samples[:64], nrow=16, title=f"64 fresh samples after {steps} steps
 plt.show()
 div_fake = diversity((samples + 1) / 2)  # back to [0, 1] pixels
 div_real = diversity(data.train_x[:1000])
-print(f"diversity (mean distance between two samples, pixels in [0, 1]): generated {div_fake:.2f}, real {div_real:.2f}")
+print(
+    "diversity (mean distance between two samples, pixels in [0, 1]): generated"
+    f" {div_fake:.2f}, real {div_real:.2f}"
+)
 glue("div_fake", div_fake)
 glue("div_real", div_real)
 glue("epochs", steps * 64 / 60_000)
@@ -235,7 +266,8 @@ for key in ("d_loss", "g_loss", "d_real", "d_fake"):
 # ```python
 # from ssgan_lib.exercises.ch02 import check_generator_params
 #
-# n = (100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784) + 2 * 512 + 2 * 1024
+# n = ((100 * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784)
+#      + 2 * 512 + 2 * 1024)
 # check_generator_params(n)   # 1,489,424
 # ```
 # The output layer, $1024 \cdot 784 + 784 = 803{,}600$, more than half.
@@ -283,7 +315,8 @@ for key in ("d_loss", "g_loss", "d_real", "d_fake"):
 #     for lr_d in (2e-4, 2e-3):
 #         torch.manual_seed(0)
 #         G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
-#         cfg = GANConfig(steps=600, g_loss=g_loss, lr_d=lr_d, snapshot_every=300, seed=0, progress=False)
+#         cfg = GANConfig(steps=600, g_loss=g_loss, lr_d=lr_d, snapshot_every=300, seed=0,
+#                         progress=False)
 #         h = train_gan(G, D, x_train, cfg)
 #         print(g_loss, lr_d, [round(v, 3) for v in h.d_fake[::2]])
 #         show_samples(h.snapshots[-1][:32], nrow=16, title=f"{g_loss}, lr_d {lr_d}")

@@ -52,18 +52,31 @@ from IPython.display import Markdown, display
 
 from ssgan_lib.data import load_mnist, validation_split
 from ssgan_lib.gan import GANConfig, GANHistory, train_gan
-from ssgan_lib.metrics import class_histogram, classify_accuracy, diversity, nearest_neighbour_distances, train_feature_net
+from ssgan_lib.metrics import (
+    class_histogram,
+    classify_accuracy,
+    diversity,
+    nearest_neighbour_distances,
+    train_feature_net,
+)
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import plot_gan_history, show_samples
 from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("03 training dynamics")
 dev = run.device
-study_steps = run.pick(smoke=60, cpu=400, full=10_000)  # generator updates per optimizer setting (batch 64)
-small_steps = run.pick(smoke=150, cpu=1200, full=20_000)  # the 256-image run, trained longer
-fnet_steps = run.pick(smoke=100, cpu=300, full=2000)  # the measuring classifier (batch 128)
+# generator updates per optimizer setting (batch 64)
+study_steps = run.pick(smoke=60, cpu=400, full=10_000)
+# the 256-image run, trained longer
+small_steps = run.pick(smoke=150, cpu=1200, full=20_000)
+# the measuring classifier (batch 128)
+fnet_steps = run.pick(smoke=100, cpu=300, full=2000)
 n_small = 256
-print(run.mode, dev, dict(study_steps=study_steps, small_steps=small_steps, fnet_steps=fnet_steps))
+print(
+    run.mode,
+    dev,
+    dict(study_steps=study_steps, small_steps=small_steps, fnet_steps=fnet_steps),
+)
 
 # %% [markdown]
 # ## A ruler for the samples
@@ -91,7 +104,10 @@ div_real = diversity(val_x[:1000])
 glue("fnet_acc", 100 * fnet_acc, display=False)
 glue("div_real", div_real, display=False)
 glue("fnet_steps", fnet_steps, display=False)
-print(f"feature net: {100 * fnet_acc:.2f} % on the validation split; diversity of real digits {div_real:.2f}")
+print(
+    f"feature net: {100 * fnet_acc:.2f} % on the validation split; diversity of real"
+    f" digits {div_real:.2f}"
+)
 
 
 def to01(x: torch.Tensor) -> torch.Tensor:
@@ -124,8 +140,15 @@ diverged: dict[str, str] = {}
 for name, opt in settings.items():
     torch.manual_seed(0)
     G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
-    cfg = GANConfig(steps=study_steps, log_every=max(1, study_steps // 30), snapshot_every=max(1, study_steps // 10),
-                    n_fixed=256, seed=0, progress=False, **opt)
+    cfg = GANConfig(
+        steps=study_steps,
+        log_every=max(1, study_steps // 30),
+        snapshot_every=max(1, study_steps // 10),
+        n_fixed=256,
+        seed=0,
+        progress=False,
+        **opt,
+    )
     try:
         hists[name] = train_gan(G, D, x_train, cfg)
     except FloatingPointError as err:  # a diverged run is a result too
@@ -150,13 +173,22 @@ for i, (name, h) in enumerate(hists.items()):
     axes[1, 0].plot(h.step, h.d_real, color=c, label=f"{name}: D(x)")
     axes[1, 0].plot(h.step, h.d_fake, color=c, ls="--")
     axes[1, 1].plot(h.snapshot_steps, diversity_curve(h), "o-", color=c, label=name)
-axes[0, 0].axhline(2 * torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":")
+axes[0, 0].axhline(
+    2 * torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":"
+)
 axes[0, 1].axhline(torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":")
 axes[0, 1].set_yscale("log")
 axes[1, 0].axhline(0.5, color="gray", lw=0.8, ls=":")
 axes[1, 1].axhline(div_real, color="k", lw=0.8, ls="--", label="real digits")
-for ax, title in zip(axes.flat, ("D loss (dotted: 2 log 2)", "G loss, non-saturating (dotted: log 2)",
-                                 "D(x) solid, D(G(z)) dashed", "diversity of 256 fixed-z samples")):
+for ax, title in zip(
+    axes.flat,
+    (
+        "D loss (dotted: 2 log 2)",
+        "G loss, non-saturating (dotted: log 2)",
+        "D(x) solid, D(G(z)) dashed",
+        "diversity of 256 fixed-z samples",
+    ),
+):
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
     ax.legend(fontsize=7)
@@ -166,7 +198,12 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, len(hists), figsize=(3.2 * len(hists), 3.4))
 for ax, (name, h) in zip(axes, hists.items()):
-    show_samples(h.snapshots[-1][:36], nrow=6, ax=ax, title=f"{name}\nafter {h.snapshot_steps[-1]} steps")
+    show_samples(
+        h.snapshots[-1][:36],
+        nrow=6,
+        ax=ax,
+        title=f"{name}\nafter {h.snapshot_steps[-1]} steps",
+    )
 fig.tight_layout()
 plt.show()
 
@@ -175,12 +212,20 @@ rows = ["| setting | D(x) | D(G(z)) | diversity |", "|---|---|---|---|"]
 for name in settings:
     if name in hists:
         h = hists[name]
-        rows.append(f"| {name} | {h.d_real[-1]:.3f} | {h.d_fake[-1]:.3f} | {final_div[name]:.2f} |")
+        rows.append(
+            f"| {name} | {h.d_real[-1]:.3f} | {h.d_fake[-1]:.3f} |"
+            f" {final_div[name]:.2f} |"
+        )
     else:
         rows.append(f"| {name} | diverged | diverged | – |")
 rows.append(f"| real digits | – | – | {div_real:.2f} |")
-display(Markdown("\n".join(rows) + f"\n\n*Means over the last read-out window, after {study_steps} steps; "
-                 f"diversity of the 256 fixed-z samples; mode {run.mode}.*"))
+display(
+    Markdown(
+        "\n".join(rows)
+        + f"\n\n*Means over the last read-out window, after {study_steps} steps; "
+        f"diversity of the 256 fixed-z samples; mode {run.mode}.*"
+    )
+)
 glue("study_steps", study_steps, display=False)
 glue("n_diverged", len(diverged), display=False)
 print({k: round(v, 2) for k, v in final_div.items()})
@@ -209,13 +254,21 @@ print({k: round(v, 2) for k, v in final_div.items()})
 # samples (below) add the other half of the picture: *which* digits each generator draws.
 
 # %%
-hist_final = {name: class_histogram(fnet, to01(h.snapshots[-1]).to(dev)).cpu() for name, h in hists.items()}
+hist_final = {
+    name: class_histogram(fnet, to01(h.snapshots[-1]).to(dev)).cpu()
+    for name, h in hists.items()
+}
 hist_final["real (validation)"] = class_histogram(fnet, val_x[:1000]).cpu()
 fig, ax = plt.subplots(figsize=(9, 3))
 w = 0.8 / len(hist_final)
 for i, (name, hh) in enumerate(hist_final.items()):
-    ax.bar(torch.arange(10) + (i - len(hist_final) / 2 + 0.5) * w, hh, width=w, label=name,
-           color="k" if name.startswith("real") else f"C{i}")
+    ax.bar(
+        torch.arange(10) + (i - len(hist_final) / 2 + 0.5) * w,
+        hh,
+        width=w,
+        label=name,
+        color="k" if name.startswith("real") else f"C{i}",
+    )
 ax.axhline(0.1, color="gray", lw=0.8, ls="--")
 ax.set_xticks(range(10))
 ax.set_xlabel("digit assigned by the classifier")
@@ -223,7 +276,9 @@ ax.set_ylabel("fraction of 256 samples")
 ax.legend(fontsize=7, ncol=2)
 fig.tight_layout()
 plt.show()
-tv_final = {name: 0.5 * float((hh - 0.1).abs().sum()) for name, hh in hist_final.items()}
+tv_final = {
+    name: 0.5 * float((hh - 0.1).abs().sum()) for name, hh in hist_final.items()
+}
 glue("tv_adam", tv_final.get("Adam, lr 2e-4", float("nan")), display=False)
 glue("tv_real", tv_final["real (validation)"], display=False)
 print({k: round(v, 3) for k, v in tv_final.items()})
@@ -248,14 +303,25 @@ small_idx = pool_idx[torch.randperm(len(pool_idx), generator=g_sub)[:n_small]].t
 small_x01 = data.train_x[small_idx]
 torch.manual_seed(0)
 G_s, D_s = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
-cfg_s = GANConfig(steps=small_steps, log_every=max(1, small_steps // 40), snapshot_every=max(1, small_steps // 16),
-                  n_fixed=256, seed=0, progress=False)
+cfg_s = GANConfig(
+    steps=small_steps,
+    log_every=max(1, small_steps // 40),
+    snapshot_every=max(1, small_steps // 16),
+    n_fixed=256,
+    seed=0,
+    progress=False,
+)
 h_small = train_gan(G_s, D_s, small_x01 * 2 - 1, cfg_s)
 div_small = diversity_curve(h_small)
-hist_small = torch.stack([class_histogram(fnet, to01(s).to(dev)).cpu() for s in h_small.snapshots])
+hist_small = torch.stack(
+    [class_histogram(fnet, to01(s).to(dev)).cpu() for s in h_small.snapshots]
+)
 tv_small = [0.5 * float((hh - 0.1).abs().sum()) for hh in hist_small]
-print(f"256 images, {small_steps} steps ({small_steps * 64 // n_small} epochs): "
-      f"D(x) {h_small.d_real[-1]:.3f}, D(G(z)) {h_small.d_fake[-1]:.3f}, diversity {div_small[-1]:.2f}")
+print(
+    f"256 images, {small_steps} steps ({small_steps * 64 // n_small} epochs): D(x)"
+    f" {h_small.d_real[-1]:.3f}, D(G(z)) {h_small.d_fake[-1]:.3f}, diversity"
+    f" {div_small[-1]:.2f}"
+)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
@@ -263,14 +329,25 @@ axes[0].plot(h_small.step, h_small.d_real, label="D(x), 256 images")
 axes[0].plot(h_small.step, h_small.d_fake, label="D(G(z)), 256 images")
 h_ref = hists.get("Adam, lr 2e-4")
 if h_ref is not None:
-    axes[0].plot(h_ref.step, h_ref.d_real, color="C0", alpha=0.4, ls=":", label="D(x), full data")
-    axes[0].plot(h_ref.step, h_ref.d_fake, color="C1", alpha=0.4, ls=":", label="D(G(z)), full data")
+    axes[0].plot(
+        h_ref.step, h_ref.d_real, color="C0", alpha=0.4, ls=":", label="D(x), full data"
+    )
+    axes[0].plot(
+        h_ref.step,
+        h_ref.d_fake,
+        color="C1",
+        alpha=0.4,
+        ls=":",
+        label="D(G(z)), full data",
+    )
 axes[0].axhline(0.5, color="gray", lw=0.8, ls="--")
 axes[0].set_ylim(0, 1)
 axes[0].set_title("discriminator outputs", fontsize=10)
 axes[0].legend(fontsize=7)
 axes[1].plot(h_small.snapshot_steps, div_small, "o-", label="diversity of samples")
-axes[1].axhline(diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 training images")
+axes[1].axhline(
+    diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 training images"
+)
 axes[1].set_title("diversity", fontsize=10)
 axes[1].legend(fontsize=7)
 ax2 = axes[1].twinx()
@@ -279,7 +356,9 @@ ax2.set_ylabel("class TV from uniform", color="C3")
 im = axes[2].imshow(hist_small.T, aspect="auto", origin="lower", cmap="viridis",
                     extent=(0, len(h_small.snapshot_steps), -0.5, 9.5))
 axes[2].set_xticks([i + 0.5 for i in range(0, len(h_small.snapshot_steps), 4)])
-axes[2].set_xticklabels([h_small.snapshot_steps[i] for i in range(0, len(h_small.snapshot_steps), 4)])
+axes[2].set_xticklabels(
+    [h_small.snapshot_steps[i] for i in range(0, len(h_small.snapshot_steps), 4)]
+)
 axes[2].set_yticks(range(10))
 axes[2].set_ylabel("digit")
 axes[2].set_title("class histogram of the samples over training", fontsize=10)
@@ -301,14 +380,23 @@ plt.show()
 final_small = to01(h_small.snapshots[-1]).to(dev)
 d_gen, j_gen = nearest_neighbour_distances(final_small, small_x01)
 d_val, _ = nearest_neighbour_distances(val_x[:256], small_x01)
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]})
+fig, axes = plt.subplots(
+    1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]}
+)
 axes[0].hist(d_val.cpu(), bins=30, alpha=0.6, label="new real digits")
 axes[0].hist(d_gen.cpu(), bins=30, alpha=0.6, label="samples of the 256-image GAN")
 axes[0].set_xlabel("distance to the nearest of the 256 training images")
 axes[0].legend(fontsize=7)
 pairs = torch.stack([final_small[:8], small_x01[j_gen[:8]]]).reshape(16, -1)
-show_samples(pairs, nrow=8, ax=axes[1], title="top: samples, bottom: nearest training image")
-show_samples(final_small[:32], nrow=8, ax=axes[2], title=f"256-image GAN after {small_steps} steps")
+show_samples(
+    pairs, nrow=8, ax=axes[1], title="top: samples, bottom: nearest training image"
+)
+show_samples(
+    final_small[:32],
+    nrow=8,
+    ax=axes[2],
+    title=f"256-image GAN after {small_steps} steps",
+)
 fig.tight_layout()
 plt.show()
 
@@ -336,8 +424,11 @@ glue("tv_small_min", min(tv_small), display=False)
 glue("nn_gen", float(d_gen.median()), display=False)
 glue("nn_val", float(d_val.median()), display=False)
 glue("n_neighbours", n_copies, display=False)
-print(f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, new real digits "
-      f"{float(d_val.median()):.2f}; the 256 samples have {n_copies} distinct nearest training images")
+print(
+    f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, new real"
+    f" digits {float(d_val.median()):.2f}; the 256 samples have {n_copies} distinct"
+    " nearest training images"
+)
 
 # %% [markdown]
 # After {glue:text}`small_steps` steps ({glue:text}`small_epochs` passes over the 256 images), this run's
@@ -478,8 +569,9 @@ print(f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, 
 # :class: dropdown
 #
 # ```python
-# for name, opt in {"Adam 2e-3": dict(lr_d=2e-3, lr_g=2e-3), "Adam 2e-5": dict(lr_d=2e-5, lr_g=2e-5),
-#                   "Adam beta1 0.9": dict(betas=(0.9, 0.999)), "TTUR": dict(lr_d=4e-4, lr_g=1e-4)}.items():
+# settings = {"Adam 2e-3": dict(lr_d=2e-3, lr_g=2e-3), "Adam 2e-5": dict(lr_d=2e-5, lr_g=2e-5),
+#             "Adam beta1 0.9": dict(betas=(0.9, 0.999)), "TTUR": dict(lr_d=4e-4, lr_g=1e-4)}
+# for name, opt in settings.items():
 #     torch.manual_seed(0)
 #     G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
 #     h = train_gan(G, D, x_train, GANConfig(steps=study_steps, progress=False, **opt))
@@ -513,11 +605,13 @@ print(f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, 
 # generator still learns un-augmented digits, because the transformation is applied to its output inside the
 # gradient path:
 # ```python
-# def shift(x, g):  # x: (B, 784) -> random shifts of up to 2 pixels (torch.roll, wrap-around is fine here)
+# def shift(x, g):  # x: (B, 784) -> random shifts of up to 2 pixels
+#     # (torch.roll: wrap-around is fine here)
 #     x = x.view(-1, 28, 28)
 #     dx, dy = torch.randint(-2, 3, (2,), generator=g).tolist()
 #     return torch.roll(x, shifts=(dx, dy), dims=(1, 2)).reshape(-1, 784)
-# # in the loop: real_logits = D(shift(real, g)); fake_logits = D(shift(fake, g)); and in the G step D(shift(fake, g))
+# # in the loop: real_logits = D(shift(real, g)); fake_logits = D(shift(fake, g));
+# # and in the G step D(shift(fake, g))
 # ```
 # Augmenting only the real images would be wrong: the generator would learn to produce shifted digits.
 # :::

@@ -80,18 +80,34 @@ from IPython.display import Markdown, display
 
 from ssgan_lib.data import load_mnist, validation_split
 from ssgan_lib.gan import GANConfig, train_gan
-from ssgan_lib.metrics import class_histogram, classify_accuracy, diversity, train_feature_net
-from ssgan_lib.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, count_parameters
+from ssgan_lib.metrics import (
+    class_histogram,
+    classify_accuracy,
+    diversity,
+    train_feature_net,
+)
+from ssgan_lib.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    count_parameters,
+)
 from ssgan_lib.plots import show_samples
 from ssgan_lib.runinfo import RunInfo, glue
 
 run = RunInfo("04 dcgan")
 dev = run.device
-width = run.pick(smoke=32, cpu=32, full=64)  # channels of the first D layer (G: 2*width at 7x7)
-steps = run.pick(smoke=80, cpu=500, full=10_000)  # generator updates for each GAN (batch 64)
+# channels of the first D layer (G: 2*width at 7x7)
+width = run.pick(smoke=32, cpu=32, full=64)
+# generator updates for each GAN (batch 64)
+steps = run.pick(smoke=80, cpu=500, full=10_000)
 fnet_steps = run.pick(smoke=100, cpu=300, full=2000)  # the measuring classifier
-n_eval = run.pick(smoke=500, cpu=1000, full=5000)  # samples per generator for diversity and class balance
-print(run.mode, dev, dict(width=width, steps=steps, fnet_steps=fnet_steps, n_eval=n_eval))
+# samples per generator for diversity and class balance
+n_eval = run.pick(smoke=500, cpu=1000, full=5000)
+print(
+    run.mode, dev, dict(width=width, steps=steps, fnet_steps=fnet_steps, n_eval=n_eval)
+)
 
 # %% [markdown]
 # ## The two networks, layer by layer
@@ -107,10 +123,16 @@ def trace(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, str, int]]
     rows, hooks = [], []
     for name, m in model.named_modules():
         if len(list(m.children())) == 0:
-            hooks.append(m.register_forward_hook(
-                lambda mod, inp, out, name=name: rows.append(
-                    (name, type(mod).__name__, tuple((out[0] if isinstance(out, tuple) else out).shape[1:]),
-                     sum(p.numel() for p in mod.parameters())))))
+            hooks.append(
+                m.register_forward_hook(
+                    lambda mod, inp, out, name=name: rows.append((
+                        name,
+                        type(mod).__name__,
+                        tuple((out[0] if isinstance(out, tuple) else out).shape[1:]),
+                        sum(p.numel() for p in mod.parameters()),
+                    ))
+                )
+            )
     model.eval()
     with torch.no_grad():
         model(x)
@@ -120,8 +142,14 @@ def trace(model: torch.nn.Module, x: torch.Tensor) -> list[tuple[str, str, int]]
     return rows
 
 
-table = ["| network | layer | type | output shape (per image) | parameters |", "|---|---|---|---|---|"]
-for net_name, model, inp in (("G", G, G.sample_z(2, dev)), ("D", D, torch.zeros(2, 784, device=dev))):
+table = [
+    "| network | layer | type | output shape (per image) | parameters |",
+    "|---|---|---|---|---|",
+]
+for net_name, model, inp in (
+    ("G", G, G.sample_z(2, dev)),
+    ("D", D, torch.zeros(2, 784, device=dev)),
+):
     for name, kind, shape, n in trace(model, inp):
         table.append(f"| {net_name} | `{name}` | {kind} | {shape} | {n:,} |")
 display(Markdown("\n".join(table)))
@@ -138,7 +166,12 @@ display(Markdown("\n".join(table)))
 mlp_G, mlp_D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
 params = {"DCGAN G": count_parameters(G), "DCGAN D": count_parameters(D),
           "MLP G": count_parameters(mlp_G), "MLP D": count_parameters(mlp_D)}
-display(Markdown("| network | parameters |\n|---|---|\n" + "\n".join(f"| {k} | {v:,} |" for k, v in params.items())))
+display(
+    Markdown(
+        "| network | parameters |\n|---|---|\n"
+        + "\n".join(f"| {k} | {v:,} |" for k, v in params.items())
+    )
+)
 glue("p_dc_g", params["DCGAN G"], display=False)
 glue("p_dc_d", params["DCGAN D"], display=False)
 glue("p_mlp_g", params["MLP G"], display=False)
@@ -170,8 +203,14 @@ glue("fnet_acc", 100 * fnet_acc, display=False)
 print(f"feature net: {100 * fnet_acc:.2f} % on the validation split")
 
 x_train = data.train_x * 2 - 1
-cfg = GANConfig(steps=steps, log_every=max(1, steps // 40), snapshot_every=max(1, steps // 4), n_fixed=64, seed=0,
-                progress=False)
+cfg = GANConfig(
+    steps=steps,
+    log_every=max(1, steps // 40),
+    snapshot_every=max(1, steps // 4),
+    n_fixed=64,
+    seed=0,
+    progress=False,
+)
 results = {}
 for name, (g, d) in {"DCGAN": (G, D), "MLP GAN": (mlp_G, mlp_D)}.items():
     torch.manual_seed(0)
@@ -180,10 +219,20 @@ for name, (g, d) in {"DCGAN": (G, D), "MLP GAN": (mlp_G, mlp_D)}.items():
     seconds = time.perf_counter() - t0
     g.eval()
     with torch.no_grad():
-        samples = (g(g.sample_z(n_eval, dev, torch.Generator(dev).manual_seed(123))) + 1) / 2
-    results[name] = dict(hist=h, samples=samples, ms_per_step=1000 * seconds / steps,
-                         diversity=diversity(samples), classes=class_histogram(fnet, samples).cpu())
-    print(f"{name}: {1000 * seconds / steps:.1f} ms per step, D(x) {h.d_real[-1]:.3f}, D(G(z)) {h.d_fake[-1]:.3f}")
+        samples = (
+            g(g.sample_z(n_eval, dev, torch.Generator(dev).manual_seed(123))) + 1
+        ) / 2
+    results[name] = dict(
+        hist=h,
+        samples=samples,
+        ms_per_step=1000 * seconds / steps,
+        diversity=diversity(samples),
+        classes=class_histogram(fnet, samples).cpu(),
+    )
+    print(
+        f"{name}: {1000 * seconds / steps:.1f} ms per step, D(x) {h.d_real[-1]:.3f},"
+        f" D(G(z)) {h.d_fake[-1]:.3f}"
+    )
 
 # %%
 fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
@@ -229,13 +278,32 @@ fig.tight_layout()
 plt.show()
 
 tv = {k: 0.5 * float((hh - 0.1).abs().sum()) for k, hh in bars.items()}
-rows = ["| | DCGAN | MLP GAN | real digits |", "|---|---|---|---|",
-        f"| parameters (G + D) | {params['DCGAN G'] + params['DCGAN D']:,} | {params['MLP G'] + params['MLP D']:,} | – |",
+rows = [
+    "| | DCGAN | MLP GAN | real digits |",
+    "|---|---|---|---|",
+    (
+        f"| parameters (G + D) | {params['DCGAN G'] + params['DCGAN D']:,} |"
+        f" {params['MLP G'] + params['MLP D']:,} | – |"
+    ),
+    (
         f"| ms per step (this run's device) | {results['DCGAN']['ms_per_step']:.1f} | "
-        f"{results['MLP GAN']['ms_per_step']:.1f} | – |",
-        f"| diversity | {results['DCGAN']['diversity']:.2f} | {results['MLP GAN']['diversity']:.2f} | {div_real:.2f} |",
-        f"| class TV from uniform | {tv['DCGAN']:.3f} | {tv['MLP GAN']:.3f} | {tv['real (validation)']:.3f} |"]
-display(Markdown("\n".join(rows) + f"\n\n*{steps} steps each, {n_eval} samples each; mode {run.mode}.*"))
+        f"{results['MLP GAN']['ms_per_step']:.1f} | – |"
+    ),
+    (
+        f"| diversity | {results['DCGAN']['diversity']:.2f} |"
+        f" {results['MLP GAN']['diversity']:.2f} | {div_real:.2f} |"
+    ),
+    (
+        f"| class TV from uniform | {tv['DCGAN']:.3f} | {tv['MLP GAN']:.3f} |"
+        f" {tv['real (validation)']:.3f} |"
+    ),
+]
+display(
+    Markdown(
+        "\n".join(rows)
+        + f"\n\n*{steps} steps each, {n_eval} samples each; mode {run.mode}.*"
+    )
+)
 
 glue("steps", steps, display=False)
 glue("n_eval", n_eval, display=False)
@@ -349,7 +417,8 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 #
 # w = width
 # n = (conv_params(1, w, 4, True) + conv_params(w, 2 * w, 4, False) + 2 * (2 * w)
-#      + conv_params(2 * w, 4 * w, 3, False) + 2 * (4 * w) + (4 * w + 1))  # last: the dense head
+#      + conv_params(2 * w, 4 * w, 3, False) + 2 * (4 * w)
+#      + (4 * w + 1))  # last: the dense head
 # print(n, count_parameters(D))
 # ```
 # :::
@@ -367,7 +436,8 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 #
 # ```python
 # import copy
-# g = copy.deepcopy(G)  # a copy, so that the trained generator's running statistics stay untouched
+# # a copy, so that the trained generator's running statistics stay untouched
+# g = copy.deepcopy(G)
 # z = g.sample_z(64, dev, torch.Generator(dev).manual_seed(0))
 # with torch.no_grad():
 #     g.eval()

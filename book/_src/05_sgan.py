@@ -72,7 +72,11 @@ data = load_mnist(run.device)
 # %%
 torch.manual_seed(0)
 K = 10
-lab, unl, fake = torch.randn(1, 8, K + 1), torch.randn(1, 8, K + 1), torch.randn(1, 8, K + 1)
+lab, unl, fake = (
+    torch.randn(1, 8, K + 1),
+    torch.randn(1, 8, K + 1),
+    torch.randn(1, 8, K + 1),
+)
 y = torch.randint(0, K, (1, 8))
 p_unl, p_fake = unl.softmax(-1), fake.softmax(-1)
 by_formula = (-lab.log_softmax(-1).gather(-1, y.unsqueeze(-1)).mean()
@@ -81,8 +85,12 @@ print("formula (naive):", by_formula.item())
 print("library        :", losses.sgan_d_loss(lab, y, unl, fake).item())
 extreme = torch.zeros(1, 1, K + 1)
 extreme[..., K] = 200.0  # an unlabelled real image that D is sure is fake
-print("naive log(1 - p_fake) at an extreme logit:", torch.log(1 - extreme.softmax(-1)[..., K]).item(),
-      "| library:", losses.sgan_unsupervised_loss(extreme, torch.zeros(1, 1, K + 1)).item())
+print(
+    "naive log(1 - p_fake) at an extreme logit:",
+    torch.log(1 - extreme.softmax(-1)[..., K]).item(),
+    "| library:",
+    losses.sgan_unsupervised_loss(extreme, torch.zeros(1, 1, K + 1)).item(),
+)
 
 # %% [markdown]
 # The naive form gives $-\infty$ (and NaN gradients) as soon as $D$ is confident; the library's `logsumexp` form
@@ -104,12 +112,18 @@ print("naive log(1 - p_fake) at an extreme logit:", torch.log(1 - extreme.softma
 # %%
 margins = torch.linspace(-10, 10, 201)
 logits = torch.zeros(len(margins), K)
-logits[:, 0] = margins  # class 0 is the true class; its logit is `margin` above the others
+# class 0 is the true class; its logit is `margin` above the others
+logits[:, 0] = margins
 logits.requires_grad_(True)
 target = torch.zeros(len(margins), dtype=torch.long)
 curves = {}
-for name, f in (("correct: CE(logits)", lambda l: F.cross_entropy(l, target, reduction="none")),
-                ("bug: CE(softmax(logits))", lambda l: F.cross_entropy(l.softmax(-1), target, reduction="none"))):
+for name, f in (
+    ("correct: CE(logits)", lambda l: F.cross_entropy(l, target, reduction="none")),
+    (
+        "bug: CE(softmax(logits))",
+        lambda l: F.cross_entropy(l.softmax(-1), target, reduction="none"),
+    ),
+):
     loss = f(logits)
     (grad,) = torch.autograd.grad(loss.sum(), logits)
     curves[name] = (loss.detach(), grad[:, 0].detach())
@@ -134,8 +148,11 @@ glue("ch05_ce_floor", floor)
 glue("ch05_bug_loss_wrong", bug_wrong[0][0].item())
 glue("ch05_ok_loss_wrong", curves["correct: CE(logits)"][0][0].item())
 glue("ch05_bug_grad_wrong", bug_wrong[1][0].abs().item())
-print(f"floor of the buggy loss: {floor:.4f}, its value when the true class is 10 logits *behind*: "
-      f"{bug_wrong[0][0]:.4f} (correct loss: {curves['correct: CE(logits)'][0][0]:.4f})")
+print(
+    f"floor of the buggy loss: {floor:.4f}, its value when the true class is 10 logits"
+    f" *behind*: {bug_wrong[0][0]:.4f} (correct loss:"
+    f" {curves['correct: CE(logits)'][0][0]:.4f})"
+)
 
 # %% [markdown]
 # When the network is confidently **wrong** (the left end), the correct loss is
@@ -156,8 +173,14 @@ clf_steps = run.pick(smoke=50, cpu=400, full=400)
 
 def train_small(bug: bool, opt: str, steps: int = clf_steps) -> list:
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, K)).to(run.device)
-    o = torch.optim.Adam(net.parameters(), 1e-3) if opt == "Adam" else torch.optim.SGD(net.parameters(), 0.1)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, K)
+    ).to(run.device)
+    o = (
+        torch.optim.Adam(net.parameters(), 1e-3)
+        if opt == "Adam"
+        else torch.optim.SGD(net.parameters(), 0.1)
+    )
     g = torch.Generator().manual_seed(0)
     out = []
     for s in range(1, steps + 1):
@@ -180,7 +203,13 @@ for opt, style in (("Adam", "-"), ("SGD", "--")):
         h = train_small(bug, opt)
         name = f"{opt}, {'softmax + CE (bug)' if bug else 'CE on logits'}"
         final[(opt, bug)] = h[-1][1]
-        ax.plot([s for s, _ in h], [a for _, a in h], style, label=name, color="C3" if bug else "C0")
+        ax.plot(
+            [s for s, _ in h],
+            [a for _, a in h],
+            style,
+            label=name,
+            color="C3" if bug else "C0",
+        )
 ax.set_xlabel("step")
 ax.set_ylabel("validation accuracy")
 ax.set_title("a small classifier, 1,000 labels")
@@ -212,10 +241,14 @@ glue("ch05_clf_steps", clf_steps)
 loader_steps = run.pick(smoke=100, cpu=300, full=300)
 g = torch.Generator().manual_seed(0)
 seen_buggy = set()
-for step in range(loader_steps):  # "for x, y in loader": a shuffled pass over all 60,000 training images
+# "for x, y in loader": a shuffled pass over all 60,000 training images
+for step in range(loader_steps):
     idx = torch.randperm(len(data.train_x), generator=g)[:100]
     seen_buggy.update(idx.tolist())  # every batch's labels go into the loss
-print(f"buggy loop: {len(seen_buggy):,} distinct labelled images after {loader_steps} steps")
+print(
+    f"buggy loop: {len(seen_buggy):,} distinct labelled images after {loader_steps}"
+    " steps"
+)
 
 # %% [markdown]
 # The library keeps the labelled subset fixed (`Trainer.lab_idx`, one row per seed) and class-balanced
@@ -228,8 +261,14 @@ probe = Trainer(cfg_probe, data=data, progress=False)
 probe.fit()
 used = torch.unique(probe.lab_seq)
 print("distinct labelled indices the library uses:", used.numel())
-print("labels per class:", torch.bincount(data.train_y[probe.lab_idx[0]], minlength=K).tolist())
-print("overlap with the validation split:", len(set(used.tolist()) & set(probe.val_idx.tolist())))
+print(
+    "labels per class:",
+    torch.bincount(data.train_y[probe.lab_idx[0]], minlength=K).tolist(),
+)
+print(
+    "overlap with the validation split:",
+    len(set(used.tolist()) & set(probe.val_idx.tolist())),
+)
 glue("ch05_buggy_seen", len(seen_buggy))
 glue("ch05_lib_seen", used.numel())
 
@@ -268,7 +307,9 @@ glue("ch05_fm_ratio", fm_sample / fm_batch)
 # %%
 def real_batch(n, gen):
     centres = torch.tensor([[2.0, 2.0], [-2.0, 2.0], [2.0, -2.0], [-2.0, -2.0]])
-    return centres[torch.randint(4, (n,), generator=gen)] + 0.3 * torch.randn(n, 2, generator=gen)
+    return centres[torch.randint(4, (n,), generator=gen)] + 0.3 * torch.randn(
+        n, 2, generator=gen
+    )
 
 
 toy_steps = run.pick(smoke=100, cpu=400, full=400)
@@ -282,7 +323,9 @@ for ax, (name, loss_fn) in zip(axes[1:], (
         ("batch means (paper)", lambda r, f: losses.feature_matching_loss(r, f)),
         ("per sample (bug)", lambda r, f: (r - f).square().mean()))):
     torch.manual_seed(1)
-    fake_pts = (torch.randn(100, 2) * 1.5 + torch.tensor([4.0, 0.0])).requires_grad_(True)
+    fake_pts = (torch.randn(100, 2) * 1.5 + torch.tensor([4.0, 0.0])).requires_grad_(
+        True
+    )
     opt = torch.optim.Adam([fake_pts], lr=0.05)
     gen = torch.Generator().manual_seed(2)
     for _ in range(toy_steps):
@@ -299,7 +342,9 @@ for ax in axes:
     ax.set_xlim(-5, 7)
     ax.set_ylim(-5, 5)
     ax.set_aspect("equal")
-fig.suptitle(f"feature matching toy: {toy_steps} Adam steps on the fake points", fontsize=10)
+fig.suptitle(
+    f"feature matching toy: {toy_steps} Adam steps on the fake points", fontsize=10
+)
 fig.tight_layout()
 plt.show()
 glue("ch05_spread_batch", spread["batch means (paper)"])
@@ -341,8 +386,10 @@ for method in ("sgan", "supervised"):
     tr = Trainer(TrainConfig(method=method, **common), data=data, progress=False)
     tr.fit()
     results[method] = tr
-    print(f"{method:>10}: {tr.step} steps in {tr.wall_seconds:.0f} s, last validation accuracy "
-          f"{tr.history['val_acc'][-1][0]:.4f}")
+    print(
+        f"{method:>10}: {tr.step} steps in {tr.wall_seconds:.0f} s, last validation"
+        f" accuracy {tr.history['val_acc'][-1][0]:.4f}"
+    )
 
 # %%
 for method, tr in results.items():
@@ -367,11 +414,25 @@ plt.show()
 # %%
 test_acc = {m: tr.evaluate("test")[0] for m, tr in results.items()}
 val_acc = {m: tr.history["val_acc"][-1][0] for m, tr in results.items()}
-rows = ["| method | labels | steps (epochs) | validation acc. (%) | test acc. (%) | test error (%) |", "|---|---|---|---|---|---|"]
+rows = [
+    (
+        "| method | labels | steps (epochs) | validation acc. (%) | test acc. (%) |"
+        " test error (%) |"
+    ),
+    "|---|---|---|---|---|---|",
+]
 for m, tr in results.items():
-    rows.append(f"| {m} | 100 | {tr.step:,} ({tr.step / tr.steps_per_epoch:.2f}) | {100 * val_acc[m]:.2f} | "
-                f"{100 * test_acc[m]:.2f} | {100 * (1 - test_acc[m]):.2f} |")
-display(Markdown("\n".join(rows) + f"\n\n*One seed, mode `{run.mode}`. Averaged discriminator, last step.*"))
+    rows.append(
+        f"| {m} | 100 | {tr.step:,} ({tr.step / tr.steps_per_epoch:.2f}) |"
+        f" {100 * val_acc[m]:.2f} | {100 * test_acc[m]:.2f} |"
+        f" {100 * (1 - test_acc[m]):.2f} |"
+    )
+display(
+    Markdown(
+        "\n".join(rows)
+        + f"\n\n*One seed, mode `{run.mode}`. Averaged discriminator, last step.*"
+    )
+)
 sg = results["sgan"].history
 best_gap = 100 * (max(v[0] for v in sg["val_acc"]) - sg["val_acc"][-1][0])
 glue("ch05_sgan_test", 100 * test_acc["sgan"])
@@ -448,7 +509,8 @@ glue("ch05_best_gap", best_gap)
 #     return real_term + fake_term
 #
 # def sgan_g(fake_logits):
-#     return -torch.logsumexp(F.log_softmax(fake_logits, dim=-1)[..., :-1], dim=-1).mean(-1)
+#     log_p = F.log_softmax(fake_logits, dim=-1)
+#     return -torch.logsumexp(log_p[..., :-1], dim=-1).mean(-1)
 #
 # from ssgan_lib.exercises.ch05 import check_sgan_unsupervised_loss, check_sgan_g_loss
 # check_sgan_unsupervised_loss(sgan_unl)

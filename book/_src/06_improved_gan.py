@@ -56,7 +56,8 @@ from ssgan_lib.data import load_mnist
 from ssgan_lib.models import SalimansD, SalimansG
 from ssgan_lib.optim import PaperAdam
 from ssgan_lib.plots import plot_history, show_samples
-from ssgan_lib import read_result, results_path  # the book's stored results, also when installed
+# the book's stored results, also when installed
+from ssgan_lib import read_result, results_path
 from ssgan_lib.runinfo import RunInfo, glue
 from ssgan_lib.train import TrainConfig, Trainer
 
@@ -67,19 +68,31 @@ data = load_mnist(run.device)
 # %%
 torch.manual_seed(0)
 K = 10
-l_unl, l_fake = torch.randn(1, 64, K + 1) * 3, torch.randn(1, 64, K + 1) * 3  # K+1 logits, last = fake
-k_unl, k_fake = losses.k_plus_one_to_k(l_unl), losses.k_plus_one_to_k(l_fake)  # K logits, fake fixed at 0
+# K+1 logits, last = fake
+l_unl, l_fake = torch.randn(1, 64, K + 1) * 3, torch.randn(1, 64, K + 1) * 3
+# K logits, fake fixed at 0
+k_unl, k_fake = losses.k_plus_one_to_k(l_unl), losses.k_plus_one_to_k(l_fake)
 with_zero = torch.cat([k_unl, torch.zeros(1, 64, 1)], dim=-1)
 print("max |softmax(K+1 logits) - softmax([K logits, 0])|:",
       (l_unl.softmax(-1) - with_zero.softmax(-1)).abs().max().item())
 d_direct = 1 - l_unl.softmax(-1)[..., K]
 d_lse = torch.sigmoid(torch.logsumexp(k_unl, dim=-1))
 print("max |(1 - p_fake) - sigmoid(LSE)|:", (d_direct - d_lse).abs().max().item())
-print("SGAN unsupervised loss (K+1 logits):     ", losses.sgan_unsupervised_loss(l_unl, l_fake).item())
-print("2 x improved-GAN unsupervised loss (K):  ", 2 * losses.unsupervised_loss(k_unl, k_fake).item())
+print(
+    "SGAN unsupervised loss (K+1 logits):     ",
+    losses.sgan_unsupervised_loss(l_unl, l_fake).item(),
+)
+print(
+    "2 x improved-GAN unsupervised loss (K):  ",
+    2 * losses.unsupervised_loss(k_unl, k_fake).item(),
+)
 big = torch.full((1, 1, K), 300.0)
-print("at logits of 300: naive log(Z/(Z+1)) =", torch.log(big.exp().sum(-1) / (big.exp().sum(-1) + 1)).item(),
-      "| library loss =", losses.unsupervised_loss(big, -big).item())
+print(
+    "at logits of 300: naive log(Z/(Z+1)) =",
+    torch.log(big.exp().sum(-1) / (big.exp().sum(-1) + 1)).item(),
+    "| library loss =",
+    losses.unsupervised_loss(big, -big).item(),
+)
 
 # %% [markdown]
 # The two parametrisations give the same probabilities, and the unsupervised losses agree up to the factor
@@ -102,7 +115,8 @@ print("at logits of 300: naive log(Z/(Z+1)) =", torch.log(big.exp().sum(-1) / (b
 
 # %%
 def preactivation_stats(D, x, gen):
-    """Mean and std of each layer's pre-activation on x (noise on, as in training and in data_init)."""
+    """Mean and std of each layer's pre-activation on x (noise on, as in training and in
+    data_init)."""
     sig = [D.sigma_in] + [D.sigma_hidden] * len(D.hidden)
     h, rows = x, []
     for i, layer in enumerate(list(D.hidden) + [D.out]):
@@ -121,8 +135,14 @@ with torch.no_grad():
     D_demo.data_init(x500, generator=torch.Generator().manual_seed(1))
     after = preactivation_stats(D_demo, x500, torch.Generator().manual_seed(2))
 names = ["1000", "500", "250", "250", "250", "out (10)"]
-rows = ["| layer | mean before | std before | mean after init | std after init |", "|---|---|---|---|---|"]
-rows += [f"| {n} | {b[0]:.3f} | {b[1]:.3f} | {a[0]:.3f} | {a[1]:.3f} |" for n, b, a in zip(names, before, after)]
+rows = [
+    "| layer | mean before | std before | mean after init | std after init |",
+    "|---|---|---|---|---|",
+]
+rows += [
+    f"| {n} | {b[0]:.3f} | {b[1]:.3f} | {a[0]:.3f} | {a[1]:.3f} |"
+    for n, b, a in zip(names, before, after)
+]
 display(Markdown("\n".join(rows)))
 
 # %% [markdown]
@@ -142,7 +162,8 @@ display(Markdown("\n".join(rows)))
 # %%
 x8 = data.test_x[:8].unsqueeze(0)
 with torch.no_grad():
-    draws = torch.stack([D_demo(x8, train=True)[0] for _ in range(20)])  # 20 noise draws
+    # 20 noise draws
+    draws = torch.stack([D_demo(x8, train=True)[0] for _ in range(20)])
     clean = D_demo(x8, train=False)[0]
 print("std of the logits over 20 noise draws (train=True):", draws.std(0).mean().item())
 print("train=False is deterministic:", torch.equal(clean, D_demo(x8, train=False)[0]))
@@ -172,7 +193,9 @@ for g in grads:
     paper.append(-p1.item())
     torch_adam.append(-p2.item())
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
-ax.loglog(grads, torch_adam, label=r"torch.optim.Adam: $\hat m / (\sqrt{\hat v} + \epsilon)$")
+ax.loglog(
+    grads, torch_adam, label=r"torch.optim.Adam: $\hat m / (\sqrt{\hat v} + \epsilon)$"
+)
 ax.loglog(grads, paper, "--", label=r"PaperAdam: $\hat m / \sqrt{\hat v + \epsilon}$")
 ax.set_xlabel("gradient")
 ax.set_ylabel("size of the first step")
@@ -217,7 +240,10 @@ live = []
 while tr.step < tr.total_steps:
     tr.fit(steps=chunk)
     live.append((tr.step, live_val_accuracy(tr)))
-print(f"{tr.step} steps ({tr.step / tr.steps_per_epoch:.2f} epochs) in {tr.wall_seconds:.0f} s")
+print(
+    f"{tr.step} steps ({tr.step / tr.steps_per_epoch:.2f} epochs) in"
+    f" {tr.wall_seconds:.0f} s"
+)
 
 # %%
 plot_history(tr.history, title="ssgan-fm, 100 labels")
@@ -227,7 +253,12 @@ plt.show()
 h = tr.history
 fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.plot([s for s, _ in live], [100 * a for _, a in live], "s--", label="live D")
-ax.plot(h["eval_step"], [100 * v[0] for v in h["val_acc"]], "o-", label="averaged D (bias-corrected)")
+ax.plot(
+    h["eval_step"],
+    [100 * v[0] for v in h["val_acc"]],
+    "o-",
+    label="averaged D (bias-corrected)",
+)
 ax.set_xlabel("step")
 ax.set_ylabel("validation accuracy (%)")
 ax.set_title("live vs averaged discriminator, 100 labels")
@@ -252,11 +283,16 @@ glue("ch06_avg_std", 100 * torch.tensor([v[0] for v in h["val_acc"][len(live) //
 # %%
 test_acc = tr.evaluate("test")[0]
 epochs = tr.step / tr.steps_per_epoch
-display(Markdown(
-    "| method | labels | steps (epochs) | validation acc. (%) | test acc. (%) | test error (%) |\n|---|---|---|---|---|---|\n"
-    f"| ssgan-fm | 100 | {tr.step:,} ({epochs:.2f}) | {100 * h['val_acc'][-1][0]:.2f} | {100 * test_acc:.2f} | "
-    f"{100 * (1 - test_acc):.2f} |\n\n*One seed, mode `{run.mode}`. Averaged discriminator, last step. "
-    "Paper (300 epochs, 10 seeds): 0.93 ± 0.065 % test error.*"))
+display(
+    Markdown(
+        "| method | labels | steps (epochs) | validation acc. (%) | test acc. (%) |"
+        f" test error (%) |\n|---|---|---|---|---|---|\n| ssgan-fm | 100 | {tr.step:,}"
+        f" ({epochs:.2f}) | {100 * h['val_acc'][-1][0]:.2f} | {100 * test_acc:.2f} |"
+        f" {100 * (1 - test_acc):.2f} |\n\n*One seed, mode `{run.mode}`. Averaged"
+        " discriminator, last step. Paper (300 epochs, 10 seeds): 0.93 ± 0.065 % test"
+        " error.*"
+    )
+)
 glue("ch06_test_acc", 100 * test_acc)
 glue("ch06_epochs", epochs)
 
@@ -281,24 +317,40 @@ if long_run.exists():
     per_epoch = m["steps"] / m["epochs"]
     hist = m["history"]
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    ax.plot([s / per_epoch for s in hist["eval_step"]], [100 * sum(v) / len(v) for v in hist["val_acc"]], "-",
-            label="averaged D, validation")
-    ax.axhline(100 - 0.93, color="gray", ls=":", label="paper: 99.07 % test (300 epochs, 10 seeds)")
+    ax.plot(
+        [s / per_epoch for s in hist["eval_step"]],
+        [100 * sum(v) / len(v) for v in hist["val_acc"]],
+        "-",
+        label="averaged D, validation",
+    )
+    ax.axhline(
+        100 - 0.93,
+        color="gray",
+        ls=":",
+        label="paper: 99.07 % test (300 epochs, 10 seeds)",
+    )
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(70, 100)
-    ax.set_title(f"ssgan-fm, {m['labels']} labels, seed {m['seed']}, on {m['device_name']}")
+    ax.set_title(
+        f"ssgan-fm, {m['labels']} labels, seed {m['seed']}, on {m['device_name']}"
+    )
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     plt.show()
-    display(Markdown(
-        "| steps (epochs) | device | wall time | last validation acc. (%) | test acc. (%) | test error (%) |\n"
-        "|---|---|---|---|---|---|\n"
-        f"| {m['steps']:,} ({m['epochs']:.0f}) | {m['device_name']} | {m['wall_seconds'] / 60:.0f} min | "
-        f"{100 * sum(hist['val_acc'][-1]) / len(hist['val_acc'][-1]):.2f} | {100 * m['test_accuracy']:.2f} | "
-        f"{m['test_error']:.2f} |\n\n*Stored by `python -m ssgan_lib train --labels {m['labels']} --epochs "
-        f"{m['epochs']:.0f} --device {m['device']}` (ssgan_lib {m['ssgan_lib']}, {m['time'][:10]}); "
-        "one seed; the test set was read once, after the last step.*"))
+    display(
+        Markdown(
+            "| steps (epochs) | device | wall time | last validation acc. (%) | test"
+            f" acc. (%) | test error (%) |\n|---|---|---|---|---|---|\n| {m['steps']:,}"
+            f" ({m['epochs']:.0f}) | {m['device_name']} | {m['wall_seconds'] / 60:.0f}"
+            f" min | {100 * sum(hist['val_acc'][-1]) / len(hist['val_acc'][-1]):.2f} |"
+            f" {100 * m['test_accuracy']:.2f} | {m['test_error']:.2f} |\n\n*Stored by"
+            f" `python -m ssgan_lib train --labels {m['labels']} --epochs"
+            f" {m['epochs']:.0f} --device {m['device']}` (ssgan_lib {m['ssgan_lib']},"
+            f" {m['time'][:10]}); one seed; the test set was read once, after the last"
+            " step.*"
+        )
+    )
 else:
     print(f"No long run stored in {long_run} yet.")
 
@@ -323,7 +375,11 @@ else:
 from ssgan_lib.runs import epoch_means, last_val, load_run, seed_mean, val_curve
 
 reference = read_result("reference_runs.json")
-library_runs = {"library, final, seed 1 (validation, averaged D)": results_path("long_run_100_labels.json")}
+library_runs = {
+    "library, final, seed 1 (validation, averaged D)": results_path(
+        "long_run_100_labels.json"
+    )
+}
 library_runs.update({f"library, {f.stem} (validation, seeds 1-2)": f
                      for f in sorted(results_path("recipe").glob("final*.json"))})
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
@@ -347,7 +403,13 @@ ax2.set_xlabel("epoch")
 ax2.set_ylabel("loss_unl, epoch mean")
 ax2.grid(alpha=0.3, which="both")
 ax2.set_title("the unsupervised game", fontsize=10)
-fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+fig.legend(
+    *ax.get_legend_handles_labels(),
+    loc="lower center",
+    ncol=2,
+    fontsize=8,
+    frameon=False,
+)
 fig.tight_layout(rect=(0, 0.17, 1, 1))
 plt.show()
 
@@ -367,13 +429,27 @@ lib = load_run(library_runs["library, final, seed 1 (validation, averaged D)"])
 ep, vals = val_curve(lib, "averaged")
 e2, lu = epoch_means(lib, "loss_unl")
 lib_early = sum(1 for e, v in zip(e2, seed_mean(lu)) if e <= 20 and v < 0.01)
-rows.append(("library, final", 1, "validation, averaged D", ep[-1], at_epoch(ep, seed_mean(vals), 25),
-             seed_mean(vals)[-1], lib_early))
+rows.append((
+    "library, final",
+    1,
+    "validation, averaged D",
+    ep[-1],
+    at_epoch(ep, seed_mean(vals), 25),
+    seed_mean(vals)[-1],
+    lib_early,
+))
 fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
-display(Markdown(
-    "| run | seed | accuracy on | epochs run | acc. at epoch 25 (%) | acc. at the last epoch (%) | "
-    "epochs 1-20 with loss_unl < 0.01 |\n|---|---|---|---|---|---|---|\n"
-    + "".join(f"| {a} | {b} | {c} | {d:.0f} | {fmt(e)} | {fmt(f)} | {g} |\n" for a, b, c, d, e, f, g in rows)))
+display(
+    Markdown(
+        "| run | seed | accuracy on | epochs run | acc. at epoch 25 (%) | acc. at the"
+        " last epoch (%) | epochs 1-20 with loss_unl < 0.01"
+        " |\n|---|---|---|---|---|---|---|\n"
+        + "".join(
+            f"| {a} | {b} | {c} | {d:.0f} | {fmt(e)} | {fmt(f)} | {g} |\n"
+            for a, b, c, d, e, f, g in rows
+        )
+    )
+)
 ref_s1 = next(r for r in reference["runs"] if r["recipe"] == "final" and r["seed"] == 1)
 glue("ch06_ref_epochs", float(ref_s1["epoch"][-1]))
 glue("ch06_ref_raw_last", 100 * (1 - ref_s1["raw_test_err"][-1]))
@@ -418,38 +494,67 @@ for r in RECIPES.values():
 # compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.
 
 # %%
-recipe_runs = {f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))}
+recipe_runs = {
+    f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))
+}
 if recipe_runs:
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
     for name, m in recipe_runs.items():
         for ax, which in zip(axes, ("raw", "averaged")):
             ep, vals = val_curve(m, which)
             line, = ax.plot(ep, seed_mean(vals), "-", lw=1.4, label=name)
-            ax.fill_between(ep, [min(v) for v in vals], [max(v) for v in vals], color=line.get_color(), alpha=0.15)
+            ax.fill_between(
+                ep,
+                [min(v) for v in vals],
+                [max(v) for v in vals],
+                color=line.get_color(),
+                alpha=0.15,
+            )
             ax.set_title(f"{which} D", fontsize=10)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation accuracy (%)")
-    low = min(min(seed_mean(val_curve(m, w)[1])) for m in recipe_runs.values() for w in ("raw", "averaged"))
+    low = min(
+        min(seed_mean(val_curve(m, w)[1]))
+        for m in recipe_runs.values()
+        for w in ("raw", "averaged")
+    )
     axes[0].set_ylim(max(0, 5 * int(low // 5) - 5), 100)
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="lower center",
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     plt.show()
     table = []
     for name, m in recipe_runs.items():
         raw, avg = last_val(m, "raw"), last_val(m, "averaged")
         e2, lu = epoch_means(m, "loss_unl")
-        d_wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]  # per seed: epochs where D wins the game
+        # per seed: epochs where D wins the game
+        d_wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]
         table.append((name, m, raw, avg, d_wins))
-    display(Markdown(
-        "| run | recipe | lr, decay | seeds | epochs | raw D: val. acc. (%) | averaged D: val. acc. (%) | "
-        "epochs with loss_unl < 0.01, per seed | wall time |\n|---|---|---|---|---|---|---|---|---|\n"
-        + "".join(f"| {n} | {m['config']['recipe']} | {m['config']['lr']:g}, last {m['recipe']['lr_decay_epochs']:.0f} ep. "
-                  f"| {raw['seeds']} | {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} | "
-                  f"{avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} | {m['wall_seconds'] / 3600:.1f} h |\n"
-                  for n, m, raw, avg, dw in table)
-        + "\n*Mean ± standard deviation over seeds of the last evaluation, 5,000 validation images; "
-        + f"{table[0][1]['device_name']}; commands and commits in `book/results/recipe/`.*"))
+    display(
+        Markdown(
+            "| run | recipe | lr, decay | seeds | epochs | raw D: val. acc. (%) |"
+            " averaged D: val. acc. (%) | epochs with loss_unl < 0.01, per seed | wall"
+            " time |\n|---|---|---|---|---|---|---|---|---|\n"
+            + "".join(
+                f"| {n} | {m['config']['recipe']} | {m['config']['lr']:g}, last"
+                f" {m['recipe']['lr_decay_epochs']:.0f} ep. | {raw['seeds']} |"
+                f" {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} |"
+                f" {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} |"
+                f" {m['wall_seconds'] / 3600:.1f} h |\n"
+                for n, m, raw, avg, dw in table
+            )
+            + "\n*Mean ± standard deviation over seeds of the last evaluation, 5,000"
+            " validation images; "
+            + f"{table[0][1]['device_name']}; commands and commits in"
+            " `book/results/recipe/`.*"
+        )
+    )
 else:
     print("No recipe experiment stored in book/results/recipe/ yet.")
 
@@ -483,7 +588,13 @@ if ablation_file is not None:
     for name, (ep, vals) in val_curves(abl).items():
         mean = [sum(v) / len(v) for v in vals]
         line, = ax.plot(ep, mean, "-", label=abl["variants"][name]["what"])
-        ax.fill_between(ep, [min(v) for v in vals], [max(v) for v in vals], color=line.get_color(), alpha=0.15)
+        ax.fill_between(
+            ep,
+            [min(v) for v in vals],
+            [max(v) for v in vals],
+            color=line.get_color(),
+            alpha=0.15,
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_ylim(60, 100)
@@ -493,21 +604,37 @@ if ablation_file is not None:
     plt.show()
     rows = summary_rows(abl)
     any_run = next(iter(abl["variants"].values()))
-    display(Markdown(
-        "| variant | seeds | epochs | last validation acc. (%): mean | min | max |\n|---|---|---|---|---|---|\n"
-        + "".join(f"| {r['what']} | {r['seeds']} | {r['epochs']:.0f} | {r['val_mean']:.2f} | {r['val_min']:.2f} | "
-                  f"{r['val_max']:.2f} |\n" for r in rows)
-        + f"\n*Stored in `book/results/{ablation_file.name}` (device: {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']}, "
-        f"{any_run['time'][:10]}); seeds {any_run['seed']} to {any_run['seed'] + any_run['seeds'] - 1}, the same for every "
-        "variant.*"))
+    display(
+        Markdown(
+            "| variant | seeds | epochs | last validation acc. (%): mean | min | max"
+            " |\n|---|---|---|---|---|---|\n"
+            + "".join(
+                f"| {r['what']} | {r['seeds']} | {r['epochs']:.0f} |"
+                f" {r['val_mean']:.2f} | {r['val_min']:.2f} | {r['val_max']:.2f} |\n"
+                for r in rows
+            )
+            + f"\n*Stored in `book/results/{ablation_file.name}` (device:"
+            f" {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']},"
+            f" {any_run['time'][:10]}); seeds {any_run['seed']} to"
+            f" {any_run['seed'] + any_run['seeds'] - 1}, the same for every variant.*"
+        )
+    )
     ref = next(r for r in rows if r["variant"] == "reference")
     others = [r for r in rows if r["variant"] != "reference"]
     best = max(rows, key=lambda r: r["val_mean"])
-    display(Markdown(f"Highest mean validation accuracy after {best['epochs']:.0f} epochs: **{best['what']}** "
-                     f"({best['val_mean']:.2f} %, against {ref['val_mean']:.2f} % for the reference recipe)."))
+    display(
+        Markdown(
+            f"Highest mean validation accuracy after {best['epochs']:.0f} epochs:"
+            f" **{best['what']}** ({best['val_mean']:.2f} %, against"
+            f" {ref['val_mean']:.2f} % for the reference recipe)."
+        )
+    )
     glue("ch06_abl_epochs", ref["epochs"])
     glue("ch06_abl_ref", ref["val_mean"])
-    glue("ch06_abl_spread", max(abs(r["val_mean"] - ref["val_mean"]) for r in others) if others else 0.0)
+    glue(
+        "ch06_abl_spread",
+        max(abs(r["val_mean"] - ref["val_mean"]) for r in others) if others else 0.0,
+    )
 else:
     print("No ablation stored in book/results/ yet.")
     glue("ch06_abl_epochs", 0.0)
@@ -532,7 +659,9 @@ else:
 
 # %%
 with torch.no_grad():
-    fakes = tr.G(tr.G.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0)))[0]
+    fakes = tr.G(
+        tr.G.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0))
+    )[0]
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4.6))
 show_samples(data.train_x[:64], nrow=8, title="real", ax=a1)
 show_samples(fakes, nrow=8, title=f"G after {tr.step} steps (feature matching)", ax=a2)
@@ -543,7 +672,12 @@ plt.show()
 D_avg = tr.sync_eval()
 with torch.no_grad():
     lr_, _ = D_avg(data.test_x[:1000].unsqueeze(0), train=False)
-    lf_, _ = D_avg(tr.G(tr.G.sample_z(1000, run.device, torch.Generator(run.device).manual_seed(1))), train=False)
+    lf_, _ = D_avg(
+        tr.G(
+            tr.G.sample_z(1000, run.device, torch.Generator(run.device).manual_seed(1))
+        ),
+        train=False,
+    )
 d_real = torch.sigmoid(torch.logsumexp(lr_[0], -1))
 d_fake = torch.sigmoid(torch.logsumexp(lf_[0], -1))
 fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -618,7 +752,8 @@ glue("ch06_d_fake", d_fake.median().item())
 # def unl(unl_logits, fake_logits):
 #     lse_u = torch.logsumexp(unl_logits, dim=-1)
 #     lse_f = torch.logsumexp(fake_logits, dim=-1)
-#     return 0.5 * (-lse_u + F.softplus(lse_u)).mean(-1) + 0.5 * F.softplus(lse_f).mean(-1)
+#     return (0.5 * (-lse_u + F.softplus(lse_u)).mean(-1)
+#             + 0.5 * F.softplus(lse_f).mean(-1))
 #
 # from ssgan_lib.exercises.ch06 import check_salimans_unl_loss
 # check_salimans_unl_loss(unl)
@@ -641,7 +776,8 @@ glue("ch06_d_fake", d_fake.median().item())
 # ```python
 # import torch
 # def d_of_x(logits):
-#     return torch.sigmoid(torch.logsumexp(logits, dim=-1))  # Z/(Z+1) = 1/(1 + 1/Z) = sigmoid(log Z)
+#     # Z/(Z+1) = 1/(1 + 1/Z) = sigmoid(log Z)
+#     return torch.sigmoid(torch.logsumexp(logits, dim=-1))
 #
 # def k_logits(logits):
 #     return logits[..., :-1] - logits[..., -1:]

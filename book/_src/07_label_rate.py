@@ -75,35 +75,64 @@ rate_labels = label_rate_to_count(rate)  # 20 % of 60,000 training labels
 if full_csv.exists():
     rows = read_rows(full_csv)
     meta = json.loads(full_csv.with_suffix(".meta.json").read_text())
-    source = f"full sweep from {full_csv} ({meta['epochs']:.0f} epochs on {meta['device_name']}, commit {meta['commit']})"
+    source = (
+        f"full sweep from {full_csv} ({meta['epochs']:.0f} epochs on"
+        f" {meta['device_name']}, commit {meta['commit']})"
+    )
 else:
-    labels = run.pick(smoke=[20, 100], cpu=[20, 100, 1000, rate_labels], full=[20, 50, 100, 200, 1000, rate_labels])
+    labels = run.pick(
+        smoke=[20, 100],
+        cpu=[20, 100, 1000, rate_labels],
+        full=[20, 50, 100, 200, 1000, rate_labels],
+    )
     seeds = run.pick(smoke=2, cpu=3, full=10)
     steps = run.pick(smoke=10, cpu=300, full=180_000)
     data = load_mnist(run.device)
     out = Path(tempfile.mkdtemp()) / "label_rate_reduced.csv"
     t0 = time.perf_counter()
-    rows = run_sweep(labels, ["ssgan-fm", "supervised"], seeds, None, out, run.device, steps=steps,
-                     progress=False, data=data)
-    source = (f"reduced sweep run by this notebook: {len(labels)} label counts x {seeds} seeds x {steps} steps "
-              f"({steps / 600:.2f} epochs) on {run.device}, {time.perf_counter() - t0:.0f} s")
+    rows = run_sweep(
+        labels,
+        ["ssgan-fm", "supervised"],
+        seeds,
+        None,
+        out,
+        run.device,
+        steps=steps,
+        progress=False,
+        data=data,
+    )
+    source = (
+        f"reduced sweep run by this notebook: {len(labels)} label counts x {seeds}"
+        f" seeds x {steps} steps ({steps / 600:.2f} epochs) on {run.device},"
+        f" {time.perf_counter() - t0:.0f} s"
+    )
 print(source)
 
 # %%
 summary = summarize(rows)
 fm = {n: (m, s, k) for n, m, s, k in summary.get("ssgan-fm", [])}
 sup = {n: (m, s, k) for n, m, s, k in summary.get("supervised", [])}
-lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | paper SSGAN (%) |", "|---|---|---|---|"]
+lines = [
+    "| labels | SSGAN-FM error (%) | supervised-only error (%) | paper SSGAN (%) |",
+    "|---|---|---|---|",
+]
 for n in sorted(set(fm) | set(sup)):
     f = f"{fm[n][0]:.2f} ± {fm[n][1]:.2f} (n={fm[n][2]})" if n in fm else "–"
     s = f"{sup[n][0]:.2f} ± {sup[n][1]:.2f} (n={sup[n][2]})" if n in sup else "–"
     p = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
     lines.append(f"| {n:,} | {f} | {s} | {p} |")
-display(Markdown("\n".join(lines) + f"\n\n*Mean ± sample std over seeds. Source: {source}.*"))
+display(
+    Markdown(
+        "\n".join(lines) + f"\n\n*Mean ± sample std over seeds. Source: {source}.*"
+    )
+)
 
 # %%
-fig = plot_label_rate({k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()}, PAPER_ERRORS,
-                      title="MNIST test error against the number of labels")
+fig = plot_label_rate(
+    {k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()},
+    PAPER_ERRORS,
+    title="MNIST test error against the number of labels",
+)
 plt.show()
 
 # %%

@@ -56,8 +56,15 @@ from IPython.display import Markdown, display
 
 from ssgan_lib.data import load_mnist, validation_split
 from ssgan_lib.gan import GANConfig, train_gan
-from ssgan_lib.metrics import (class_histogram, classify_accuracy, diversity, features, frechet_distance,
-                               nearest_neighbour_distances, train_feature_net)
+from ssgan_lib.metrics import (
+    class_histogram,
+    classify_accuracy,
+    diversity,
+    features,
+    frechet_distance,
+    nearest_neighbour_distances,
+    train_feature_net,
+)
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import show_samples
 from ssgan_lib.runinfo import RunInfo, glue
@@ -65,11 +72,19 @@ from ssgan_lib.train import TrainConfig, Trainer
 
 run = RunInfo("08 evaluating generators")
 dev = run.device
-fnet_steps = run.pick(smoke=100, cpu=500, full=3000)  # feature-net training steps (batch 128)
-n_fid = run.pick(smoke=500, cpu=4000, full=5000)  # images per set for FID (the validation split has 5000)
-gan_steps = run.pick(smoke=100, cpu=2000, full=30_000)  # MLP GAN generator updates (batch 64)
-fm_steps = run.pick(smoke=60, cpu=1200, full=18_000)  # SSGAN steps (batch 100; 600 steps = 1 epoch)
-print(run.mode, dev, dict(fnet_steps=fnet_steps, n_fid=n_fid, gan_steps=gan_steps, fm_steps=fm_steps))
+# feature-net training steps (batch 128)
+fnet_steps = run.pick(smoke=100, cpu=500, full=3000)
+# images per set for FID (the validation split has 5000)
+n_fid = run.pick(smoke=500, cpu=4000, full=5000)
+# MLP GAN generator updates (batch 64)
+gan_steps = run.pick(smoke=100, cpu=2000, full=30_000)
+# SSGAN steps (batch 100; 600 steps = 1 epoch)
+fm_steps = run.pick(smoke=60, cpu=1200, full=18_000)
+print(
+    run.mode,
+    dev,
+    dict(fnet_steps=fnet_steps, n_fid=n_fid, gan_steps=gan_steps, fm_steps=fm_steps),
+)
 
 # %% [markdown]
 # ## The measuring instrument
@@ -114,7 +129,10 @@ def sqrtm_sym(a):  # square root of a symmetric positive semi-definite matrix
 mu_r, mu_g = f_val.mean(0), f_pool.mean(0)
 cov_r, cov_g = torch.cov(f_val.T), torch.cov(f_pool.T)
 root_r = sqrtm_sym(cov_r)
-fid_by_hand = float((mu_r - mu_g).square().sum() + torch.trace(cov_r + cov_g - 2 * sqrtm_sym(root_r @ cov_g @ root_r)))
+fid_by_hand = float(
+    (mu_r - mu_g).square().sum()
+    + torch.trace(cov_r + cov_g - 2 * sqrtm_sym(root_r @ cov_g @ root_r))
+)
 print(f"by hand {fid_by_hand:.6f}   library {frechet_distance(f_val, f_pool):.6f}")
 
 # %% [markdown]
@@ -144,7 +162,9 @@ real = pool_x[:n_fid]
 sets = {
     "real": real,
     "blurred": blur(real),
-    "pixel noise": (real + 0.25 * torch.randn(real.shape, device=dev, generator=g)).clamp(0, 1),
+    "pixel noise": (
+        (real + 0.25 * torch.randn(real.shape, device=dev, generator=g)).clamp(0, 1)
+    ),
     "five classes": pool_x[pool_y < 5][:n_fid],
     "one class": pool_x[pool_y == 1][:n_fid],
     "ten images": pool_x[:10].repeat(n_fid // 10, 1),
@@ -159,10 +179,16 @@ for name in sets:
 print(f"{'validation':>14}: diversity {div_val:.2f}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1.1, 1]})
+fig, axes = plt.subplots(
+    1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1.1, 1]}
+)
 ax = axes[0]
 names = list(sets)
-bars = ax.barh(names[::-1], [fids[n] for n in names[::-1]], color=["C2" if n == "real" else "C0" for n in names[::-1]])
+bars = ax.barh(
+    names[::-1],
+    [fids[n] for n in names[::-1]],
+    color=["C2" if n == "real" else "C0" for n in names[::-1]],
+)
 ax.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
 ax.set_xscale("log")
 ax.set_xlim(0.5, 5 * max(fids.values()))
@@ -245,10 +271,14 @@ glue("n_small", ns[0], display=False)
 # %%
 torch.manual_seed(0)
 G_gan, D_gan = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
-gan_hist = train_gan(G_gan, D_gan, pool_x * 2 - 1, GANConfig(steps=gan_steps, seed=0, progress=False))
+gan_hist = train_gan(
+    G_gan, D_gan, pool_x * 2 - 1, GANConfig(steps=gan_steps, seed=0, progress=False)
+)
 G_gan.eval()
 with torch.no_grad():
-    x_gan = (G_gan(G_gan.sample_z(n_fid, dev, torch.Generator(dev).manual_seed(2))) + 1) / 2  # back to [0, 1]
+    x_gan = (
+        G_gan(G_gan.sample_z(n_fid, dev, torch.Generator(dev).manual_seed(2))) + 1
+    ) / 2  # back to [0, 1]
 
 # %% [markdown]
 # The SSGAN is trained in chunks so that we can watch its classifier and its generator together: after each chunk
@@ -257,7 +287,9 @@ with torch.no_grad():
 # below uses {glue:text}`n_fid`).
 
 # %%
-cfg = TrainConfig(labels=100, method="ssgan-fm", steps=fm_steps, eval_every=0, device=dev, seed=0)
+cfg = TrainConfig(
+    labels=100, method="ssgan-fm", steps=fm_steps, eval_every=0, device=dev, seed=0
+)
 tr = Trainer(cfg, data=data, progress=False)
 n_track = min(1000, n_fid)
 glue("n_track", n_track, display=False)
@@ -271,7 +303,8 @@ for c in range(chunks):
     track["val_acc"].append(tr.evaluate("val")[0])
     track["fid"].append(frechet_distance(f_val[:n_track], features(fnet, x_track)))
 with torch.no_grad():
-    x_fm = tr.G(tr.G.sample_z(n_fid, dev))[0]  # (seeds=1, n, 784) -> (n, 784), pixels in [0, 1]
+    # (seeds=1, n, 784) -> (n, 784), pixels in [0, 1]
+    x_fm = tr.G(tr.G.sample_z(n_fid, dev))[0]
 fm_acc = track["val_acc"][-1]
 
 fig, ax1 = plt.subplots(figsize=(6, 3.2))
@@ -290,12 +323,25 @@ plt.show()
 # norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`:
 
 # %%
-sup = Trainer(TrainConfig(labels=100, method="supervised", steps=fm_steps, eval_every=0, device=dev, seed=0),
-              data=data, progress=False)
+sup = Trainer(
+    TrainConfig(
+        labels=100,
+        method="supervised",
+        steps=fm_steps,
+        eval_every=0,
+        device=dev,
+        seed=0,
+    ),
+    data=data,
+    progress=False,
+)
 sup.fit()
 sup_acc = sup.evaluate("val")[0]
 glue("sup_acc", 100 * sup_acc, display=False)
-print(f"validation accuracy: FM SSGAN {100 * fm_acc:.2f} %, supervised only {100 * sup_acc:.2f} %")
+print(
+    f"validation accuracy: FM SSGAN {100 * fm_acc:.2f} %, supervised only"
+    f" {100 * sup_acc:.2f} %"
+)
 
 # %%
 gen = {"MLP GAN": x_gan, "FM SSGAN": x_fm}
@@ -303,11 +349,16 @@ for name, x in gen.items():
     feats[name] = features(fnet, x)
     fids[name] = frechet_distance(f_val, feats[name])
     divs[name] = diversity(x)
-hists = {"validation (real)": class_histogram(fnet, val_x[:n_fid]).cpu(),
-         "MLP GAN": class_histogram(fnet, x_gan).cpu(), "FM SSGAN": class_histogram(fnet, x_fm).cpu()}
+hists = {
+    "validation (real)": class_histogram(fnet, val_x[:n_fid]).cpu(),
+    "MLP GAN": class_histogram(fnet, x_gan).cpu(),
+    "FM SSGAN": class_histogram(fnet, x_fm).cpu(),
+}
 tv = {k: 0.5 * float((h - 0.1).abs().sum()) for k, h in hists.items()}
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.3]})
+fig, axes = plt.subplots(
+    1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.3]}
+)
 show_samples(x_gan[:48], nrow=8, ax=axes[0], title=f"MLP GAN, {gan_steps} steps")
 show_samples(x_fm[:48], nrow=8, ax=axes[1], title=f"FM SSGAN, {fm_steps} steps")
 w = 0.27
@@ -322,14 +373,31 @@ axes[2].set_title("class balance")
 fig.tight_layout()
 plt.show()
 
-rows = ["| set | FID | diversity | class TV from uniform | validation accuracy of D |", "|---|---|---|---|---|"]
+rows = [
+    "| set | FID | diversity | class TV from uniform | validation accuracy of D |",
+    "|---|---|---|---|---|",
+]
 tv["real"] = 0.5 * float((class_histogram(fnet, real).cpu() - 0.1).abs().sum())
-rows.append(f"| real (pool) | {fids['real']:.2f} | {divs['real']:.2f} | {tv['real']:.3f} | – |")
-rows.append(f"| MLP GAN | {fids['MLP GAN']:.2f} | {divs['MLP GAN']:.2f} | {tv['MLP GAN']:.3f} | – (D is not a classifier) |")
-rows.append(f"| FM SSGAN | {fids['FM SSGAN']:.2f} | {divs['FM SSGAN']:.2f} | {tv['FM SSGAN']:.3f} | {100 * fm_acc:.2f} % |")
+rows.append(
+    f"| real (pool) | {fids['real']:.2f} | {divs['real']:.2f} | {tv['real']:.3f} | – |"
+)
+rows.append(
+    f"| MLP GAN | {fids['MLP GAN']:.2f} | {divs['MLP GAN']:.2f} | {tv['MLP GAN']:.3f} |"
+    " – (D is not a classifier) |"
+)
+rows.append(
+    f"| FM SSGAN | {fids['FM SSGAN']:.2f} | {divs['FM SSGAN']:.2f} |"
+    f" {tv['FM SSGAN']:.3f} | {100 * fm_acc:.2f} % |"
+)
 rows.append(f"| supervised only (no G) | – | – | – | {100 * sup_acc:.2f} % |")
-display(Markdown("\n".join(rows) + f"\n\n*{n_fid} images per set against the {n_fid} validation images; "
-                 f"feature network: {fnet_steps} steps, {100 * fnet_acc:.2f} % validation accuracy; mode {run.mode}.*"))
+display(
+    Markdown(
+        "\n".join(rows)
+        + f"\n\n*{n_fid} images per set against the {n_fid} validation images; feature"
+        f" network: {fnet_steps} steps, {100 * fnet_acc:.2f} % validation accuracy;"
+        f" mode {run.mode}.*"
+    )
+)
 
 # %%
 glue("fid_gan", fids["MLP GAN"], display=False)
@@ -372,10 +440,14 @@ glue("fm_vs_gan_ratio", fids["FM SSGAN"] / fids["MLP GAN"], display=False)
 
 # %%
 n_nn = run.pick(smoke=100, cpu=300, full=1000)
-nearest = {"validation (real, unseen)": nearest_neighbour_distances(val_x[:n_nn], pool_x),
-      "MLP GAN": nearest_neighbour_distances(x_gan[:n_nn], pool_x),
-      "FM SSGAN": nearest_neighbour_distances(x_fm[:n_nn], pool_x)}
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), gridspec_kw={"width_ratios": [1.2, 1, 1]})
+nearest = {
+    "validation (real, unseen)": nearest_neighbour_distances(val_x[:n_nn], pool_x),
+    "MLP GAN": nearest_neighbour_distances(x_gan[:n_nn], pool_x),
+    "FM SSGAN": nearest_neighbour_distances(x_fm[:n_nn], pool_x),
+}
+fig, axes = plt.subplots(
+    1, 3, figsize=(13, 3.4), gridspec_kw={"width_ratios": [1.2, 1, 1]}
+)
 for name, (d, _) in nearest.items():
     axes[0].hist(d.cpu(), bins=30, alpha=0.5, label=name)
 axes[0].set_xlabel("distance to the nearest training image (pixels, L2)")
@@ -383,8 +455,14 @@ axes[0].legend(fontsize=8)
 axes[0].set_title("nearest-neighbour distances")
 for ax, name, x in ((axes[1], "MLP GAN", x_gan), (axes[2], "FM SSGAN", x_fm)):
     _, idx = nearest[name]
-    pairs = torch.stack([x[:8], pool_x[idx[:8]]]).reshape(16, -1)  # row 1: samples, row 2: their neighbours
-    show_samples(pairs, nrow=8, ax=ax, title=f"{name}\ntop: samples, bottom: nearest training image")
+    # row 1: samples, row 2: their neighbours
+    pairs = torch.stack([x[:8], pool_x[idx[:8]]]).reshape(16, -1)
+    show_samples(
+        pairs,
+        nrow=8,
+        ax=ax,
+        title=f"{name}\ntop: samples, bottom: nearest training image",
+    )
 fig.tight_layout()
 plt.show()
 med = {k: float(d.median()) for k, (d, _) in nearest.items()}

@@ -71,7 +71,11 @@ result = run_bench(run.device, steps=steps, seeds=seeds)
 
 # %%
 labels = ["plain loop", "ssgan_lib", f"ssgan_lib\n{seeds} seeds"]
-per_seed_ms = [result["plain_ms_per_step"], result["lib_ms_per_step"], result["seeds_ms_per_step"] / seeds]
+per_seed_ms = [
+    result["plain_ms_per_step"],
+    result["lib_ms_per_step"],
+    result["seeds_ms_per_step"] / seeds,
+]
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.bar(labels, per_seed_ms, color=["gray", "tab:blue", "tab:green"])
 ax.set_ylabel("ms per step and seed")
@@ -103,11 +107,16 @@ stored = sorted(Path("results").glob("bench_*.json"))
 if stored:
     for p in stored:
         r = json.loads(p.read_text())
-        print(f"{p.name}: {r['device_name']}: plain {r['plain_ms_per_step']:.2f} ms/step, library "
-              f"{r['lib_ms_per_step']:.2f} ms/step ({r['ratio']:.1f}x), {r['seeds']} seeds "
-              f"{r['seed_steps_per_s']:.0f} seed-steps/s")
+        print(
+            f"{p.name}: {r['device_name']}: plain {r['plain_ms_per_step']:.2f} ms/step,"
+            f" library {r['lib_ms_per_step']:.2f} ms/step ({r['ratio']:.1f}x),"
+            f" {r['seeds']} seeds {r['seed_steps_per_s']:.0f} seed-steps/s"
+        )
 else:
-    print("No GPU benchmark has been stored in book/results/ yet: only this run's numbers are shown above.")
+    print(
+        "No GPU benchmark has been stored in book/results/ yet: only this run's numbers"
+        " are shown above."
+    )
 
 # %% [markdown]
 # ## Checking that fast is still right

@@ -198,10 +198,17 @@ def _key(cell) -> tuple:
 
 def code_layout_free(source: str):
     """What a code cell's text means, without its layout: the ``ast.dump`` of its code (line breaks, spaces,
-    parentheses and adjacent string literals do not change it) and the words of its comments; the text itself
-    when it does not parse."""
+    parentheses and adjacent string literals do not change it; a docstring counts by its words, so it may be
+    re-wrapped) and the words of its comments; the text itself when it does not parse."""
     try:
-        tree = ast.dump(ast.parse(source))
+        module = ast.parse(source)
+        for node in ast.walk(module):
+            body = getattr(node, "body", None)
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                    and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                body[0].value.value = " ".join(body[0].value.value.split())
+        tree = ast.dump(module)
         comments = [tok.string.lstrip("#").split() for tok in tokenize.generate_tokens(io.StringIO(source).readline)
                     if tok.type == tokenize.COMMENT]
     except (SyntaxError, tokenize.TokenError, IndentationError):

@@ -569,8 +569,10 @@ print(
 # :class: dropdown
 #
 # ```python
-# settings = {"Adam 2e-3": dict(lr_d=2e-3, lr_g=2e-3), "Adam 2e-5": dict(lr_d=2e-5, lr_g=2e-5),
-#             "Adam beta1 0.9": dict(betas=(0.9, 0.999)), "TTUR": dict(lr_d=4e-4, lr_g=1e-4)}
+# settings = {"Adam 2e-3": dict(lr_d=2e-3, lr_g=2e-3),
+#             "Adam 2e-5": dict(lr_d=2e-5, lr_g=2e-5),
+#             "Adam beta1 0.9": dict(betas=(0.9, 0.999)),
+#             "TTUR": dict(lr_d=4e-4, lr_g=1e-4)}
 # for name, opt in settings.items():
 #     torch.manual_seed(0)
 #     G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)

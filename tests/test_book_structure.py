@@ -90,3 +90,19 @@ def test_student_config_differs_only_in_solutions_and_title():
     assert len(full) == len(student)
     assert len(diff) == 2
     assert ("    hide_solutions: false", "    hide_solutions: true") in diff
+
+
+def reference_items(nb_path: Path) -> list[str]:
+    """The list items of the chapter's References section (continuation lines joined)."""
+    md = "\n".join("".join(c["source"]) for c in load(nb_path)["cells"] if c["cell_type"] == "markdown")
+    section = md.split("## References", 1)[1].split("\n#", 1)[0]
+    return [" ".join(item.split()) for item in re.split(r"^- ", section, flags=re.M)[1:]]
+
+
+@pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
+def test_every_reference_has_a_link(nb_path: Path):
+    """Each paper in a chapter's References links to it (arXiv, DOI, or the page of a paper that has neither)."""
+    items = reference_items(nb_path)
+    assert items, "no References list"
+    bare = [i for i in items if not re.search(r"\]\(https://[^)\s]+\)", i)]
+    assert not bare, f"references without a link: {bare}"

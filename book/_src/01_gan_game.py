@@ -665,12 +665,12 @@ glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 # ## References
 #
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio.
-#   *Generative Adversarial Nets.* NeurIPS 2014. (The game, $D^*$, the JSD theorem, the non-saturating loss.)
-# - I. Goodfellow. *NIPS 2016 Tutorial: Generative Adversarial Networks.* arXiv:1701.00160, 2016. (Saturation,
+#   [*Generative Adversarial Nets.*](https://arxiv.org/abs/1406.2661) NeurIPS 2014. (The game, $D^*$, the JSD theorem, the non-saturating loss.)
+# - I. Goodfellow. [*NIPS 2016 Tutorial: Generative Adversarial Networks.*](https://arxiv.org/abs/1701.00160) arXiv:1701.00160, 2016. (Saturation,
 #   mode collapse, the oscillation of simultaneous gradient descent.)
-# - M. Arjovsky, L. Bottou. *Towards Principled Methods for Training Generative Adversarial Networks.* ICLR 2017.
+# - M. Arjovsky, L. Bottou. [*Towards Principled Methods for Training Generative Adversarial Networks.*](https://arxiv.org/abs/1701.04862) ICLR 2017.
 #   (Disjoint supports, the divergence the non-saturating loss minimises.)
-# - L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein. *Unrolled Generative Adversarial Networks.* ICLR 2017. (The
+# - L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein. [*Unrolled Generative Adversarial Networks.*](https://arxiv.org/abs/1611.02163) ICLR 2017. (The
 #   ring-of-Gaussians toy and mode hopping.)
 
 # %%

@@ -361,14 +361,14 @@ for key in ("d_loss", "g_loss", "d_real", "d_fake"):
 # ## References
 #
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio.
-#   *Generative Adversarial Nets.* NeurIPS 2014. (MLP generator and discriminator on MNIST.)
-# - A. Radford, L. Metz, S. Chintala. *Unsupervised Representation Learning with Deep Convolutional Generative
-#   Adversarial Networks.* ICLR 2016. (Adam with $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$; LeakyReLU 0.2 in $D$;
+#   [*Generative Adversarial Nets.*](https://arxiv.org/abs/1406.2661) NeurIPS 2014. (MLP generator and discriminator on MNIST.)
+# - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks.*](https://arxiv.org/abs/1511.06434) ICLR 2016. (Adam with $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$; LeakyReLU 0.2 in $D$;
 #   tanh output with data in $[-1, 1]$.)
-# - S. Ioffe, C. Szegedy. *Batch Normalization.* ICML 2015.
-# - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. *Gradient-Based Learning Applied to Document Recognition.*
+# - S. Ioffe, C. Szegedy. [*Batch Normalization.*](https://arxiv.org/abs/1502.03167) ICML 2015.
+# - Y. LeCun, L. Bottou, Y. Bengio, P. Haffner. [*Gradient-Based Learning Applied to Document Recognition.*](https://doi.org/10.1109/5.726791)
 #   Proc. IEEE 1998. (MNIST.)
-# - S. Chintala, E. Denton, M. Arjovsky, M. Mathieu. *How to Train a GAN? Tips and tricks to make GANs work.*
+# - S. Chintala, E. Denton, M. Arjovsky, M. Mathieu. [*How to Train a GAN? Tips and tricks to make GANs work.*](https://github.com/soumith/ganhacks)
 #   github.com/soumith/ganhacks, 2016.
 
 # %%

@@ -621,22 +621,22 @@ print(
 # ## References
 #
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio.
-#   *Generative Adversarial Nets*. NeurIPS 2014 (the optimal discriminator, the non-saturating loss).
-# - I. Goodfellow. *NIPS 2016 Tutorial: Generative Adversarial Networks*. arXiv:1701.00160 (non-convergence,
+#   [*Generative Adversarial Nets*](https://arxiv.org/abs/1406.2661). NeurIPS 2014 (the optimal discriminator, the non-saturating loss).
+# - I. Goodfellow. [*NIPS 2016 Tutorial: Generative Adversarial Networks*](https://arxiv.org/abs/1701.00160). arXiv:1701.00160 (non-convergence,
 #   mode collapse).
-# - A. Radford, L. Metz, S. Chintala. *Unsupervised Representation Learning with Deep Convolutional Generative
-#   Adversarial Networks*. ICLR 2016 (Adam with $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$).
-# - D. P. Kingma, J. Ba. *Adam: A Method for Stochastic Optimization*. ICLR 2015.
-# - L. Mescheder, A. Geiger, S. Nowozin. *Which Training Methods for GANs do actually Converge?* ICML 2018
+# - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks*](https://arxiv.org/abs/1511.06434). ICLR 2016 (Adam with $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$).
+# - D. P. Kingma, J. Ba. [*Adam: A Method for Stochastic Optimization*](https://arxiv.org/abs/1412.6980). ICLR 2015.
+# - L. Mescheder, A. Geiger, S. Nowozin. [*Which Training Methods for GANs do actually Converge?*](https://arxiv.org/abs/1801.04406) ICML 2018
 #   (the rotation of the gradient field, the bilinear example).
-# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs Trained by a Two Time-Scale Update
-#   Rule Converge to a Local Nash Equilibrium*. NeurIPS 2017.
-# - M. Arjovsky, L. Bottou. *Towards Principled Methods for Training Generative Adversarial Networks*. ICLR 2017
+# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. [*GANs Trained by a Two Time-Scale Update
+#   Rule Converge to a Local Nash Equilibrium*](https://arxiv.org/abs/1706.08500). NeurIPS 2017.
+# - M. Arjovsky, L. Bottou. [*Towards Principled Methods for Training Generative Adversarial Networks*](https://arxiv.org/abs/1701.04862). ICLR 2017
 #   (why a perfect discriminator starves the generator).
-# - S. Zhao, Z. Liu, J. Lin, J.-Y. Zhu, S. Han. *Differentiable Augmentation for Data-Efficient GAN Training*.
+# - S. Zhao, Z. Liu, J. Lin, J.-Y. Zhu, S. Han. [*Differentiable Augmentation for Data-Efficient GAN Training*](https://arxiv.org/abs/2006.10738).
 #   NeurIPS 2020.
-# - T. Karras, M. Aittala, J. Hellsten, S. Laine, J. Lehtinen, T. Aila. *Training Generative Adversarial Networks
-#   with Limited Data*. NeurIPS 2020.
+# - T. Karras, M. Aittala, J. Hellsten, S. Laine, J. Lehtinen, T. Aila. [*Training Generative Adversarial Networks
+#   with Limited Data*](https://arxiv.org/abs/2006.06676). NeurIPS 2020.
 
 # %%
 print(run)

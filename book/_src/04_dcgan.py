@@ -459,16 +459,16 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 #
 # ## References
 #
-# - A. Radford, L. Metz, S. Chintala. *Unsupervised Representation Learning with Deep Convolutional Generative
-#   Adversarial Networks*. ICLR 2016.
-# - S. Ioffe, C. Szegedy. *Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate
-#   Shift*. ICML 2015.
-# - V. Dumoulin, F. Visin. *A guide to convolution arithmetic for deep learning*. arXiv:1603.07285 (the output-size
+# - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks*](https://arxiv.org/abs/1511.06434). ICLR 2016.
+# - S. Ioffe, C. Szegedy. [*Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate
+#   Shift*](https://arxiv.org/abs/1502.03167). ICML 2015.
+# - V. Dumoulin, F. Visin. [*A guide to convolution arithmetic for deep learning*](https://arxiv.org/abs/1603.07285). arXiv:1603.07285 (the output-size
 #   formulas, transposed convolutions).
-# - A. Odena, V. Dumoulin, C. Olah. *Deconvolution and Checkerboard Artifacts*. Distill, 2016.
-# - A. L. Maas, A. Y. Hannun, A. Y. Ng. *Rectifier Nonlinearities Improve Neural Network Acoustic Models*. ICML
+# - A. Odena, V. Dumoulin, C. Olah. [*Deconvolution and Checkerboard Artifacts*](https://doi.org/10.23915/distill.00003). Distill, 2016.
+# - A. L. Maas, A. Y. Hannun, A. Y. Ng. [*Rectifier Nonlinearities Improve Neural Network Acoustic Models*](https://ai.stanford.edu/~amaas/papers/relu_hybrid_icml2013_final.pdf). ICML
 #   2013 workshop (the leaky ReLU).
-# - I. Goodfellow et al. *Generative Adversarial Nets*. NeurIPS 2014.
+# - I. Goodfellow et al. [*Generative Adversarial Nets*](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
 
 # %%
 print(run)

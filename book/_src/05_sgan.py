@@ -592,13 +592,13 @@ glue("ch05_best_gap", best_gap)
 #
 # ## References
 #
-# - A. Odena. *Semi-Supervised Learning with Generative Adversarial Networks*. arXiv:1606.01583, 2016.
-# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. *Improved Techniques for Training
-#   GANs*. NeurIPS 2016 (section 5: semi-supervised learning).
+# - A. Odena. [*Semi-Supervised Learning with Generative Adversarial Networks*](https://arxiv.org/abs/1606.01583). arXiv:1606.01583, 2016.
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016 (section 5: semi-supervised learning).
 # - I. Goodfellow, J. Pouget-Abadie, M. Mirza, B. Xu, D. Warde-Farley, S. Ozair, A. Courville, Y. Bengio.
-#   *Generative Adversarial Nets*. NeurIPS 2014.
-# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. *Realistic Evaluation of Deep Semi-Supervised
-#   Learning Algorithms*. NeurIPS 2018 (validation sets, baselines).
+#   [*Generative Adversarial Nets*](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
+# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
+#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018 (validation sets, baselines).
 
 # %%
 print(run)

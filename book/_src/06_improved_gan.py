@@ -854,14 +854,14 @@ glue("ch06_d_fake", d_fake.median().item())
 #
 # ## References
 #
-# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. *Improved Techniques for Training
-#   GANs*. NeurIPS 2016; reference code github.com/openai/improved-gan (`train_mnist_feature_matching.py`, `nn.py`).
-# - T. Salimans, D. P. Kingma. *Weight Normalization: A Simple Reparameterization to Accelerate Training of Deep
-#   Neural Networks*. NeurIPS 2016.
-# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. *Good Semi-supervised Learning That Requires a Bad
-#   GAN*. NeurIPS 2017.
-# - A. Odena. *Semi-Supervised Learning with Generative Adversarial Networks*. arXiv:1606.01583, 2016.
-# - D. P. Kingma, J. Ba. *Adam: A Method for Stochastic Optimization*. ICLR 2015.
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016; reference code [github.com/openai/improved-gan](https://github.com/openai/improved-gan) (`train_mnist_feature_matching.py`, `nn.py`).
+# - T. Salimans, D. P. Kingma. [*Weight Normalization: A Simple Reparameterization to Accelerate Training of Deep
+#   Neural Networks*](https://arxiv.org/abs/1602.07868). NeurIPS 2016.
+# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. [*Good Semi-supervised Learning That Requires a Bad
+#   GAN*](https://arxiv.org/abs/1705.09783). NeurIPS 2017.
+# - A. Odena. [*Semi-Supervised Learning with Generative Adversarial Networks*](https://arxiv.org/abs/1606.01583). arXiv:1606.01583, 2016.
+# - D. P. Kingma, J. Ba. [*Adam: A Method for Stochastic Optimization*](https://arxiv.org/abs/1412.6980). ICLR 2015.
 
 # %%
 print(run)

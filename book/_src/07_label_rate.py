@@ -256,10 +256,10 @@ glue("rate_labels", rate_labels, display=False)
 #
 # ## References
 #
-# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. *Improved Techniques for Training
-#   GANs*. NeurIPS 2016 (Table 1: MNIST).
-# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. *Realistic Evaluation of Deep Semi-Supervised
-#   Learning Algorithms*. NeurIPS 2018 (why baselines and validation protocols matter).
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016 (Table 1: MNIST).
+# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
+#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018 (why baselines and validation protocols matter).
 
 # %%
 print(run)

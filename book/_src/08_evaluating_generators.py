@@ -616,20 +616,20 @@ print({k: round(v, 2) for k, v in med.items()})
 #
 # ## References
 #
-# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. *GANs Trained by a Two Time-Scale Update
-#   Rule Converge to a Local Nash Equilibrium*. NeurIPS 2017 (FID).
-# - D. C. Dowson, B. V. Landau. *The Fréchet distance between multivariate normal distributions*. Journal of
+# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. [*GANs Trained by a Two Time-Scale Update
+#   Rule Converge to a Local Nash Equilibrium*](https://arxiv.org/abs/1706.08500). NeurIPS 2017 (FID).
+# - D. C. Dowson, B. V. Landau. [*The Fréchet distance between multivariate normal distributions*](https://doi.org/10.1016/0047-259X%2882%2990077-X). Journal of
 #   Multivariate Analysis 12 (1982).
-# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. *Improved Techniques for Training
-#   GANs*. NeurIPS 2016 (feature matching; the Inception score).
-# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. *Good Semi-supervised Learning That Requires a Bad
-#   GAN*. NeurIPS 2017.
-# - L. Theis, A. van den Oord, M. Bethge. *A note on the evaluation of generative models*. ICLR 2016.
-# - M. J. Chong, D. Forsyth. *Effectively Unbiased FID and Inception Score and where to find them*. CVPR 2020
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016 (feature matching; the Inception score).
+# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. [*Good Semi-supervised Learning That Requires a Bad
+#   GAN*](https://arxiv.org/abs/1705.09783). NeurIPS 2017.
+# - L. Theis, A. van den Oord, M. Bethge. [*A note on the evaluation of generative models*](https://arxiv.org/abs/1511.01844). ICLR 2016.
+# - M. J. Chong, D. Forsyth. [*Effectively Unbiased FID and Inception Score and where to find them*](https://arxiv.org/abs/1911.07023). CVPR 2020
 #   (the bias in $n$).
-# - M. Lucic, K. Kurach, M. Michalski, S. Gelly, O. Bousquet. *Are GANs Created Equal? A Large-Scale Study*.
+# - M. Lucic, K. Kurach, M. Michalski, S. Gelly, O. Bousquet. [*Are GANs Created Equal? A Large-Scale Study*](https://arxiv.org/abs/1711.10337).
 #   NeurIPS 2018.
-# - A. Borji. *Pros and cons of GAN evaluation measures*. Computer Vision and Image Understanding 179 (2019).
+# - A. Borji. [*Pros and cons of GAN evaluation measures*](https://arxiv.org/abs/1802.03446). Computer Vision and Image Understanding 179 (2019).
 
 # %%
 print(run)

@@ -208,9 +208,10 @@ else:
 #
 # ## References
 #
-# - PyTorch documentation, *CUDA semantics: CUDA Graphs* (whole-network capture, static inputs).
-# - K. Jordan, *airbench* (CIFAR-10 training at the hardware's limit: data on the GPU, batches by permutation).
-# - `torch.cuda.set_sync_debug_mode` and the PyTorch profiler, for finding syncs and launch-bound code.
+# - PyTorch documentation, [*CUDA semantics: CUDA Graphs*](https://pytorch.org/docs/stable/notes/cuda.html#cuda-graphs) (whole-network capture, static inputs).
+# - K. Jordan, [*airbench*](https://github.com/KellerJordan/cifar10-airbench) ([arXiv:2404.00498](https://arxiv.org/abs/2404.00498); CIFAR-10 training at the hardware's limit: data on the GPU, batches by permutation).
+# - [`torch.cuda.set_sync_debug_mode`](https://pytorch.org/docs/stable/generated/torch.cuda.set_sync_debug_mode.html) and the
+#   [PyTorch profiler](https://pytorch.org/docs/stable/profiler.html), for finding syncs and launch-bound code.
 
 # %%
 print(run)

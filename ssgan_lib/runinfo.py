@@ -52,8 +52,8 @@ STEP_GFLOP = {
 # kernel launches of one step.
 DEVICES = {
     "CPU, 2 cores": (80.0, 1.0),
-    "T4 (Colab)": (2_500.0, 1.5),
-    "H100": (13_000.0, 0.5),
+    "T4 (Colab)": (2_500.0, 2.0),
+    "H100": (13_000.0, 1.0),
 }
 
 
@@ -108,18 +108,18 @@ class RunInfo:
         """The value for this run's mode (``gpu`` falls back to ``full`` when not given)."""
         return {"smoke": smoke, "cpu": cpu, "gpu": full if gpu is None else gpu, "full": full}[self.mode]
 
-    def size(self, smoke: int, cpu: int, gpu: int, full: int, work: str | Mapping[str, float] = "toy") -> int:
+    def size(self, smoke: int, cpu: int, gpu: int, full: int, work: str | Mapping[str, Any] = "toy") -> int:
         """A number of training steps for this run's mode, recorded as work for :meth:`estimates`.
 
         ``work`` names the kind of step (a key of :data:`STEP_GFLOP`), or maps kinds to how many such steps
         each of these steps costs (e.g. ``{"dcgan32": 1, "mlp_gan": 1}`` for two GANs of ``steps`` each,
-        ``{"ssgan": 3}`` for three seeds side by side).
+        ``{"ssgan": 3}`` for three seeds side by side), a number or one per mode (``dict(smoke=2, cpu=4, ...)``).
         """
         sizes = {"smoke": smoke, "cpu": cpu, "gpu": gpu, "full": full}
         self.add_work(work, sizes)
         return sizes[self.mode]
 
-    def add_work(self, work: str | Mapping[str, float], steps: Mapping[str, float]) -> None:
+    def add_work(self, work: str | Mapping[str, Any], steps: Mapping[str, float]) -> None:
         """Record ``steps[mode]`` steps of ``work`` (as in :meth:`size`) for every mode."""
         kinds = {work: 1.0} if isinstance(work, str) else dict(work)
         unknown = set(kinds) - set(STEP_GFLOP)
@@ -128,7 +128,10 @@ class RunInfo:
         if set(steps) != set(MODES):
             raise ValueError(f"steps must give every mode ({', '.join(MODES)}), got {sorted(steps)}")
         for kind, times in kinds.items():
-            self.work.append((kind, {m: float(steps[m]) * times for m in MODES}))
+            per_mode = times if isinstance(times, Mapping) else dict.fromkeys(MODES, times)
+            if set(per_mode) != set(MODES):
+                raise ValueError(f"{kind}: a count per mode must give every mode ({', '.join(MODES)})")
+            self.work.append((kind, {m: float(steps[m]) * per_mode[m] for m in MODES}))
 
     def estimates(self) -> dict[str, dict[str, float]]:
         """{mode: {device: estimated seconds of training}} for the work recorded so far."""
@@ -179,6 +182,8 @@ class RunInfo:
         out = self.run_dir(name or cfg.method, cfg)
         show = self.mode in ("gpu", "full") if progress is None else progress
         tr = Trainer(cfg, data=data, out_dir=out, progress=show)
+        if not cfg.ckpt_every:  # a checkpoint every 5 % of the run, besides the one at the end and at Ctrl-C
+            cfg.ckpt_every = max(1, tr.total_steps // 20)
         ckpt = out / "checkpoint.pt"
         if ckpt.exists():
             tr.load(ckpt)

@@ -71,9 +71,9 @@ def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
     outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"], "a stored output is an error"
     texts = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
-    assert re.search(r"run-info: chapter=.* mode=(smoke|cpu|full) device=\S+ .*wall=[\d.]+s ssgan_lib=", texts), \
+    assert re.search(r"run-info: chapter .+ \| mode (smoke|cpu|gpu|full) \| \S+ .*\| \d+ s \| ssgan_lib ", texts), \
         "the notebook's outputs lack its run-info line (was it executed before committing?)"
-    assert "mode=smoke" not in texts, "stored outputs must come from a cpu or full run, not the CI smoke mode"
+    assert "| mode smoke |" not in texts, "stored outputs must come from a cpu, gpu or full run, not CI's smoke mode"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, "a chapter shows at least one figure"
     stderr = [o for o in outputs if o["output_type"] == "stream" and o.get("name") == "stderr"
@@ -81,15 +81,31 @@ def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
     assert not stderr, f"stderr output (warnings) stored: {''.join(stderr[0]['text'])[:300]}"
 
 
-def test_student_config_differs_only_in_solutions_and_title():
+def test_student_config_differs_only_in_solutions_title_and_launch_path():
     def lines(name: str) -> list[str]:
         return [ln for ln in (ROOT / name).read_text().splitlines() if not ln.startswith("#")]
 
     full, student = lines("_config.yml"), lines("_config_student.yml")
     diff = [(a, b) for a, b in zip(full, student) if a != b]
     assert len(full) == len(student)
-    assert len(diff) == 2
+    assert len(diff) == 3
     assert ("    hide_solutions: false", "    hide_solutions: true") in diff
+    assert any(a.startswith('  path_to_book: ""') and b.startswith("  path_to_book: student") for a, b in diff), \
+        "the student edition's launch buttons open student/book/*.ipynb"
+
+
+@pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
+def test_running_this_chapter_comes_first_with_its_estimates(nb_path: Path):
+    """Right after the title and goals: a "Running this chapter" section whose code cell shows the mode and
+    every mode's expected time (RunInfo.explain), before any other code of the chapter runs."""
+    cells = [c for c in load(nb_path)["cells"] if "colab-install" not in c.get("metadata", {}).get("tags", [])]
+    heading = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                   and "## Running this chapter" in "".join(c["source"]))
+    assert all(c["cell_type"] == "markdown" for c in cells[:heading]), "code runs before 'Running this chapter'"
+    code = next(c for c in cells[heading:] if c["cell_type"] == "code")
+    assert "run.explain()" in "".join(code["source"])
+    shown = "".join("".join(o.get("data", {}).get("text/markdown", "")) for o in code.get("outputs", []))
+    assert all(m in shown for m in ("| smoke", "| cpu", "| gpu", "| full", "T4")), "the estimates table is missing"
 
 
 def reference_items(nb_path: Path) -> list[str]:
@@ -106,3 +122,32 @@ def test_every_reference_has_a_link(nb_path: Path):
     assert items, "no References list"
     bare = [i for i in items if not re.search(r"\]\(https://[^)\s]+\)", i)]
     assert not bare, f"references without a link: {bare}"
+
+
+def test_student_notebooks_are_the_chapters_without_solutions_and_outputs():
+    """student/book/NN_name.ipynb, which the student edition's launch buttons open, is its chapter with every
+    solution block and output removed (nbbuild.py and build_editions.py write it)."""
+    sys.path.insert(0, str(ROOT / "book" / "_tools"))
+    import build_editions
+    import nbformat
+
+    for nb_path in chapter_notebooks():
+        student = build_editions.student_path(nb_path)
+        assert student.exists(), f"no {student.relative_to(ROOT)}: python book/_tools/build_editions.py --sync"
+        text = student.read_text()
+        assert text == build_editions.student_notebook_text(nbformat.read(nb_path, as_version=4)), \
+            f"{student.relative_to(ROOT)} is out of date: python book/_tools/build_editions.py --sync"
+        assert "{solution}" not in text and '"outputs": []' in text
+        assert text.count(":::{exercise}") >= 3
+    strays = {p.name for p in (ROOT / "student" / "book").glob("*.ipynb")} - {p.name for p in chapter_notebooks()}
+    assert not strays, f"student notebooks without a chapter: {strays}"
+
+
+def test_strip_solutions_removes_solution_blocks_only():
+    sys.path.insert(0, str(ROOT / "book" / "_tools"))
+    from build_editions import strip_solutions
+
+    md = ("Intro\n\n:::{exercise}\n:label: a\n\nDo it.\n:::\n\n:::{solution} a\n:class: dropdown\n\nText\n"
+          "```python\n:::\nx = 1\n```\nmore\n:::\n\nAfter.")
+    assert strip_solutions(md) == "Intro\n\n:::{exercise}\n:label: a\n\nDo it.\n:::\n\nAfter."
+    assert strip_solutions("::::{solution} a\n:::\n::::\nend") == "end"

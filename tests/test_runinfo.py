@@ -112,7 +112,7 @@ def test_run_dir_is_beside_the_notebook_per_mode_and_config(tmp_path, monkeypatc
 
 def test_trainer_continues_a_run_when_the_cell_runs_again(tmp_path, monkeypatch, mnist, capsys):
     monkeypatch.setenv("SSGAN_RUNS_DIR", str(tmp_path))
-    cfg = dict(method="ssgan-fm", labels=20, seeds=1, steps=6, eval_every=0, log_every=2, ckpt_every=2,
+    cfg = dict(method="ssgan-fm", labels=20, seeds=1, steps=6, eval_every=0, log_every=2,
                device="cpu", val_size=0)
     run = RunInfo("t", mode="smoke")
     tr = run.trainer(TrainConfig(**cfg), data=mnist)

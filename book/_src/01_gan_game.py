@@ -11,7 +11,23 @@
 # - Explain why the minimax generator loss saturates and why everybody trains with the non-saturating one.
 # - Train a GAN on a 2-D toy (a ring of 8 Gaussians) in seconds, and watch **mode collapse** and **oscillation**
 #   happen, with a number for it: how many of the 8 modes the generator covers.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("01 GAN game")
+toy_steps = run.size(smoke=400, cpu=3000, gpu=3000, full=3000, work={"toy": 3})  # each of 3 toy GANs
+dstar_steps = run.size(smoke=300, cpu=2000, gpu=2000, full=2000, work="toy")  # D alone, towards D*
+run.explain()
+
+# %% [markdown]
 # ## Two players, one value function
 #
 # A generator $G$ turns noise $z \sim p_z$ (here a standard normal) into samples $G(z)$; their distribution is
@@ -60,14 +76,8 @@ from ssgan_lib.gan import (
     train_gan,
 )
 from ssgan_lib.plots import plot_gan_history
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 
-run = RunInfo("01 GAN game")
-# per toy GAN run (batch 64); seconds on a CPU already
-toy_steps = run.pick(smoke=400, cpu=3000, full=3000)
-# discriminator-only steps towards D*
-dstar_steps = run.pick(smoke=300, cpu=2000, full=2000)
-print(run.mode, dict(toy_steps=toy_steps, dstar_steps=dstar_steps))
 
 
 # %%

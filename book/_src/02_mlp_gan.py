@@ -9,7 +9,23 @@
 # - Follow the generator through training with samples of a **fixed** noise batch: a grid of snapshots and an
 #   animation.
 # - Read the loss curves and the discriminator's outputs of a run that works.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("02 MLP GAN")
+# generator updates (batch 64); 28,000 are about 30 epochs
+steps = run.size(smoke=300, cpu=6000, gpu=28_000, full=28_000, work="mlp_gan")
+run.explain()
+
+# %% [markdown]
 # ## From two dimensions to 784
 #
 # Chapter 1 trained a GAN on points in the plane. Nothing in the game changes for images: an MNIST digit is a
@@ -66,13 +82,9 @@ from ssgan_lib.plots import (
     plot_gan_history,
     show_samples,
 )
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 
-run = RunInfo("02 MLP GAN")
 dev = run.device
-# generator updates (batch 64); 28 000 is about 30 epochs
-steps = run.pick(smoke=300, cpu=6000, full=28_000)
-print(run.mode, dev, dict(steps=steps, epochs=round(steps * 64 / 60_000, 1)))
 
 # %%
 data = load_mnist(dev)

@@ -10,7 +10,25 @@
 # - Recognise **mode collapse** and **memorisation** on a small data set (256 images), with numbers instead of
 #   impressions: sample diversity, the class histogram of the samples, the distance to the nearest training image.
 # - Know the early warnings, so that a run can be stopped or fixed before it is lost.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("03 training dynamics")
+# generator updates (batch 64) for each of 4 optimizer settings, then the 256-image run
+study_steps = run.size(smoke=60, cpu=400, gpu=10_000, full=10_000, work={"mlp_gan": 4})
+small_steps = run.size(smoke=150, cpu=1200, gpu=20_000, full=20_000, work="mlp_gan")
+fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")  # the ruler
+run.explain()
+
+# %% [markdown]
 # ## The game, step by step
 #
 # A GAN is trained by alternating gradient steps on two losses (chapter 1). With $D = \sigma(\ell)$ the
@@ -61,22 +79,10 @@ from ssgan_lib.metrics import (
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import plot_gan_history, show_samples
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 
-run = RunInfo("03 training dynamics")
 dev = run.device
-# generator updates per optimizer setting (batch 64)
-study_steps = run.pick(smoke=60, cpu=400, full=10_000)
-# the 256-image run, trained longer
-small_steps = run.pick(smoke=150, cpu=1200, full=20_000)
-# the measuring classifier (batch 128)
-fnet_steps = run.pick(smoke=100, cpu=300, full=2000)
 n_small = 256
-print(
-    run.mode,
-    dev,
-    dict(study_steps=study_steps, small_steps=small_steps, fnet_steps=fnet_steps),
-)
 
 # %% [markdown]
 # ## A ruler for the samples

@@ -10,7 +10,27 @@
 # - Count parameters and see why the convolutional pair is several times smaller than the MLP pair.
 # - Train DCGAN on MNIST with `train_gan` and compare it with the MLP GAN of chapter 2 after the same number of
 #   steps: samples, diversity and class balance.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("04 dcgan")
+width = run.pick(smoke=32, cpu=32, full=64)  # channels of the first D layer (G: 2*width at 7x7)
+dcgan = {"dcgan32": dict(smoke=1, cpu=1, gpu=0, full=0), "dcgan64": dict(smoke=0, cpu=0, gpu=1, full=1)}
+# generator updates (batch 64) for the DCGAN and for the MLP GAN
+steps = run.size(smoke=80, cpu=500, gpu=10_000, full=10_000, work={**dcgan, "mlp_gan": 1})
+fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")  # the ruler
+n_eval = run.pick(smoke=500, cpu=1000, full=5000)  # samples per generator (diversity, classes)
+run.explain()
+
+# %% [markdown]
 # ## From dense layers to convolutions
 #
 # The MLP GAN of chapter 2 treats an image as a list of 784 numbers: its first layer has a separate weight for
@@ -94,20 +114,9 @@ from ssgan_lib.models import (
     count_parameters,
 )
 from ssgan_lib.plots import show_samples
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 
-run = RunInfo("04 dcgan")
 dev = run.device
-# channels of the first D layer (G: 2*width at 7x7)
-width = run.pick(smoke=32, cpu=32, full=64)
-# generator updates for each GAN (batch 64)
-steps = run.pick(smoke=80, cpu=500, full=10_000)
-fnet_steps = run.pick(smoke=100, cpu=300, full=2000)  # the measuring classifier
-# samples per generator for diversity and class balance
-n_eval = run.pick(smoke=500, cpu=1000, full=5000)
-print(
-    run.mode, dev, dict(width=width, steps=steps, fnet_steps=fnet_steps, n_eval=n_eval)
-)
 
 # %% [markdown]
 # ## The two networks, layer by layer

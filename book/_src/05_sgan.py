@@ -10,7 +10,23 @@
 #   that uses every label, per-sample feature matching, and picking the best epoch on the test set — and test for
 #   each of them.
 # - Run the SGAN with 100 labels against a supervised-only baseline with the same labels and the same network.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("05 sgan")
+# SGAN and supervised-only runs, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
+steps = run.size(smoke=150, cpu=1200, gpu=60_000, full=180_000, work={"sgan": 1, "supervised": 1})
+run.explain()
+
+# %% [markdown]
 # ## The idea
 #
 # A GAN's discriminator $D$ answers one question: real or fake? A classifier answers another: which of the
@@ -58,11 +74,9 @@ from IPython.display import Markdown, display
 from ssgan_lib import losses
 from ssgan_lib.data import balanced_subset, load_mnist, validation_split
 from ssgan_lib.plots import plot_history
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 from ssgan_lib.train import TrainConfig, Trainer
 
-run = RunInfo("05 sgan")
-print(run.mode, run.device)
 data = load_mnist(run.device)
 
 # %% [markdown]
@@ -376,14 +390,12 @@ glue("ch05_spread_real", ref.std(0).mean().item())
 # optimiser; the SGAN's head has $K+1 = 11$ outputs, the baseline's $K = 10$.
 
 # %%
-steps = run.pick(smoke=150, cpu=1200, full=None)  # full: 300 epochs = 180,000 steps
 common = dict(labels=100, seed=1, steps=steps, epochs=300, device=run.device,
               val_size=run.pick(smoke=1000, cpu=5000, full=5000),
-              eval_every=run.pick(smoke=50, cpu=200, full=6000),
-              log_every=run.pick(smoke=50, cpu=100, full=600))
+              eval_every=max(50, steps // 20), log_every=max(50, steps // 100))
 results = {}
 for method in ("sgan", "supervised"):
-    tr = Trainer(TrainConfig(method=method, **common), data=data, progress=False)
+    tr = run.trainer(TrainConfig(method=method, **common), data=data)  # in runs/: continues when re-run
     tr.fit()
     results[method] = tr
     print(

@@ -11,7 +11,26 @@
 #   memorisation.
 # - See that a good *generator* and a good semi-supervised *classifier* are different goals: the feature-matching
 #   SSGAN classifies well with a generator whose FID is poor.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("08 evaluating generators")
+fnet_steps = run.size(smoke=100, cpu=500, gpu=3000, full=3000, work="feature_net")  # batch 128
+gan_steps = run.size(smoke=100, cpu=2000, gpu=30_000, full=30_000, work="mlp_gan")  # batch 64
+# the SSGAN and its supervised-only yardstick (600 steps = 1 epoch)
+fm_steps = run.size(smoke=60, cpu=1200, gpu=18_000, full=18_000, work={"ssgan": 1, "supervised": 1})
+n_fid = run.pick(smoke=500, cpu=4000, full=5000)  # images per set for FID (validation has 5000)
+run.explain()
+
+# %% [markdown]
 # ## Why the losses are not a score
 #
 # The GAN losses of the earlier chapters measure one player against the other, and both players move. A falling
@@ -67,24 +86,10 @@ from ssgan_lib.metrics import (
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import show_samples
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 from ssgan_lib.train import TrainConfig, Trainer
 
-run = RunInfo("08 evaluating generators")
 dev = run.device
-# feature-net training steps (batch 128)
-fnet_steps = run.pick(smoke=100, cpu=500, full=3000)
-# images per set for FID (the validation split has 5000)
-n_fid = run.pick(smoke=500, cpu=4000, full=5000)
-# MLP GAN generator updates (batch 64)
-gan_steps = run.pick(smoke=100, cpu=2000, full=30_000)
-# SSGAN steps (batch 100; 600 steps = 1 epoch)
-fm_steps = run.pick(smoke=60, cpu=1200, full=18_000)
-print(
-    run.mode,
-    dev,
-    dict(fnet_steps=fnet_steps, n_fid=n_fid, gan_steps=gan_steps, fm_steps=fm_steps),
-)
 
 # %% [markdown]
 # ## The measuring instrument

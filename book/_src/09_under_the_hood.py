@@ -7,7 +7,24 @@
 # - Know the techniques `ssgan_lib.train.Trainer` uses: data on the device, batches by permutation and slicing,
 #   device-side randomness, no host sync per step, one concatenated forward, CUDA graphs, seeds in parallel.
 # - Measure instead of guessing: `python -m ssgan_lib bench` runs the plain loop and the library loop in one process.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("09 under the hood")
+seeds = run.pick(smoke=2, cpu=4, full=10)  # seeds side by side in the third benchmark
+# SSGAN steps of each benchmark: a plain loop, the library's loop, the library's with `seeds` seeds
+steps = run.size(smoke=5, cpu=40, gpu=500, full=500, work={"ssgan": dict(smoke=4, cpu=6, gpu=12, full=12)})
+run.explain()
+
+# %% [markdown]
 # ## How much work is one step?
 #
 # One step of the MNIST recipe is a D update on three batches of 100 (labelled, unlabelled, generated) and a G
@@ -53,20 +70,16 @@
 
 # %%
 import json
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
+from ssgan_lib import results_path  # the book's stored results, also when installed
 from ssgan_lib.bench import run_bench
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 
-run = RunInfo("09 under the hood")
-print(run.mode, run.device)
 
 # %%
-steps = run.pick(smoke=5, cpu=40, full=500)
-seeds = run.pick(smoke=2, cpu=4, full=10)
 result = run_bench(run.device, steps=steps, seeds=seeds)
 
 # %%
@@ -100,10 +113,10 @@ glue("n_seeds", seeds, display=False)
 # comes mostly from the single concatenated forward and from batching seeds. The targets of this library are
 # for an H100: at least 10× the plain loop per step (≤ 1.3 ms per step of 100), the paper's full 300-epoch recipe
 # in ≤ 3 minutes, and 10 seeds in ≤ 2× the time of one. Numbers measured on a GPU are stored by
-# `python -m ssgan_lib bench` runs in `results/bench_*.json` and shown below when present.
+# `python -m ssgan_lib bench` runs in `book/results/bench_*.json` and shown below when present.
 
 # %%
-stored = sorted(Path("results").glob("bench_*.json"))
+stored = sorted(results_path().glob("bench_*.json"))  # book/results/, also when installed
 if stored:
     for p in stored:
         r = json.loads(p.read_text())

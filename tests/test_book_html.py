@@ -16,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(ROOT / "book" / "_tools"))
+import build_editions  # noqa: E402
 from test_book_structure import chapter_notebooks  # noqa: E402
 
 JB = shutil.which("jupyter-book")
@@ -36,7 +38,9 @@ def html(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def student_html(tmp_path_factory) -> Path:
-    return _build(tmp_path_factory.mktemp("student"), "_config_student.yml")
+    """The student edition as build_editions.py builds it (from a copy whose notebooks have no solutions); the
+    committed student/book/*.ipynb are left as they are (test_book_structure checks them)."""
+    return build_editions.build_student(tmp_path_factory.mktemp("student"), sync=False)
 
 
 def pages() -> list[str]:
@@ -119,3 +123,50 @@ def test_pages_load_nothing_from_outside_and_math_from_the_book(edition: str, re
         m = re.search(r'<script[^>]*src="([^"?]*mathjax[^"?]*\.js)', text)
         assert m, f"{name}: no MathJax script"
         assert (out / "book" / m.group(1)).resolve().is_file(), f"{name}: MathJax script {m.group(1)} not shipped"
+
+
+def solution_snippets() -> list[str]:
+    """From every solution block of the chapters, a run of at least 6 plain words of one line: text that shows
+    (unchanged by markdown or HTML) wherever the solution does."""
+    snippets = []
+    for nb_path in chapter_notebooks():
+        md = "\n".join("".join(c["source"]) for c in json.loads(nb_path.read_text())["cells"]
+                       if c["cell_type"] == "markdown")
+        for block in re.findall(r"^:::\{solution\}.*?^:::$", md, re.M | re.S):
+            best = max((run for line in block.splitlines()[2:]
+                        for run in re.findall(r"(?:[A-Za-z]+[,;]? ){5,}[A-Za-z]+", line)), key=len, default="")
+            if best:
+                snippets.append(best)
+    return snippets
+
+
+def _visible_text(path: Path) -> str:
+    text = path.read_text(errors="ignore")
+    if path.suffix == ".html":
+        text = htmllib.unescape(re.sub(r"<[^>]+>", " ", text))
+    return " ".join(text.split())
+
+
+def test_student_edition_has_no_solution_anywhere(html: Path, student_html: Path):
+    """No solution in the student edition's pages, in the sources its download buttons serve (_sources/), nor in
+    the notebooks its launch buttons open (student/book/*.ipynb in the repository)."""
+    snippets = solution_snippets()
+    full = " ".join(_visible_text(p) for p in (html / "book").glob("*.html"))
+    assert len(snippets) >= 3 * len(pages()) * 0.8, "too few solution snippets to test with"
+    assert sum(s in full for s in snippets) >= 0.9 * len(snippets), "the full edition should show the solutions"
+    served = sorted(student_html.rglob("*.html")) + sorted(p for p in (student_html / "_sources").rglob("*")
+                                                          if p.is_file())
+    assert any(p.suffix == ".ipynb" for p in served), "the student edition serves no notebook to download"
+    launched = set()
+    for page in sorted((student_html / "book").glob("*.html")):
+        for url in re.findall(r'https://colab\.research\.google\.com/github/[^/"]+/[^/"]+/blob/[^/"]+/([^"?#]+)',
+                              page.read_text()):
+            launched.add(ROOT / url)
+    assert len(launched) == len(pages()), f"launch links: {sorted(str(p) for p in launched)}"
+    assert all(p.relative_to(ROOT).parts[0] == "student" and p.exists() for p in launched), sorted(launched)
+    for path in served + sorted(launched):
+        text = path.read_text(errors="ignore")
+        assert "{solution}" not in text and not re.search(r'class="[^"]*\bsolution\b', text), path
+        visible = _visible_text(path) if path.suffix == ".html" else text
+        leaked = [s for s in snippets if s in visible]
+        assert not leaked, f"{path}: solution text {leaked[:2]}"

@@ -6,7 +6,8 @@
 
 The source is read by jupytext ("py:percent": ``# %%`` starts a code cell, ``# %% [markdown]`` a markdown cell
 whose lines drop their leading ``# ``; cell metadata such as tags goes on the marker line,
-``# %% tags=["hide-input"]``). The tool puts the Colab install cell first (the repository URL comes from
+``# %% tags=["hide-input"]``). Writing ``book/NN_name.ipynb`` also writes ``student/book/NN_name.ipynb``, the
+student edition's copy: no solutions, no outputs (``build_editions.py``). The tool puts the Colab install cell first (the repository URL comes from
 ``_config.yml``, the only place it is written) and asks Colab for a GPU in the metadata.
 
 Bookkeeping stays out of the HTML book, decided here, not by hand: the install cell is tagged ``remove-cell`` (it
@@ -40,6 +41,9 @@ import tokenize
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_editions  # noqa: E402  (student/book/*.ipynb, the student edition's notebooks)
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -394,6 +398,8 @@ def build(src: Path, execute: bool = False, timeout: int = 1800, out: Path | Non
         text += "\n"
     if not out.exists() or out.read_text(encoding="utf-8") != text:
         out.write_text(text, encoding="utf-8")
+    if out.resolve() == notebook_path(src).resolve():
+        build_editions.write_student_notebook(out, nb)  # student/book/<name>.ipynb: no solutions, no outputs
     return out
 
 
@@ -401,7 +407,13 @@ def check(src: Path) -> list[str]:
     out = notebook_path(src)
     if not out.exists():
         return [f"{src.stem}: no notebook {out.relative_to(ROOT)}"]
-    return differences(src, nbformat.read(out, as_version=4))
+    nb = nbformat.read(out, as_version=4)
+    problems = differences(src, nb)
+    student = build_editions.student_path(out)
+    if not student.exists() or student.read_text(encoding="utf-8") != build_editions.student_notebook_text(nb):
+        problems.append(f"{src.stem}: {student.relative_to(ROOT)} (the student edition's notebook) is not the "
+                        "chapter without solutions and outputs")
+    return problems
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ piece, the pieces that ports of the paper most often change:
 * ``no-data-init`` — D's scales left at 1 and biases at 0 instead of the data-dependent init;
 * ``all-three`` — the three changes together, roughly what a port built on PyTorch's defaults does.
 
-``python -m ssgan_lib train ... --out DIR`` writes one ``metrics.json`` per variant (``book/_tools/gpu_runs.sh``,
-``STAGE=ablate``, runs them); :func:`collect` gathers them into one file that chapter 6 plots. The comparison
-is on the **validation** split (5,000 training images whose labels are never used); the test accuracy is
-stored as the runs report it, not used to rank anything.
+Each variant is a set of :class:`~ssgan_lib.train.TrainConfig` overrides. ``python -m ssgan_lib variants ablation
+--root DIR --collect FILE`` (``book/_tools/gpu_runs.sh``, ``STAGE=ablate``) trains every variant into
+``DIR/<variant>`` (resuming one cut short, skipping one finished) and :func:`collect` gathers their
+``metrics.json`` into one file that chapter 6 plots (:func:`ssgan_lib.runs.val_curve` and
+:func:`ssgan_lib.runs.last_val` read each run). The comparison is on the **validation** split (5,000 training
+images whose labels are never used); the test accuracy is stored as the runs report it, not used to rank anything.
 """
 from __future__ import annotations
 
@@ -21,16 +23,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .train import atomic_write_json
+from .atomic import write_json
 
-# name -> (what changes, the train command's extra flags)
-VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "reference": ("the reference recipe", []),
-    "trainable-scales": ("hidden weight-norm scales trained", ["--hidden-scale", "trainable"]),
-    "adam-eps-outside": ("Adam's epsilon outside the sqrt (torch.optim.Adam)", ["--adam-eps", "outside"]),
-    "no-data-init": ("no data-dependent init", ["--no-data-init"]),
+# name -> (what changes, the TrainConfig fields it sets)
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "reference": ("the reference recipe", {}),
+    "trainable-scales": ("hidden weight-norm scales trained", {"hidden_scale": "trainable"}),
+    "adam-eps-outside": ("Adam's epsilon outside the sqrt (torch.optim.Adam)", {"adam_eps_place": "outside"}),
+    "no-data-init": ("no data-dependent init", {"data_init": False}),
     "all-three": ("all three changed (as many ports do)",
-                  ["--hidden-scale", "trainable", "--adam-eps", "outside", "--no-data-init"]),
+                  {"hidden_scale": "trainable", "adam_eps_place": "outside", "data_init": False}),
 }
 
 
@@ -41,35 +43,14 @@ def collect(run_root: str | Path, out: str | Path) -> dict[str, Any]:
     """
     run_root = Path(run_root)
     runs = {}
-    for name, (what, flags) in VARIANTS.items():
+    for name, (what, overrides) in VARIANTS.items():
         f = run_root / name / "metrics.json"
         if f.is_file():
             m = json.loads(f.read_text())
-            m["variant"], m["what"], m["flags"] = name, what, flags
+            m["variant"], m["what"], m["overrides"] = name, what, overrides
             runs[name] = m
     if not runs:
         raise FileNotFoundError(f"no finished variant under {run_root} (expected {run_root}/<variant>/metrics.json)")
     result = {"variants": runs}
-    atomic_write_json(result, Path(out))
+    write_json(result, Path(out))
     return result
-
-
-def val_curves(result: dict[str, Any]) -> dict[str, tuple[list[float], list[list[float]]]]:
-    """Per variant: (epochs of the evaluations, validation accuracy in % per evaluation and seed)."""
-    curves = {}
-    for name, m in result["variants"].items():
-        per_epoch = m["steps"] / m["epochs"]
-        h = m["history"]
-        curves[name] = ([s / per_epoch for s in h["eval_step"]], [[100 * a for a in v] for v in h["val_acc"]])
-    return curves
-
-
-def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per variant: last validation accuracy (mean, min, max over seeds, %), seeds, epochs."""
-    rows = []
-    for name, (epochs, vals) in val_curves(result).items():
-        last = vals[-1]
-        rows.append({"variant": name, "what": result["variants"][name]["what"], "seeds": len(last),
-                     "epochs": epochs[-1], "val_mean": sum(last) / len(last), "val_min": min(last),
-                     "val_max": max(last)})
-    return rows

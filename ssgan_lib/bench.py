@@ -106,12 +106,3 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
               "est_300_epochs_minutes": round(par * 180_000 / 60_000, 1)}
     print(json.dumps(result))
     return result
-
-
-def cmd_bench(args) -> int:
-    from .train import check_device
-
-    if args.device:
-        check_device(args.device)
-    run_bench(args.device, args.steps, args.seeds)
-    return 0

@@ -1,4 +1,6 @@
-"""Command line: ``python -m ssgan_lib {train,bench,reproduce} ...``.
+"""Command line: ``python -m ssgan_lib {train,variants,bench,reproduce} ...``: the top layer (it imports the
+library; nothing in the library imports it). The flags of ``train`` and ``variants`` are derived from
+:class:`~ssgan_lib.train.TrainConfig`'s fields: one flag per field, the field's comment as its help, its default.
 
 Every expected failure (bad value, missing data, unwritable folder, bad checkpoint, divergence)
 prints one line starting with ``error:`` and exits non-zero; set ``SSGAN_DEBUG=1`` for tracebacks.
@@ -12,7 +14,6 @@ import os
 import shlex
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
@@ -41,15 +42,59 @@ def _number(kind, name: str, positive: bool = True, allow_zero: bool = False):
     return parse
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
-    p.add_argument("--model", default="mlp", help="mlp (Salimans et al. pair) or dcgan")
-    p.add_argument("--lr", type=_number(float, "--lr"), default=None,
-                   help="Adam learning rate (default: the recipe's, 0.003 final, 0.001 paper-2016-06)")
-    p.add_argument("--batch-size", type=_number(int, "--batch-size"), default=100)
-    p.add_argument("--val-size", type=_number(int, "--val-size", allow_zero=True), default=5000,
-                   help="training images held out (labels hidden) to watch training; never the test set")
-    p.add_argument("--graph", default="auto", help="CUDA: auto, cuda-graph or eager")
+# Flags of TrainConfig's fields: --field-name, the field's comment as help, TrainConfig's default (the CLI states
+# none of its own, except CLI_DEFAULTS). Numbers must be positive unless zero means something (ZERO_OK).
+FLAG_NAMES = {"adam_eps_place": "--adam-eps", "adam_eps": "--adam-epsilon"}  # --adam-eps inside|outside (ablation)
+ZERO_OK = {"seed", "val_size", "ckpt_every", "eval_every", "lr_decay_epochs", "unlabeled_weight", "sigma_in",
+           "sigma_hidden", "avg_decay", "beta1", "beta2"}
+CLI_DEFAULTS = {"ckpt_every": (600, "600 = one epoch, so an interrupted run loses little"),
+                "device": (None, "cuda if available, else cpu")}
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of the TrainConfig field ``name``."""
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~ssgan_lib.train.TrainConfig` field; a flag not given stays out of the parsed
+    namespace (:func:`config_overrides` collects those given)."""
+    from dataclasses import MISSING, fields
+
+    from .train import TrainConfig, field_help
+
+    helps = field_help(TrainConfig)
+    g = p.add_argument_group("training configuration (TrainConfig's fields; the defaults are the reference recipe)")
+    steps_or_epochs = g.add_mutually_exclusive_group()
+    for f in fields(TrainConfig):
+        flag, kind = flag_of(f.name), str(f.type).replace(" | None", "")
+        default = f.default if f.default is not MISSING else None
+        shown = CLI_DEFAULTS[f.name][1] if f.name in CLI_DEFAULTS else default
+        kw: dict = {"dest": f.name, "default": argparse.SUPPRESS,
+                    "help": f"{helps[f.name]} (default: {shown})".replace("%", "%%")}
+        if kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif kind in ("int", "float"):
+            kw["type"] = _number(int if kind == "int" else float, flag, allow_zero=f.name in ZERO_OK)
+            kw["metavar"] = "N" if kind == "int" else "X"
+        else:
+            kw["metavar"] = f.name.upper()
+        (steps_or_epochs if f.name in ("steps", "epochs") else g).add_argument(flag, **kw)
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given on the command line, with the CLI's own defaults and ``device`` resolved to
+    this machine's when not given."""
+    from dataclasses import fields
+
+    from .train import TrainConfig
+
+    out = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    for name, (value, _) in CLI_DEFAULTS.items():
+        if value is not None:
+            out.setdefault(name, value)
+    out["device"] = out.get("device") or _default_device()
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,52 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train one SSGAN (or supervised baseline) and report test accuracy")
-    t.add_argument("--labels", type=_number(int, "--labels"), default=None,
-                   help="number of labelled images, a multiple of 10 (default 100)")
     t.add_argument("--label-rate", type=_number(float, "--label-rate"), default=None,
                    help="fraction of the 60,000 training labels instead of --labels, e.g. 0.2")
-    g = t.add_mutually_exclusive_group()
-    g.add_argument("--epochs", type=_number(float, "--epochs"), default=None, help="passes over 60,000 images (default 300)")
-    g.add_argument("--steps", type=_number(int, "--steps"), default=None, help="training steps of one batch each")
-    t.add_argument("--seed", type=_number(int, "--seed", allow_zero=True), default=1)
-    t.add_argument("--seeds", type=_number(int, "--seeds"), default=1, help="independent runs side by side")
-    t.add_argument("--method", default="ssgan-fm", help="ssgan-fm, sgan or supervised")
     t.add_argument("--out", default=None, help="output folder (default runs/<method>-<labels>-seed<seed>)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds a checkpoint")
-    t.add_argument("--ckpt-every", type=_number(int, "--ckpt-every", allow_zero=True), default=600,
-                   help="steps between checkpoints (default 600 = one epoch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--recipe", default="final",
-                   help="reference version to follow: final (default; lr 0.003, averaged D) or paper-2016-06 "
-                        "(lr 0.001 decaying over the last third, raw D, G output init); see ssgan_lib.recipes")
-    t.add_argument("--lr-decay-epochs", type=_number(float, "--lr-decay-epochs", allow_zero=True), default=None,
-                   help="lr falls linearly to 0 over the last N epochs (default: the recipe's; 0 = constant)")
-    a = t.add_argument_group("ablations (the defaults are the reference recipe; compare on the validation split)")
-    a.add_argument("--hidden-scale", default="frozen",
-                   help="D's hidden weight-norm scales: frozen after the data-dependent init (reference) or trainable")
-    a.add_argument("--adam-eps", default="inside",
-                   help="Adam's epsilon inside the sqrt (reference) or outside (torch.optim.Adam)")
-    a.add_argument("--no-data-init", action="store_true", help="skip the data-dependent init of D (scales 1, biases 0)")
-    _add_run_args(t)
+    add_config_args(t)
+
+    v = sub.add_parser("variants", help="train named variants of the recipe (config overrides), each in its folder")
+    v.add_argument("group", help="ablation (ssgan_lib.ablation.VARIANTS) or recipe (ssgan_lib.recipes.STUDY)")
+    v.add_argument("--root", required=True, help="one folder per variant under it; finished ones are skipped, "
+                                                 "one cut short continues")
+    v.add_argument("--collect", default=None, help="ablation: gather the finished variants into this JSON file")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_args(v)
 
     b = sub.add_parser("bench", help="time the plain loop against the library's loop")
     b.add_argument("--steps", type=_number(int, "--steps"), default=None, help="timed steps (default: 300 on GPU, 30 on CPU)")
     b.add_argument("--seeds", type=_number(int, "--seeds"), default=1, help="seeds for the parallel measurement")
-    b.add_argument("--device", default=None)
+    b.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
 
     r = sub.add_parser("reproduce", help="the paper's MNIST table and the label-rate study")
     r.add_argument("--labels", default=None, help="comma-separated label counts (default 20,50,100,200,500,1000,3000,60000)")
     r.add_argument("--label-rate", type=_number(float, "--label-rate"), default=None, help="add a labelled rate, e.g. 0.2")
     r.add_argument("--seeds", type=_number(int, "--seeds"), default=10)
-    r.add_argument("--epochs", type=_number(float, "--epochs"), default=300)
+    r.add_argument("--epochs", type=_number(float, "--epochs"), default=None, help="epochs per run (default: TrainConfig's)")
     r.add_argument("--supervised-epochs", type=_number(float, "--supervised-epochs"), default=None,
                    help="epochs of the supervised-only runs (default: --epochs)")
-    r.add_argument("--recipe", default="final", help="final or paper-2016-06 (see ssgan_lib.recipes)")
+    r.add_argument("--recipe", default=None, help="final or paper-2016-06 (default: TrainConfig's; see ssgan_lib.recipes)")
     r.add_argument("--steps", type=_number(int, "--steps"), default=None, help="steps per run instead of epochs (tiny checks)")
     r.add_argument("--methods", default="ssgan-fm,supervised")
     r.add_argument("--out", default="book/results/label_rate_mnist.csv")
-    r.add_argument("--device", default=None)
+    r.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
     r.add_argument("--quiet", action="store_true")
     return top
 
@@ -133,43 +165,20 @@ def _check_writable(out: Path, create: bool) -> None:
             raise UsageError(f"output folder {out} cannot be written ({exc.strerror or exc})")
 
 
-def _git_commit() -> str | None:
-    """The commit of the checkout this package runs from (with '+dirty' for local changes), else None."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return head.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) -> int:
-    from dataclasses import asdict
-
-    import torch
-
-    from . import __version__
     from .data import label_rate_to_count, load_mnist
-    from .train import Trainer, TrainConfig, atomic_write_json
+    from .runs import train_run
+    from .train import TrainConfig
 
-    if args.labels is not None and args.label_rate is not None:
+    if hasattr(args, "labels") and args.label_rate is not None:
         raise UsageError("give --labels or --label-rate, not both")
-    try:
-        labels = label_rate_to_count(args.label_rate) if args.label_rate is not None else (args.labels or 100)
-    except ValueError as exc:
-        raise UsageError(str(exc))
-    device = args.device or _default_device()
-    cfg = TrainConfig(labels=labels, seed=args.seed, seeds=args.seeds, method=args.method, model=args.model,
-                      epochs=args.epochs if args.epochs is not None else 300, steps=args.steps, lr=args.lr,
-                      batch_size=args.batch_size, val_size=args.val_size, device=device, graph=args.graph,
-                      ckpt_every=args.ckpt_every, hidden_scale=args.hidden_scale, adam_eps_place=args.adam_eps,
-                      data_init=not args.no_data_init, recipe=args.recipe, lr_decay_epochs=args.lr_decay_epochs)
+    overrides = config_overrides(args)
+    if args.label_rate is not None:
+        try:
+            overrides["labels"] = label_rate_to_count(args.label_rate)
+        except ValueError as exc:
+            raise UsageError(str(exc))
+    cfg = TrainConfig(**overrides)
     cfg.validate()  # ConfigError -> one line before any file is touched
     out = Path(args.out or f"runs/{cfg.method}-{cfg.labels}-seed{cfg.seed}")
     ckpt = out / "checkpoint.pt"
@@ -178,45 +187,105 @@ def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) ->
     if not args.resume and not args.overwrite and ckpt.exists():
         raise UsageError(f"{ckpt} exists: add --resume to continue it, --overwrite to start afresh, or choose another --out")
     _check_writable(out, create=False)
-    data = load_mnist(device)  # DataNotFoundError -> one line
-    trainer = Trainer(cfg, data=data, out_dir=out, progress=not args.quiet)
-    if args.resume:
-        trainer.load(ckpt)  # CheckpointError -> one line, nothing written
-        print(f"resuming {ckpt} at step {trainer.step} of {trainer.total_steps}", file=sys.stderr)
-    _check_writable(out, create=True)
+    data = load_mnist(cfg.device)  # DataNotFoundError -> one line
+    trainers = []
+
+    def before_fit(trainer) -> None:  # built, its checkpoint loaded (CheckpointError -> one line, nothing written)
+        trainers.append(trainer)
+        if args.resume:
+            print(f"resuming {ckpt} at step {trainer.step} of {trainer.total_steps}", file=sys.stderr)
+        _check_writable(out, create=True)
+
+    command = "python -m ssgan_lib " + shlex.join(sys.argv[1:] if argv_of_run is None else argv_of_run)
     try:
-        trainer.fit()
+        m = train_run(cfg, out, resume=args.resume, progress=not args.quiet, data=data, command=command,
+                      before_fit=before_fit)
     except KeyboardInterrupt:
+        if not trainers:
+            raise
         where = f"; checkpoint saved to {ckpt}, continue with --resume" if ckpt.exists() else ""
-        print(f"interrupted at step {trainer.step}{where}", file=sys.stderr)
+        print(f"interrupted at step {trainers[0].step}{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    test_acc = trainer.evaluate("test")  # the recipe's D (cfg.eval_params), after the last step
-    val_acc = trainer.evaluate("val") if cfg.val_size else None
-    mean = sum(test_acc) / len(test_acc)
-    metrics = {
-        "test_accuracy": mean, "test_error": 100.0 * (1 - mean),
-        "test_accuracy_per_seed": test_acc, "val_accuracy_per_seed": val_acc,
-        "labels": cfg.labels, "seed": cfg.seed, "seeds": cfg.seeds, "method": cfg.method, "model": cfg.model,
-        "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
-        "wall_seconds": round(trainer.wall_seconds, 2), "device": str(device),
-        "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
-        "evaluated": f"{'parameter-averaged' if cfg.eval_params == 'averaged' else 'raw'} D, noise off, last step "
-                     "(the test set chose nothing)",
-        "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
-                   "data_init": cfg.data_init, "lr": cfg.lr, "lr_decay_epochs": cfg.decay_epochs(),
-                   "batch_size": cfg.batch_size},
-        # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
-        "config": asdict(cfg),
-        "command": "python -m ssgan_lib " + shlex.join(sys.argv[1:] if argv_of_run is None else argv_of_run),
-        "commit": _git_commit(),
-        "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        # losses every log_every steps and validation accuracy of the averaged D every eval_every steps,
-        # one value per seed: enough to plot the run without loading its checkpoint
-        "history": trainer.history,
-    }
-    atomic_write_json(metrics, out / "metrics.json")
-    print(f"test accuracy {100 * mean:.2f}% (error {metrics['test_error']:.2f}%) with {cfg.labels} labels after "
-          f"{trainer.step} steps in {trainer.wall_seconds:.0f}s on {device}; wrote {out / 'metrics.json'}")
+    print(f"test accuracy {100 * m['test_accuracy']:.2f}% (error {m['test_error']:.2f}%) with {cfg.labels} labels "
+          f"after {m['steps']} steps in {m['wall_seconds']:.0f}s on {cfg.device}; wrote {out / 'metrics.json'}")
+    return 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from .ablation import VARIANTS, collect
+    from .recipes import STUDY
+    from .runs import train_variants
+    from .train import TrainConfig
+
+    groups = {"ablation": VARIANTS, "recipe": STUDY}
+    if args.group not in groups:
+        raise UsageError(f"unknown group {args.group!r}; choose one of {', '.join(groups)}")
+    if args.collect and args.group != "ablation":
+        raise UsageError("--collect gathers the ablation group only")
+    base = config_overrides(args)
+    for _, overrides in groups[args.group].values():
+        TrainConfig(**{**base, **overrides}).validate()  # every variant's config, before anything trains
+    root = Path(args.root)
+    _check_writable(root, create=True)
+    try:
+        train_variants(groups[args.group], root, base, progress=not args.quiet,
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted; the variant in progress is checkpointed under {root}: run the same command again "
+              f"to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.collect:
+        collect(root, args.collect)
+        print(f"wrote {args.collect}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+    from .train import check_device
+
+    if args.device:
+        check_device(args.device)
+    run_bench(args.device, args.steps, args.seeds)
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .data import label_rate_to_count
+    from .recipes import RECIPES
+    from .reproduce import DEFAULT_LABELS, run_sweep
+    from .train import TrainConfig, check_device
+
+    try:
+        labels = [int(x) for x in args.labels.split(",")] if args.labels else list(DEFAULT_LABELS)
+    except ValueError:
+        raise UsageError(f"--labels must be comma-separated whole numbers, got {args.labels!r}")
+    if args.label_rate is not None:
+        try:
+            labels.append(label_rate_to_count(args.label_rate))
+        except ValueError as exc:
+            raise UsageError(str(exc))
+    for n in labels:
+        if n <= 0 or n % 10 or n > 60000:
+            raise UsageError(f"label counts must be positive multiples of 10 up to 60000, got {n}")
+    recipe = args.recipe or TrainConfig.recipe
+    if recipe not in RECIPES:
+        raise UsageError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in ("ssgan-fm", "supervised"):
+            raise UsageError(f"unknown method {m!r} (ssgan-fm, supervised)")
+    device = args.device or _default_device()
+    check_device(device)
+    out = Path(args.out)
+    _check_writable(out.parent, create=False)
+    try:
+        run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
+                  progress=not args.quiet, recipe=recipe, supervised_epochs=args.supervised_epochs)
+    except KeyboardInterrupt:
+        print(f"interrupted; finished groups are in {out}, the group in progress is checkpointed: "
+              f"run the same command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -232,11 +301,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         if args.command == "train":
             return cmd_train(args, argv)
+        if args.command == "variants":
+            return cmd_variants(args)
         if args.command == "bench":
-            from .bench import cmd_bench
             return cmd_bench(args)
         if args.command == "reproduce":
-            from .reproduce import cmd_reproduce
             return cmd_reproduce(args)
     except (UsageError, ConfigError, CheckpointError, DataNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from .atomic import atomic_path
+
 NUM_CLASSES = 10
 IMAGE_SIZE = 28 * 28
 ENV_VAR = "SSGAN_DATA_DIR"
@@ -105,13 +107,11 @@ def _unpack_gz(root: Path) -> None:
     for n in RAW_FILES:
         if (raw / n).exists():
             continue
-        tmp = raw / (n + ".tmp")
         try:
-            with gzip.open(raw / (n + ".gz"), "rb") as src, open(tmp, "wb") as dst:
+            with atomic_path(raw / n, fsync=False) as tmp, gzip.open(raw / (n + ".gz"), "rb") as src, \
+                    open(tmp, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-            os.replace(tmp, raw / n)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise DataNotFoundError(f"cannot unpack {raw / (n + '.gz')} ({exc.strerror or exc}); "
                                     f"unpack the four .gz files in {raw} yourself (gunzip -k)") from exc
 

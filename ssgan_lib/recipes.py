@@ -62,3 +62,14 @@ def get_recipe(name: str) -> Recipe:
         return RECIPES[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}") from None
+
+
+# The recipe study at the paper's full length (``STAGE=recipe`` of ``book/_tools/gpu_runs.sh``, chapter 6): which
+# version of the reference reaches the paper's number. name -> (what it runs, the TrainConfig fields it sets);
+# ``python -m ssgan_lib variants recipe --root DIR`` trains each into ``DIR/<name>``.
+STUDY: dict[str, tuple[str, dict]] = {
+    "final-300": ("final recipe, 300 epochs", {"recipe": "final", "epochs": 300}),
+    "paper-300": ("paper-2016-06 recipe, 300 epochs", {"recipe": "paper-2016-06", "epochs": 300}),
+    "final-anneal-300": ("final recipe with the lr decaying over the last 100 of 300 epochs",
+                         {"recipe": "final", "epochs": 300, "lr_decay_epochs": 100}),
+}

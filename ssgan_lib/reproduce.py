@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,8 +24,10 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import label_rate_to_count, load_mnist
-from .train import CheckpointError, TrainConfig, Trainer, atomic_write_json
+from .data import load_mnist
+from .atomic import atomic_path, write_json
+from .runs import git_commit
+from .train import CheckpointError, TrainConfig, Trainer
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
 PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
@@ -55,13 +54,11 @@ def read_rows(path: Path) -> list[dict]:
 
 def write_rows(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
         for r in sorted(rows, key=lambda r: (r["method"], r["labels"], r["seed"])):
             w.writerow({k: _cell(k, r.get(k)) for k in FIELDS})
-    os.replace(tmp, path)
 
 
 def _cell(key: str, value) -> str:
@@ -85,14 +82,6 @@ def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]
         std = float(t.std()) if len(errs) > 1 else 0.0
         out.setdefault(m, []).append((n, float(t.mean()), std, len(errs)))
     return out
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def partial_dir(out: Path, method: str, labels: int) -> Path:
@@ -120,7 +109,8 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             have = {r["seed"] for r in rows if r["method"] == method and r["labels"] == n}
             if have >= set(range(1, seeds + 1)):
                 continue  # done in an earlier (interrupted) sweep
-            ep = (supervised_epochs or epochs or 300) if method == "supervised" else (epochs or 300)
+            ep = epochs or TrainConfig.epochs  # None: TrainConfig's default
+            ep = (supervised_epochs or ep) if method == "supervised" else ep
             cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=ep, steps=steps, recipe=recipe,
                               val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
             part = partial_dir(out, method, n)
@@ -135,7 +125,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             tr.fit()
             errs = [100.0 * (1 - a) for a in tr.evaluate("test")]
             rows = [r for r in rows if not (r["method"] == method and r["labels"] == n)]
-            commit = _commit()
+            commit = git_commit()
             rows += [{"method": method, "labels": n, "seed": s + 1, "test_error": e,
                       "epochs": round(tr.step / tr.steps_per_epoch, 4), "recipe": recipe, "device": device,
                       "commit": commit} for s, e in enumerate(errs)]
@@ -150,7 +140,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
                                      "for run s; unlabelled pool all 60,000; test error of the D the recipe "
                                      "evaluates, after the last step; no validation split, nothing tuned"})
-            atomic_write_json(meta, meta_path)
+            write_json(meta, meta_path)
             shutil.rmtree(part, ignore_errors=True)
             if part.parent.is_dir() and not any(part.parent.iterdir()):
                 part.parent.rmdir()
@@ -159,41 +149,3 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                   f"({tr.wall_seconds:.0f}s)", flush=True)
     print(f"sweep done in {time.perf_counter() - t_start:.0f}s; results in {out}")
     return rows
-
-
-def cmd_reproduce(args) -> int:
-    from .cli import EXIT_INTERRUPTED, UsageError, _check_writable, _default_device
-    from .train import check_device
-
-    try:
-        labels = [int(x) for x in args.labels.split(",")] if args.labels else list(DEFAULT_LABELS)
-    except ValueError:
-        raise UsageError(f"--labels must be comma-separated whole numbers, got {args.labels!r}")
-    if args.label_rate is not None:
-        try:
-            labels.append(label_rate_to_count(args.label_rate))
-        except ValueError as exc:
-            raise UsageError(str(exc))
-    for n in labels:
-        if n <= 0 or n % 10 or n > 60000:
-            raise UsageError(f"label counts must be positive multiples of 10 up to 60000, got {n}")
-    from .recipes import RECIPES
-
-    if args.recipe not in RECIPES:
-        raise UsageError(f"unknown recipe {args.recipe!r}; choose one of {', '.join(RECIPES)}")
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for m in methods:
-        if m not in ("ssgan-fm", "supervised"):
-            raise UsageError(f"unknown method {m!r} (ssgan-fm, supervised)")
-    device = args.device or _default_device()
-    check_device(device)
-    out = Path(args.out)
-    _check_writable(out.parent, create=False)
-    try:
-        run_sweep(sorted(set(labels)), methods, args.seeds, args.epochs, out, device, steps=args.steps,
-                  progress=not args.quiet, recipe=args.recipe, supervised_epochs=args.supervised_epochs)
-    except KeyboardInterrupt:
-        print(f"interrupted; finished groups are in {out}, the group in progress is checkpointed: "
-              f"run the same command again to continue", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0

@@ -3,14 +3,23 @@
 A stored run holds its configuration (``config``, a :class:`~ssgan_lib.train.TrainConfig` as a dict), the command,
 commit, device, wall time, and its history: losses every ``log_every`` steps and the validation accuracy of the
 averaged D (``val_acc``) and of the raw D (``val_acc_raw``, runs since the recipes were named) every
-``eval_every`` steps, one value per seed. These helpers only reshape what is stored; they compute nothing new.
+``eval_every`` steps, one value per seed. The readers only reshape what is stored; they compute nothing new.
+
+Writing one: :func:`train_run` trains a :class:`~ssgan_lib.train.TrainConfig` into a folder (its checkpoint and its
+``metrics.json``, what ``python -m ssgan_lib train`` does); :func:`train_variants` trains a set of named variants
+(config overrides, e.g. :data:`ssgan_lib.ablation.VARIANTS`) into one folder each, resuming any cut short.
 """
 from __future__ import annotations
 
 import json
+import shlex
 import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def load_run(path: str | Path) -> dict[str, Any]:
@@ -57,3 +66,106 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
     return {"epoch": epochs[-1], "mean": statistics.fmean(last),
             "std": statistics.stdev(last) if len(last) > 1 else 0.0, "min": min(last), "max": max(last),
             "seeds": len(last)}
+
+
+# ----------------------------------------------------------------------------------------------
+# writing a run
+# ----------------------------------------------------------------------------------------------
+def git_commit() -> str | None:
+    """The commit of the checkout this package runs from (with '+dirty' for local changes), else None."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
+    """The record of a finished run: test accuracy of the D its recipe evaluates (after the last step; the test
+    set chose nothing), validation accuracy, length, device, wall time, the full config, command, commit, history."""
+    import torch
+
+    from . import __version__
+
+    cfg = trainer.cfg
+    test_acc = trainer.evaluate("test")
+    val_acc = trainer.evaluate("val") if cfg.val_size else None
+    mean = sum(test_acc) / len(test_acc)
+    device = str(cfg.device)
+    return {
+        "test_accuracy": mean, "test_error": 100.0 * (1 - mean),
+        "test_accuracy_per_seed": test_acc, "val_accuracy_per_seed": val_acc,
+        "labels": cfg.labels, "seed": cfg.seed, "seeds": cfg.seeds, "method": cfg.method, "model": cfg.model,
+        "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
+        "wall_seconds": round(trainer.wall_seconds, 2), "device": device,
+        "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
+        "evaluated": f"{'parameter-averaged' if cfg.eval_params == 'averaged' else 'raw'} D, noise off, last step "
+                     "(the test set chose nothing)",
+        "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
+                   "data_init": cfg.data_init, "lr": cfg.lr, "lr_decay_epochs": cfg.decay_epochs(),
+                   "batch_size": cfg.batch_size},
+        # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
+        "config": asdict(cfg),
+        "command": command if command is not None else "python -m ssgan_lib " + shlex.join(sys.argv[1:]),
+        "commit": git_commit(),
+        "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        # losses every log_every steps and validation accuracy of the averaged and raw D every eval_every steps,
+        # one value per seed: enough to plot the run without loading its checkpoint
+        "history": trainer.history,
+    }
+
+
+def train_run(cfg, out: str | Path, resume: bool = False, progress: bool = True, data=None,
+              command: str | None = None, before_fit: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Train ``cfg`` into ``out``: checkpoints (``cfg.ckpt_every``, the end, Ctrl-C) in ``out/checkpoint.pt``,
+    the record (:func:`metrics_of`) in ``out/metrics.json``; returns the record.
+
+    ``resume``: continue ``out/checkpoint.pt`` (``CheckpointError`` when it is missing, corrupt or from another
+    configuration; nothing is written then). ``before_fit(trainer)`` is called once the trainer is built (and its
+    checkpoint loaded), before anything is written.
+    """
+    from .atomic import write_json
+    from .data import load_mnist
+    from .train import Trainer
+
+    out = Path(out)
+    trainer = Trainer(cfg, data=data if data is not None else load_mnist(cfg.device), out_dir=out, progress=progress)
+    if resume:
+        trainer.load(out / "checkpoint.pt")
+    if before_fit is not None:
+        before_fit(trainer)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.fit()
+    metrics = metrics_of(trainer, command)
+    write_json(metrics, out / "metrics.json")
+    return metrics
+
+
+def train_variants(variants: dict[str, tuple[str, dict[str, Any]]], root: str | Path, base: dict[str, Any],
+                   progress: bool = True, data=None, log=print) -> list[str]:
+    """Train each variant (name -> (what, TrainConfig overrides)) with ``base`` fields into ``root/<name>``.
+
+    A variant with a ``metrics.json`` is done and skipped; one with only a checkpoint (cut short) continues it. So
+    a time-limited job runs the same call again until everything is done. Returns the names trained now.
+    """
+    from .train import TrainConfig
+
+    trained = []
+    for name, (what, overrides) in variants.items():
+        out = Path(root) / name
+        if (out / "metrics.json").is_file():
+            continue
+        cfg = TrainConfig(**{**base, **overrides})
+        cfg.validate()
+        resume = (out / "checkpoint.pt").is_file()
+        log(f"{name}: {what}{' (resuming)' if resume else ''}")
+        m = train_run(cfg, out, resume=resume, progress=progress, data=data,
+                      command=f"ssgan_lib.runs.train_variants: {name} {json.dumps({**base, **overrides})}")
+        log(f"{name}: test accuracy {100 * m['test_accuracy']:.2f}% after {m['steps']} steps")
+        trained.append(name)
+    return trained

@@ -19,17 +19,14 @@ exactly (models, optimizers, averages, RNG state, data order, step, history).
 from __future__ import annotations
 
 import copy
-import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from . import losses
+from . import atomic, losses
 from .data import MNIST, NUM_CLASSES, balanced_subset, epoch_permutation, load_mnist, repeated_permutation, validation_split
 from .models import DCGANDiscriminator, DCGANGenerator, SalimansD, SalimansG
 from .optim import ParamAverage, PaperAdam
@@ -179,6 +176,29 @@ class TrainConfig:
               "recipe", "g_data_init")
 
 
+def field_help(cls=None) -> dict[str, str]:
+    """The comment on each field's line of the dataclass ``cls`` (default :class:`TrainConfig`): one help string
+    per field, for the command line (``ssgan_lib.cli`` derives its flags from the fields). Empty strings when the
+    source is not available."""
+    import inspect
+    import io
+    import tokenize
+
+    cls = cls or TrainConfig
+    names = [f.name for f in fields(cls)]
+    try:
+        src = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {n: "" for n in names}
+    out, line_name = {}, {}
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type == tokenize.NAME and tok.string in names and tok.start[1] == 4 and tok.start[0] not in line_name:
+            line_name[tok.start[0]] = tok.string
+        elif tok.type == tokenize.COMMENT and tok.start[0] in line_name:
+            out[line_name[tok.start[0]]] = tok.string.lstrip("#").strip()
+    return {n: out.get(n, "") for n in names}
+
+
 def check_device(device: str) -> torch.device:
     """Parse ``device`` and make sure it exists here; :class:`ConfigError` otherwise."""
     try:
@@ -286,21 +306,6 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
         G = None
     dev = torch.device(cfg.device)
     return D.to(dev), (G.to(dev) if G is not None else None)
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(obj: Any, path: Path) -> None:
-    """Write JSON via a temporary file and a rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -670,7 +675,7 @@ class Trainer:
                                   f"not saving (the last good checkpoint, if any, is kept; try a lower --lr)")
         path = Path(path) if path is not None else self.out_dir / "checkpoint.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_torch_save(self.state_dict(), path)
+        atomic.torch_save(self.state_dict(), path)
         return path
 
     def load_state_dict(self, state: dict) -> None:

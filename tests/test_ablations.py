@@ -77,25 +77,59 @@ def test_bad_switch_is_one_clear_error(field, value, words):
 
 
 def test_cli_records_the_switch_and_collect_gathers_the_variants(main_cli, tmp_path):
-    """End to end: a tiny `train` run of one variant, then `collect` into one file chapter 6 can plot."""
+    """End to end: a tiny `train` run of one variant (its overrides as flags), then `collect` into one file chapter 6
+    reads with ``ssgan_lib.runs``."""
     import json
 
     from conftest import FAST_ARGS, needs_data
-    from ssgan_lib.ablation import VARIANTS, collect, summary_rows, val_curves
+    from ssgan_lib.ablation import VARIANTS, collect
+    from ssgan_lib.cli import flag_of
+    from ssgan_lib.runs import last_val, val_curve
 
     needs_data()
     with pytest.raises(FileNotFoundError, match="no finished variant"):
         collect(tmp_path / "abl", tmp_path / "out.json")
-    r = main_cli(["--labels", "20", *FAST_ARGS, "--out", "abl/trainable-scales",
-                 *VARIANTS["trainable-scales"][1]])
+    flags = [a for k, v in VARIANTS["trainable-scales"][1].items() for a in (flag_of(k), str(v))]
+    assert flags == ["--hidden-scale", "trainable"]
+    r = main_cli(["--labels", "20", *FAST_ARGS, "--out", "abl/trainable-scales", *flags])
     assert r.code == 0, r.err
     m = json.loads((tmp_path / "abl/trainable-scales/metrics.json").read_text())
     assert m["recipe"]["hidden_scale"] == "trainable" and m["recipe"]["adam_eps_place"] == "inside"
     result = collect(tmp_path / "abl", tmp_path / "out.json")
     assert list(result["variants"]) == ["trainable-scales"]  # only finished variants
+    assert result["variants"]["trainable-scales"]["overrides"] == {"hidden_scale": "trainable"}
     assert json.loads((tmp_path / "out.json").read_text()) == result
-    epochs, vals = val_curves(result)["trainable-scales"]
+    epochs, vals = val_curve(result["variants"]["trainable-scales"])
     assert epochs[-1] == pytest.approx(20 / 600) and len(vals[-1]) == 1
-    row = summary_rows(result)[0]
-    assert row["variant"] == "trainable-scales" and row["val_min"] <= row["val_mean"] <= row["val_max"]
-    assert row["val_mean"] == pytest.approx(100 * m["val_accuracy_per_seed"][0])
+    assert last_val(result["variants"]["trainable-scales"])["mean"] == pytest.approx(100 * m["val_accuracy_per_seed"][0])
+
+
+def test_every_variant_is_a_valid_config_and_the_variants_command_trains_them(mnist, tmp_path, capsys):
+    """Each variant's overrides make a valid TrainConfig that differs from the reference in exactly those fields;
+    ``variants`` trains each into its folder, skips finished ones, continues one cut short, and collects."""
+    from dataclasses import asdict
+
+    from ssgan_lib import cli, runs
+    from ssgan_lib.ablation import VARIANTS
+    from ssgan_lib.recipes import STUDY
+    from ssgan_lib.train import TrainConfig
+
+    ref = asdict(TrainConfig())
+    for group in (VARIANTS, STUDY):
+        for name, (what, overrides) in group.items():
+            cfg = TrainConfig(**overrides)
+            cfg.validate()
+            assert {k for k, v in asdict(cfg).items() if v != ref[k]} <= set(overrides) | {"lr", "eval_params",
+                                                                                          "g_data_init"}, name
+    variants = {k: VARIANTS[k] for k in ("reference", "no-data-init")}
+    base = dict(labels=20, steps=4, val_size=100, eval_every=4, log_every=2, ckpt_every=2, device="cpu")
+    (tmp_path / "no-data-init").mkdir()
+    runs.train_run(TrainConfig(**base, data_init=False), tmp_path / "no-data-init", progress=False, data=mnist)
+    (tmp_path / "no-data-init" / "metrics.json").unlink()  # as if cut short after its last checkpoint
+    assert runs.train_variants(variants, tmp_path, base, progress=False, data=mnist, log=lambda s: None) == \
+        ["reference", "no-data-init"]
+    assert runs.train_variants(variants, tmp_path, base, progress=False, data=mnist, log=lambda s: None) == []
+    m = runs.load_run(tmp_path / "no-data-init" / "metrics.json")
+    assert m["config"]["data_init"] is False and m["steps"] == 4
+    code = cli.main(["variants", "nonsense", "--root", str(tmp_path / "x")])
+    assert code == 2 and capsys.readouterr().err.startswith("error: unknown group")

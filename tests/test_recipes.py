@@ -93,25 +93,3 @@ def test_a_checkpoint_from_before_the_recipes_resumes(mnist, tmp_path):
     paper = Trainer(TrainConfig(steps=4, val_size=100, recipe="paper-2016-06"), data=mnist, progress=False)
     with pytest.raises(Exception, match="recipe"):
         paper.load_state_dict(state)
-
-
-def test_label_rate_rows_record_recipe_length_device_commit(mnist, tmp_path):
-    from ssgan_lib import reproduce
-
-    out = tmp_path / "lr.csv"
-    rows = reproduce.run_sweep([20], ["ssgan-fm", "supervised"], seeds=2, epochs=None, out=out, device="cpu",
-                               steps=3, progress=False, data=mnist, recipe="paper-2016-06")
-    header = out.read_text().splitlines()[0].split(",")
-    assert header == ["method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit"]
-    again = reproduce.read_rows(out)
-    assert {(r["method"], r["seed"]) for r in again} == {(m, s) for m in ("ssgan-fm", "supervised") for s in (1, 2)}
-    assert all(r["recipe"] == "paper-2016-06" and r["device"] == "cpu" and r["epochs"] == 0.005 for r in again)
-    assert [r["test_error"] for r in again] == pytest.approx([r["test_error"] for r in sorted(
-        rows, key=lambda r: (r["method"], r["labels"], r["seed"]))], abs=1e-4)
-    meta = __import__("json").loads(out.with_suffix(".meta.json").read_text())
-    group = meta["groups"]["ssgan-fm/20"]
-    assert group["config"]["recipe"] == "paper-2016-06" and len(group["history"]["step"]) >= 1
-    old = tmp_path / "old.csv"  # a file from before the last four columns: still read
-    old.write_text("method,labels,seed,test_error\nssgan-fm,100,1,1.2500\n")
-    (row,) = reproduce.read_rows(old)
-    assert row["test_error"] == 1.25 and row["recipe"] is None and row["epochs"] is None

@@ -10,9 +10,11 @@ from ssgan_lib import cli, reproduce
 
 
 def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
+    """The CSV (one row per run, with its recipe, length, device and commit), the metadata (each group's full
+    config and history), older files still read; then a second sweep trains only what is missing."""
     out = tmp_path / "results" / "label_rate.csv"
     rows = reproduce.run_sweep([20, 100], ["ssgan-fm", "supervised"], seeds=2, epochs=None, out=out, device="cpu",
-                               steps=3, progress=False, data=mnist)
+                               steps=3, progress=False, data=mnist, recipe="paper-2016-06")
     assert len(rows) == 2 * 2 * 2
     with open(out) as f:
         got = list(csv.DictReader(f))
@@ -20,14 +22,22 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     assert {(r["method"], int(r["labels"]), int(r["seed"])) for r in got} == {
         (m, n, s) for m in ("ssgan-fm", "supervised") for n in (20, 100) for s in (1, 2)}
     by_key = {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in rows}  # what the sweep computed
-    assert {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in reproduce.read_rows(out)} == \
+    again = reproduce.read_rows(out)
+    assert {(r["method"], r["labels"], r["seed"]): r["test_error"] for r in again} == \
         pytest.approx(by_key, abs=1e-4)  # is what the file holds (4 decimals)
+    assert all(r["recipe"] == "paper-2016-06" and r["device"] == "cpu" and r["epochs"] == 0.005 for r in again)
     meta = json.loads(out.with_suffix(".meta.json").read_text())
     for key in ("commit", "device", "epochs", "wall_seconds_total", "protocol"):
         assert key in meta
     assert meta["steps"] == 3
+    group = meta["groups"]["ssgan-fm/20"]
+    assert group["config"]["recipe"] == "paper-2016-06" and len(group["history"]["step"]) >= 1
     summary = reproduce.summarize(reproduce.read_rows(out))
     assert [n for n, *_ in summary["ssgan-fm"]] == [20, 100] and all(k == 2 for *_, k in summary["ssgan-fm"])
+    old = tmp_path / "old.csv"  # a file from before the last four columns: still read
+    old.write_text("method,labels,seed,test_error\nssgan-fm,100,1,1.2500\n")
+    (row,) = reproduce.read_rows(old)
+    assert row["test_error"] == 1.25 and row["recipe"] is None and row["epochs"] is None
 
     # a second sweep over the same groups trains nothing (resume); a new label count is added
     class Boom:
@@ -42,7 +52,7 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     real_trainer = reproduce.Trainer
     monkeypatch.setattr(reproduce, "Trainer", Boom)
     rows = reproduce.run_sweep([20, 50, 100], ["ssgan-fm"], seeds=2, epochs=None, out=out, device="cpu", steps=3,
-                               progress=False, data=mnist)
+                               progress=False, data=mnist, recipe="paper-2016-06")
     assert len(rows) == 8 + 2
 
 

@@ -578,14 +578,13 @@ else:
 # CPU run):
 
 # %%
-from ssgan_lib.ablation import summary_rows, val_curves
-
 ablation_files = [results_path("ablation_cuda.json"), results_path("ablation_cpu.json")]
 ablation_file = next((f for f in ablation_files if f.exists()), None)
 if ablation_file is not None:
     abl = json.loads(ablation_file.read_text())
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for name, (ep, vals) in val_curves(abl).items():
+    for name, m in abl["variants"].items():
+        ep, vals = val_curve(m)
         mean = [sum(v) / len(v) for v in vals]
         line, = ax.plot(ep, mean, "-", label=abl["variants"][name]["what"])
         ax.fill_between(
@@ -602,15 +601,18 @@ if ablation_file is not None:
     ax.set_title("averaged D, 100 labels: mean over seeds (band: min to max)")
     fig.tight_layout()
     plt.show()
-    rows = summary_rows(abl)
+    rows = [
+        {"variant": name, "what": m["what"], **last_val(m)}
+        for name, m in abl["variants"].items()
+    ]
     any_run = next(iter(abl["variants"].values()))
     display(
         Markdown(
             "| variant | seeds | epochs | last validation acc. (%): mean | min | max"
             " |\n|---|---|---|---|---|---|\n"
             + "".join(
-                f"| {r['what']} | {r['seeds']} | {r['epochs']:.0f} |"
-                f" {r['val_mean']:.2f} | {r['val_min']:.2f} | {r['val_max']:.2f} |\n"
+                f"| {r['what']} | {r['seeds']} | {r['epoch']:.0f} |"
+                f" {r['mean']:.2f} | {r['min']:.2f} | {r['max']:.2f} |\n"
                 for r in rows
             )
             + f"\n*Stored in `book/results/{ablation_file.name}` (device:"
@@ -621,19 +623,19 @@ if ablation_file is not None:
     )
     ref = next(r for r in rows if r["variant"] == "reference")
     others = [r for r in rows if r["variant"] != "reference"]
-    best = max(rows, key=lambda r: r["val_mean"])
+    best = max(rows, key=lambda r: r["mean"])
     display(
         Markdown(
-            f"Highest mean validation accuracy after {best['epochs']:.0f} epochs:"
-            f" **{best['what']}** ({best['val_mean']:.2f} %, against"
-            f" {ref['val_mean']:.2f} % for the reference recipe)."
+            f"Highest mean validation accuracy after {best['epoch']:.0f} epochs:"
+            f" **{best['what']}** ({best['mean']:.2f} %, against"
+            f" {ref['mean']:.2f} % for the reference recipe)."
         )
     )
-    glue("ch06_abl_epochs", ref["epochs"])
-    glue("ch06_abl_ref", ref["val_mean"])
+    glue("ch06_abl_epochs", ref["epoch"])
+    glue("ch06_abl_ref", ref["mean"])
     glue(
         "ch06_abl_spread",
-        max(abs(r["val_mean"] - ref["val_mean"]) for r in others) if others else 0.0,
+        max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0,
     )
 else:
     print("No ablation stored in book/results/ yet.")

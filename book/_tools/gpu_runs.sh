@@ -4,7 +4,8 @@
 #   bash book/_tools/gpu_runs.sh            # everything, in order
 #   STAGE=bench bash book/_tools/gpu_runs.sh
 # Every stage can be stopped at any moment (Ctrl-C, a killed job, a time limit) and run again: `one`
-# resumes its checkpoint, `table` and `sweep` resume the group in progress and skip finished groups.
+# resumes its checkpoint, `recipe` and `ablate` resume the variant in progress and skip finished ones, `table`
+# and `sweep` resume the group in progress and skip finished groups.
 # So on a machine that limits each command to a few minutes, run the same stage again until it is done.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,32 +28,22 @@ if [[ $stage == all || $stage == one ]]; then
 fi
 if [[ $stage == all || $stage == recipe ]]; then
   # which version of the reference recipe reaches the paper's number (chapter 6), at the paper's full length, on
-  # the validation split, 4 seeds side by side; the CPU campaign (recipe_campaign.sh) runs compressed versions
-  for entry in "final-300|--recipe final" "paper-300|--recipe paper-2016-06" \
-               "final-anneal-300|--recipe final --lr-decay-epochs 100"; do
-    name="${entry%%|*}"; args="${entry#*|}"; dir="runs/recipe-cuda/$name"
-    if [[ ! -f $dir/metrics.json ]]; then
-      resume=(); [[ -f $dir/checkpoint.pt ]] && resume=(--resume)
-      # shellcheck disable=SC2086
-      python -m ssgan_lib train --labels 100 --epochs 300 --seeds 4 --device cuda --out "$dir" --quiet $args "${resume[@]}"
-    fi
-    mkdir -p book/results/recipe && cp "$dir/metrics.json" "book/results/recipe/$name-cuda.json"
+  # the validation split, 4 seeds side by side; the CPU campaign (recipe_campaign.sh) runs compressed versions.
+  # The variants are config overrides in ssgan_lib.recipes.STUDY; finished ones are skipped, one cut short continues.
+  python -m ssgan_lib variants recipe --root runs/recipe-cuda --labels 100 --seeds 4 --device cuda --quiet
+  mkdir -p book/results/recipe
+  for f in runs/recipe-cuda/*/metrics.json; do
+    name=$(basename "$(dirname "$f")"); cp "$f" "book/results/recipe/$name-cuda.json"
   done
 fi
 if [[ $stage == all || $stage == ablate ]]; then
-  # which details matter (chapter 6): each variant changes one piece of the recipe; compared on the validation
-  # split. Before the table: it is ~10x cheaper and says whether the recipe as written is the one to tabulate.
+  # which details matter (chapter 6): each variant changes one piece of the recipe (config overrides in
+  # ssgan_lib.ablation.VARIANTS); compared on the validation split. Before the table: it is ~10x cheaper and says
+  # whether the recipe as written is the one to tabulate.
   # ABLATE_EPOCHS / ABLATE_SEEDS / ABLATE_DEVICE size it (CPU: e.g. 10 epochs, 2 seeds, cpu).
   ep="${ABLATE_EPOCHS:-100}"; seeds="${ABLATE_SEEDS:-4}"; dev="${ABLATE_DEVICE:-cuda}"
-  for v in $(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS))"); do
-    flags=$(python -c "from ssgan_lib.ablation import VARIANTS; print(' '.join(VARIANTS['$v'][1]))")
-    dir="runs/ablate-$dev/$v"
-    [[ -f $dir/metrics.json ]] && continue                       # finished earlier
-    resume=(); [[ -f $dir/checkpoint.pt ]] && resume=(--resume)  # cut short earlier: continue it
-    # shellcheck disable=SC2086
-    python -m ssgan_lib train --labels 100 --epochs "$ep" --seeds "$seeds" --device "$dev" --out "$dir" --quiet $flags "${resume[@]}"
-  done
-  python -c "from ssgan_lib.ablation import collect; collect('runs/ablate-$dev', 'book/results/ablation_$dev.json')"
+  python -m ssgan_lib variants ablation --root "runs/ablate-$dev" --labels 100 --epochs "$ep" --seeds "$seeds" \
+    --device "$dev" --quiet --collect "book/results/ablation_$dev.json"
 fi
 if [[ $stage == all || $stage == table ]]; then
   # the paper's table first (20, 50, 100, 200 labels x 10 seeds), both methods

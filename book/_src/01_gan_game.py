@@ -23,8 +23,10 @@
 from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("01 GAN game")
-toy_steps = run.size(smoke=400, cpu=3000, gpu=3000, full=3000, work={"toy": 3})  # each of 3 toy GANs
-dstar_steps = run.size(smoke=300, cpu=2000, gpu=2000, full=2000, work="toy")  # D alone, towards D*
+# each of 3 toy GANs
+toy_steps = run.size(smoke=400, cpu=3000, gpu=3000, full=3000, work={"toy": 3})
+# D alone, towards D*
+dstar_steps = run.size(smoke=300, cpu=2000, gpu=2000, full=2000, work="toy")
 run.explain()
 
 # %% [markdown]

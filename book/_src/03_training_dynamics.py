@@ -25,7 +25,8 @@ run = RunInfo("03 training dynamics")
 # generator updates (batch 64) for each of 4 optimizer settings, then the 256-image run
 study_steps = run.size(smoke=60, cpu=400, gpu=10_000, full=10_000, work={"mlp_gan": 4})
 small_steps = run.size(smoke=150, cpu=1200, gpu=20_000, full=20_000, work="mlp_gan")
-fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")  # the ruler
+# the ruler
+fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")
 run.explain()
 
 # %% [markdown]

@@ -22,12 +22,20 @@
 from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("04 dcgan")
-width = run.pick(smoke=32, cpu=32, full=64)  # channels of the first D layer (G: 2*width at 7x7)
-dcgan = {"dcgan32": dict(smoke=1, cpu=1, gpu=0, full=0), "dcgan64": dict(smoke=0, cpu=0, gpu=1, full=1)}
+# channels of the first D layer (G: 2*width at 7x7)
+width = run.pick(smoke=32, cpu=32, full=64)
+dcgan = {
+    "dcgan32": dict(smoke=1, cpu=1, gpu=0, full=0),
+    "dcgan64": dict(smoke=0, cpu=0, gpu=1, full=1),
+}
 # generator updates (batch 64) for the DCGAN and for the MLP GAN
-steps = run.size(smoke=80, cpu=500, gpu=10_000, full=10_000, work={**dcgan, "mlp_gan": 1})
-fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")  # the ruler
-n_eval = run.pick(smoke=500, cpu=1000, full=5000)  # samples per generator (diversity, classes)
+steps = run.size(
+    smoke=80, cpu=500, gpu=10_000, full=10_000, work={**dcgan, "mlp_gan": 1}
+)
+# the ruler
+fnet_steps = run.size(smoke=100, cpu=300, gpu=2000, full=2000, work="feature_net")
+# samples per generator (diversity, classes)
+n_eval = run.pick(smoke=500, cpu=1000, full=5000)
 run.explain()
 
 # %% [markdown]

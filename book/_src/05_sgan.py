@@ -23,7 +23,9 @@ from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("05 sgan")
 # SGAN and supervised-only runs, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
-steps = run.size(smoke=150, cpu=1200, gpu=60_000, full=180_000, work={"sgan": 1, "supervised": 1})
+steps = run.size(
+    smoke=150, cpu=1200, gpu=60_000, full=180_000, work={"sgan": 1, "supervised": 1}
+)
 run.explain()
 
 # %% [markdown]
@@ -395,7 +397,8 @@ common = dict(labels=100, seed=1, steps=steps, epochs=300, device=run.device,
               eval_every=max(50, steps // 20), log_every=max(50, steps // 100))
 results = {}
 for method in ("sgan", "supervised"):
-    tr = run.trainer(TrainConfig(method=method, **common), data=data)  # in runs/: continues when re-run
+    # in runs/: continues when re-run
+    tr = run.trainer(TrainConfig(method=method, **common), data=data)
     tr.fit()
     results[method] = tr
     print(

@@ -20,11 +20,18 @@
 from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("07 label rate")
-# this notebook's own sweep: for each label count, `seeds` SSGAN-FM and `seeds` supervised-only runs
+# this notebook's own sweep: for each label count, `seeds` SSGAN-FM and `seeds`
+# supervised-only runs
 counts = dict(smoke=2, cpu=4, gpu=4, full=6)  # label counts in the sweep
 seeds = run.pick(smoke=2, cpu=3, gpu=3, full=10)
 runs = {m: counts[m] * s for m, s in dict(smoke=2, cpu=3, gpu=3, full=10).items()}
-steps = run.size(smoke=10, cpu=300, gpu=12_000, full=180_000, work={"ssgan": runs, "supervised": runs})
+steps = run.size(
+    smoke=10,
+    cpu=300,
+    gpu=12_000,
+    full=180_000,
+    work={"ssgan": runs, "supervised": runs},
+)
 run.explain()
 
 # %% [markdown]
@@ -59,7 +66,8 @@ run.explain()
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from ssgan_lib import results_path  # the book's stored results, also in an installed package (Colab)
+# the book's stored results, also in an installed package (Colab)
+from ssgan_lib import results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
 from ssgan_lib.reproduce import PAPER_ERRORS, PAPER_STD, read_rows, run_sweep, summarize
@@ -69,20 +77,28 @@ rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 
 
 def show_study(rows, source):
-    """The table (mean ± sample std over seeds, beside the paper) and the figure of one sweep."""
+    """The table (mean ± sample std over seeds, beside the paper) and the figure of one
+    sweep."""
     summary = summarize(rows)
     fm = {n: (m, s, k) for n, m, s, k in summary.get("ssgan-fm", [])}
     sup = {n: (m, s, k) for n, m, s, k in summary.get("supervised", [])}
-    lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | paper SSGAN (%) |",
-             "|---|---|---|---|"]
+    lines = [
+        "| labels | SSGAN-FM error (%) | supervised-only error (%) | paper SSGAN (%) |",
+        "|---|---|---|---|",
+    ]
     for n in sorted(set(fm) | set(sup)):
         f = f"{fm[n][0]:.2f} ± {fm[n][1]:.2f} (n={fm[n][2]})" if n in fm else "–"
         s = f"{sup[n][0]:.2f} ± {sup[n][1]:.2f} (n={sup[n][2]})" if n in sup else "–"
         p = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
         lines.append(f"| {n:,} | {f} | {s} | {p} |")
-    display(Markdown("\n".join(lines) + f"\n\n*Mean ± sample std over seeds. {source}*"))
-    plot_label_rate({k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()}, PAPER_ERRORS,
-                    title="MNIST test error against the number of labels")
+    display(
+        Markdown("\n".join(lines) + f"\n\n*Mean ± sample std over seeds. {source}*")
+    )
+    plot_label_rate(
+        {k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()},
+        PAPER_ERRORS,
+        title="MNIST test error against the number of labels",
+    )
     plt.show()
     return fm, sup
 
@@ -106,12 +122,18 @@ if stored:
     epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
     devices = sorted({r["device"] for r in stored if r["device"]})
     commits = sorted({r["commit"] for r in stored if r["commit"]})
-    show_study(stored, f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
-               f"{', '.join(f'{e:g}' for e in epochs)} epochs on {', '.join(devices)}, "
-               f"commit {', '.join(commits)}.")
+    show_study(
+        stored,
+        f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
+        f"{', '.join(f'{e:g}' for e in epochs)} epochs on {', '.join(devices)}, "
+        f"commit {', '.join(commits)}.",
+    )
 else:
-    print("No label-rate study is stored in book/results/label_rate_mnist.csv yet: the CPU campaign\n"
-          "that produces it has not finished. The sweep below, run by this notebook, is all this page shows.")
+    print(
+        "No label-rate study is stored in book/results/label_rate_mnist.csv yet: the"
+        " CPU campaign\nthat produces it has not finished. The sweep below, run by this"
+        " notebook, is all this page shows."
+    )
 
 # %% [markdown]
 # ## A sweep of your own
@@ -122,13 +144,32 @@ else:
 # paper's numbers.
 
 # %%
-labels = run.pick(smoke=[20, 100], cpu=[20, 100, 1000, rate_labels], gpu=[20, 100, 1000, rate_labels],
-                  full=[20, 50, 100, 200, 1000, rate_labels])
-out = run.run_dir("sweep", dict(labels=labels, seeds=seeds, steps=steps)) / "label_rate.csv"
-rows = run_sweep(labels, ["ssgan-fm", "supervised"], seeds, None, out, run.device, steps=steps,
-                 progress=run.mode in ("gpu", "full"), data=load_mnist(run.device))
-fm, sup = show_study(rows, f"This notebook's sweep: {len(labels)} label counts × {seeds} seeds × {steps:,} "
-                     f"steps ({steps / 600:g} epochs) per run, on {run.device}.")
+labels = run.pick(
+    smoke=[20, 100],
+    cpu=[20, 100, 1000, rate_labels],
+    gpu=[20, 100, 1000, rate_labels],
+    full=[20, 50, 100, 200, 1000, rate_labels],
+)
+out = (
+    run.run_dir("sweep", dict(labels=labels, seeds=seeds, steps=steps))
+    / "label_rate.csv"
+)
+rows = run_sweep(
+    labels,
+    ["ssgan-fm", "supervised"],
+    seeds,
+    None,
+    out,
+    run.device,
+    steps=steps,
+    progress=run.mode in ("gpu", "full"),
+    data=load_mnist(run.device),
+)
+fm, sup = show_study(
+    rows,
+    f"This notebook's sweep: {len(labels)} label counts × {seeds} seeds × {steps:,} "
+    f"steps ({steps / 600:g} epochs) per run, on {run.device}.",
+)
 
 # %%
 n_mid = 100 if 100 in fm else sorted(fm)[0]

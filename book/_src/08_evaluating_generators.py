@@ -23,11 +23,16 @@
 from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("08 evaluating generators")
-fnet_steps = run.size(smoke=100, cpu=500, gpu=3000, full=3000, work="feature_net")  # batch 128
-gan_steps = run.size(smoke=100, cpu=2000, gpu=30_000, full=30_000, work="mlp_gan")  # batch 64
+# batch 128
+fnet_steps = run.size(smoke=100, cpu=500, gpu=3000, full=3000, work="feature_net")
+# batch 64
+gan_steps = run.size(smoke=100, cpu=2000, gpu=30_000, full=30_000, work="mlp_gan")
 # the SSGAN and its supervised-only yardstick (600 steps = 1 epoch)
-fm_steps = run.size(smoke=60, cpu=1200, gpu=18_000, full=18_000, work={"ssgan": 1, "supervised": 1})
-n_fid = run.pick(smoke=500, cpu=4000, full=5000)  # images per set for FID (validation has 5000)
+fm_steps = run.size(
+    smoke=60, cpu=1200, gpu=18_000, full=18_000, work={"ssgan": 1, "supervised": 1}
+)
+# images per set for FID (validation has 5000)
+n_fid = run.pick(smoke=500, cpu=4000, full=5000)
 run.explain()
 
 # %% [markdown]

@@ -20,8 +20,15 @@ from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("09 under the hood")
 seeds = run.pick(smoke=2, cpu=4, full=10)  # seeds side by side in the third benchmark
-# SSGAN steps of each benchmark: a plain loop, the library's loop, the library's with `seeds` seeds
-steps = run.size(smoke=5, cpu=40, gpu=500, full=500, work={"ssgan": dict(smoke=4, cpu=6, gpu=12, full=12)})
+# SSGAN steps of each benchmark: a plain loop, the library's loop, the library's with
+# `seeds` seeds
+steps = run.size(
+    smoke=5,
+    cpu=40,
+    gpu=500,
+    full=500,
+    work={"ssgan": dict(smoke=4, cpu=6, gpu=12, full=12)},
+)
 run.explain()
 
 # %% [markdown]
@@ -116,7 +123,8 @@ glue("n_seeds", seeds, display=False)
 # `python -m ssgan_lib bench` runs in `book/results/bench_*.json` and shown below when present.
 
 # %%
-stored = sorted(results_path().glob("bench_*.json"))  # book/results/, also when installed
+# book/results/, also when installed
+stored = sorted(results_path().glob("bench_*.json"))
 if stored:
     for p in stored:
         r = json.loads(p.read_text())

@@ -62,6 +62,7 @@ run.explain()
 
 # %%
 import math
+import textwrap
 
 import matplotlib.pyplot as plt
 import torch
@@ -228,7 +229,7 @@ line = torch.stack([xs, torch.zeros_like(xs)], 1)
 with torch.no_grad():
     d_trained_line = torch.sigmoid(D_alone(line))
 d_star_line = torch.sigmoid(d_star_logit(line))
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
 a1.plot(
     xs,
     gauss_logpdf(line, mu_data, s_data).exp(),
@@ -236,8 +237,9 @@ a1.plot(
 )
 a1.plot(xs, gauss_logpdf(line, mu_g, s_g).exp(), label=r"$p_g$")
 a1.set_xlabel("$x_1$")
+a1.set_ylabel("density")
 a1.set_title("the two densities")
-a1.legend(fontsize=8)
+a1.legend(fontsize=9)
 a2.plot(
     xs,
     d_star_line,
@@ -249,8 +251,9 @@ a2.plot(xs, d_trained_line, "C3--", lw=2, label=f"trained D ({dstar_steps} steps
 a2.axhline(0.5, color="gray", lw=0.8, ls=":")
 a2.set_xlabel("$x_1$")
 a2.set_ylim(-0.02, 1.02)
+a2.set_ylabel("D(x)")
 a2.set_title("discriminator output")
-a2.legend(fontsize=8)
+a2.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
@@ -295,23 +298,25 @@ for name, fn in (
     value = fn(logit)  # shape (N,): the loss averages over the last axis, of size 1
     (grad,) = torch.autograd.grad(value.sum(), logit)
     curves[name] = (value.detach(), grad.squeeze(1))
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
 for name, (value, grad) in curves.items():
     a1.plot(p, value, label=name)
     a2.plot(p, grad, label=name)
 a1.set_xlabel("D(G(z))")
 a1.set_title("generator loss (minimised)")
+a1.set_ylabel("loss")
 a1.set_ylim(-5, 5)
-a1.legend(fontsize=8)
+a1.legend(fontsize=9)
 a2.set_xlabel("D(G(z))")
 a2.set_title(r"gradient w.r.t. the logit $\ell(G(z))$")
+a2.set_ylabel("gradient")
 a2.axhline(0, color="gray", lw=0.8)
-a2.legend(fontsize=8)
+a2.legend(fontsize=9)
 a2.annotate(
     "early training:\nD rejects the fakes",
     xy=(0.02, -0.02),
     xytext=(0.25, -0.55),
-    fontsize=8,
+    fontsize=9,
     arrowprops=dict(arrowstyle="->", lw=0.8),
 )
 fig.tight_layout()
@@ -382,13 +387,13 @@ for name, opt in runs.items():
     )
 
 
-def show_snapshots(h, title, every=2, cols=6):
+def show_snapshots(h, title, every=2, cols=4):
     """Scatter plots of G(fixed z) (orange) over the data (grey), every ``every``-th
     snapshot."""
-    idx = list(range(every - 1, len(h.snapshots), every))[: 2 * cols]
+    idx = list(range(every - 1, len(h.snapshots), every))[: 3 * cols]
     rows = -(-len(idx) // cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(1.9 * cols, 1.95 * rows + 0.3), squeeze=False
+        rows, cols, figsize=(min(7.2, 1.75 * cols), 1.85 * rows + 0.5), squeeze=False
     )
     for ax in axes.flat:
         ax.set_axis_off()
@@ -400,9 +405,9 @@ def show_snapshots(h, title, every=2, cols=6):
         ax.set_ylim(-3, 3)
         ax.set_aspect("equal")
         ax.set_title(
-            f"step {h.snapshot_steps[i]}: {modes_covered(s, centers)}/8", fontsize=8
+            f"step {h.snapshot_steps[i]}: {modes_covered(s, centers)}/8", fontsize=9
         )
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 75), fontsize=10)
     fig.tight_layout()
     plt.show()
 
@@ -468,7 +473,7 @@ def dominant_angle(s):
     return math.degrees(math.atan2(m[1].item(), m[0].item()))
 
 
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.6))
 for name, h in toy.items():
     a1.plot(
         h.snapshot_steps,
@@ -480,7 +485,7 @@ for name, h in toy.items():
 a1.set_ylim(-0.3, 8.3)
 a1.set_xlabel("step")
 a1.set_ylabel("modes covered (of 8)")
-a1.legend(fontsize=8)
+a1.legend(fontsize=9)
 a1.set_title("mode coverage over training")
 hC = toy["C: ns, lr 1e-4"]
 anglesC = [dominant_angle(s) for s in hC.snapshots]
@@ -490,7 +495,7 @@ for k in range(8):
 a2.set_ylim(-185, 185)
 a2.set_xlabel("step")
 a2.set_ylabel("angle of the median sample (degrees)")
-a2.set_title("run C: where the collapsed generator sits (dotted: the 8 modes)")
+a2.set_title("run C: where the collapsed G sits\n(dotted: the 8 modes)")
 fig.tight_layout()
 plt.show()
 covC = [modes_covered(s, centers) for s in hC.snapshots]

@@ -143,15 +143,17 @@ print(
 
 # %%
 n_snap = len(hist.snapshots)
-cols = 6
+cols = 4
 rows = -(-n_snap // cols)
-fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.25 * rows))
+fig, axes = plt.subplots(
+    rows, cols, figsize=(min(7.2, 1.75 * cols), 2.0 * rows + 0.3)
+)
 for ax in axes.flat:
     ax.set_axis_off()
 for ax, s, st in zip(axes.flat, hist.snapshots, hist.snapshot_steps):
     ax.imshow(image_grid(s[:16], nrow=4), cmap="gray", vmin=0, vmax=1)
     ax.set_title(f"step {st}", fontsize=9)
-fig.suptitle("G(z) for the same 16 noise vectors during training", fontsize=10)
+fig.suptitle("G(z) for the same 16 noise vectors during training", fontsize=11)
 fig.tight_layout()
 plt.show()
 glue("first_snap", hist.snapshot_steps[0])

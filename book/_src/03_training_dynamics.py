@@ -172,7 +172,7 @@ def diversity_curve(h: GANHistory) -> list[float]:
 
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(11, 6.5))
+fig, axes = plt.subplots(2, 2, figsize=(7.2, 6.2))
 for i, (name, h) in enumerate(hists.items()):
     c = f"C{i}"
     axes[0, 0].plot(h.step, h.d_loss, color=c, label=name)
@@ -198,12 +198,14 @@ for ax, title in zip(
 ):
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
+for ax, ylabel in zip(axes.flat, ("D loss", "G loss", "mean D output", "diversity")):
+    ax.set_ylabel(ylabel)
 fig.tight_layout()
 plt.show()
 
 # %%
-fig, axes = plt.subplots(1, len(hists), figsize=(3.2 * len(hists), 3.4))
+fig, axes = plt.subplots(1, len(hists), figsize=(min(7.2, 2.4 * len(hists)), 3.0))
 for ax, (name, h) in zip(axes, hists.items()):
     show_samples(
         h.snapshots[-1][:36],
@@ -266,7 +268,7 @@ hist_final = {
     for name, h in hists.items()
 }
 hist_final["real (validation)"] = class_histogram(fnet, val_x[:1000]).cpu()
-fig, ax = plt.subplots(figsize=(9, 3))
+fig, ax = plt.subplots(figsize=(7.2, 3.2))
 w = 0.8 / len(hist_final)
 for i, (name, hh) in enumerate(hist_final.items()):
     ax.bar(
@@ -280,7 +282,7 @@ ax.axhline(0.1, color="gray", lw=0.8, ls="--")
 ax.set_xticks(range(10))
 ax.set_xlabel("digit assigned by the classifier")
 ax.set_ylabel("fraction of 256 samples")
-ax.legend(fontsize=7, ncol=2)
+ax.legend(fontsize=9, ncol=2)
 fig.tight_layout()
 plt.show()
 tv_final = {
@@ -331,7 +333,9 @@ print(
 )
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+mosaic = plt.subplot_mosaic("AB;CC", figsize=(7.2, 6.4))[1]
+axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
+fig = axes[0].figure
 axes[0].plot(h_small.step, h_small.d_real, label="D(x), 256 images")
 axes[0].plot(h_small.step, h_small.d_fake, label="D(G(z)), 256 images")
 h_ref = hists.get("Adam, lr 2e-4")
@@ -350,13 +354,15 @@ if h_ref is not None:
 axes[0].axhline(0.5, color="gray", lw=0.8, ls="--")
 axes[0].set_ylim(0, 1)
 axes[0].set_title("discriminator outputs", fontsize=10)
-axes[0].legend(fontsize=7)
+axes[0].set_ylabel("mean D output")
+axes[0].legend(fontsize=9)
 axes[1].plot(h_small.snapshot_steps, div_small, "o-", label="diversity of samples")
 axes[1].axhline(
     diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 training images"
 )
 axes[1].set_title("diversity", fontsize=10)
-axes[1].legend(fontsize=7)
+axes[1].set_ylabel("diversity")
+axes[1].legend(fontsize=9)
 ax2 = axes[1].twinx()
 ax2.plot(h_small.snapshot_steps, tv_small, "s--", color="C3")
 ax2.set_ylabel("class TV from uniform", color="C3")
@@ -387,16 +393,17 @@ plt.show()
 final_small = to01(h_small.snapshots[-1]).to(dev)
 d_gen, j_gen = nearest_neighbour_distances(final_small, small_x01)
 d_val, _ = nearest_neighbour_distances(val_x[:256], small_x01)
-fig, axes = plt.subplots(
-    1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [1.1, 1, 1]}
-)
+mosaic = plt.subplot_mosaic("AA;BC", figsize=(7.2, 6.0))[1]
+axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
+fig = axes[0].figure
 axes[0].hist(d_val.cpu(), bins=30, alpha=0.6, label="new real digits")
 axes[0].hist(d_gen.cpu(), bins=30, alpha=0.6, label="samples of the 256-image GAN")
 axes[0].set_xlabel("distance to the nearest of the 256 training images")
-axes[0].legend(fontsize=7)
+axes[0].set_ylabel("images")
+axes[0].legend(fontsize=9)
 pairs = torch.stack([final_small[:8], small_x01[j_gen[:8]]]).reshape(16, -1)
 show_samples(
-    pairs, nrow=8, ax=axes[1], title="top: samples, bottom: nearest training image"
+    pairs, nrow=8, ax=axes[1], title="top: samples\nbottom: nearest training image"
 )
 show_samples(
     final_small[:32],

@@ -252,7 +252,7 @@ for name, (g, d) in {"DCGAN": (G, D), "MLP GAN": (mlp_G, mlp_D)}.items():
     )
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(13, 6.4))
+fig, axes = plt.subplots(2, 4, figsize=(7.2, 4.4))
 for row, (name, r) in enumerate(results.items()):
     h = r["hist"]
     for col, (s, snap) in enumerate(zip(h.snapshot_steps, h.snapshots)):
@@ -267,7 +267,9 @@ plt.show()
 # %%
 div_real = diversity(val_x[:n_eval])
 hist_real = class_histogram(fnet, val_x[:n_eval]).cpu()
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+mosaic = plt.subplot_mosaic("AB;CC", figsize=(7.2, 6.4))[1]
+axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
+fig = axes[0].figure
 for i, (name, r) in enumerate(results.items()):
     h = r["hist"]
     axes[0].plot(h.step, h.d_loss, color=f"C{i}", label=f"{name}: D")
@@ -278,9 +280,11 @@ axes[0].set_title("losses", fontsize=10)
 axes[1].axhline(0.5, color="gray", lw=0.8, ls=":")
 axes[1].set_ylim(0, 1)
 axes[1].set_title("discriminator outputs", fontsize=10)
+axes[0].set_ylabel("loss")
+axes[1].set_ylabel("mean D output")
 for ax in axes[:2]:
     ax.set_xlabel("step")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
 w = 0.27
 bars = {"real (validation)": hist_real, **{k: r["classes"] for k, r in results.items()}}
 for i, (name, hh) in enumerate(bars.items()):
@@ -289,8 +293,9 @@ for i, (name, hh) in enumerate(bars.items()):
 axes[2].axhline(0.1, color="gray", lw=0.8, ls="--")
 axes[2].set_xticks(range(10))
 axes[2].set_xlabel("digit assigned by the classifier")
+axes[2].set_ylabel("fraction of samples")
 axes[2].set_title("class balance", fontsize=10)
-axes[2].legend(fontsize=7)
+axes[2].legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 

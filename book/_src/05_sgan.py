@@ -144,7 +144,7 @@ for name, f in (
     (grad,) = torch.autograd.grad(loss.sum(), logits)
     curves[name] = (loss.detach(), grad[:, 0].detach())
 
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
 for name, (loss, grad) in curves.items():
     a1.plot(margins, loss, label=name)
     a2.plot(margins, grad, label=name)
@@ -154,7 +154,7 @@ a1.set_title("the loss")
 a2.set_xlabel("true-class logit minus the others")
 a2.set_ylabel(r"$\partial L / \partial \ell_y$")
 a2.set_title("its gradient on the true-class logit")
-a1.legend(fontsize=8)
+a1.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
@@ -229,7 +229,7 @@ for opt, style in (("Adam", "-"), ("SGD", "--")):
 ax.set_xlabel("step")
 ax.set_ylabel("validation accuracy")
 ax.set_title("a small classifier, 1,000 labels")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 glue("ch05_sgd_ok", 100 * final[("SGD", False)])
@@ -329,7 +329,7 @@ def real_batch(n, gen):
 
 
 toy_steps = run.pick(smoke=100, cpu=400, full=400)
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.9))
 gen = torch.Generator().manual_seed(0)
 ref = real_batch(400, gen)
 axes[0].scatter(*ref.T, s=4, color="gray")
@@ -353,7 +353,7 @@ for ax, (name, loss_fn) in zip(axes[1:], (
     spread[name] = pts.std(0).mean().item()
     ax.scatter(*ref.T, s=4, color="lightgray")
     ax.scatter(*pts.T, s=6, color="C3")
-    ax.set_title(f"fakes, {name}")
+    ax.set_title(f"fakes, {name}", fontsize=9)
 for ax in axes:
     ax.set_xlim(-5, 7)
     ax.set_ylim(-5, 5)
@@ -408,7 +408,7 @@ for method in ("sgan", "supervised"):
 
 # %%
 for method, tr in results.items():
-    plot_history(tr.history, title=f"{method}, 100 labels")
+    plot_history(tr.history, title=f"{method}, 100 labels", method=tr.cfg.method)
     plt.show()
 
 # %%

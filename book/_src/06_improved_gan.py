@@ -10,7 +10,23 @@
 #   initialisation, Gaussian noise layers, parameter averaging, and Adam with its epsilon inside the square root.
 # - Train the 100-label MNIST model and read its result honestly: one test number, from the averaged $D$, at the end.
 # - Explain why its generator's samples look *worse* than a plain GAN's while its classifier is better.
+
+# %% [markdown]
+# ## Running this chapter
 #
+# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
+# expected training time; the run-info line at the end says how this copy ran.
+
+# %%
+from ssgan_lib.runinfo import RunInfo
+
+run = RunInfo("06 improved gan")
+# the SSGAN with feature matching, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
+steps = run.size(smoke=180, cpu=1200, gpu=90_000, full=180_000, work="ssgan")
+run.explain()
+
+# %% [markdown]
 # ## $K$ logits instead of $K+1$
 #
 # The SGAN of chapter 5 has $K+1$ logits. Softmax does not change when the same number is added to every logit, so
@@ -58,11 +74,9 @@ from ssgan_lib.optim import PaperAdam
 from ssgan_lib.plots import plot_history, show_samples
 # the book's stored results, also when installed
 from ssgan_lib import read_result, results_path
-from ssgan_lib.runinfo import RunInfo, glue
+from ssgan_lib.runinfo import glue
 from ssgan_lib.train import TrainConfig, Trainer
 
-run = RunInfo("06 improved gan")
-print(run.mode, run.device)
 data = load_mnist(run.device)
 
 # %%
@@ -200,7 +214,7 @@ ax.loglog(grads, paper, "--", label=r"PaperAdam: $\hat m / \sqrt{\hat v + \epsil
 ax.set_xlabel("gradient")
 ax.set_ylabel("size of the first step")
 ax.set_title("Adam's epsilon, lr = 0.003")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
@@ -220,39 +234,25 @@ plt.show()
 
 # %%
 glue("ch06_corr_1200", 1 - 0.9999 ** 1200)
-steps = run.pick(smoke=180, cpu=1200, full=180_000)  # full: 300 epochs of 600 steps
-chunk = run.pick(smoke=60, cpu=100, full=6000)
 cfg = TrainConfig(method="ssgan-fm", labels=100, seed=1, steps=steps, device=run.device,
-                  val_size=run.pick(smoke=1000, cpu=5000, full=5000), eval_every=chunk,
-                  log_every=run.pick(smoke=30, cpu=100, full=600))
-tr = Trainer(cfg, data=data, progress=False)
-x_val, y_val = data.train_x[tr.val_idx], data.train_y[tr.val_idx]
-
-
-@torch.no_grad()
-def live_val_accuracy(trainer):
-    """Validation accuracy of the live (not averaged) D, noise off."""
-    logits, _ = trainer.D(x_val.unsqueeze(0), train=False)
-    return (logits[0].argmax(-1) == y_val).float().mean().item()
-
-
-live = []
-while tr.step < tr.total_steps:
-    tr.fit(steps=chunk)
-    live.append((tr.step, live_val_accuracy(tr)))
+                  val_size=run.pick(smoke=1000, cpu=5000, full=5000),
+                  eval_every=max(60, steps // 12), log_every=max(30, steps // 120))
+tr = run.trainer(cfg, data=data)  # checkpoints in runs/: a cell run again continues
+tr.fit()  # the history records the live (raw) and the averaged D on the validation split
 print(
     f"{tr.step} steps ({tr.step / tr.steps_per_epoch:.2f} epochs) in"
     f" {tr.wall_seconds:.0f} s"
 )
 
 # %%
-plot_history(tr.history, title="ssgan-fm, 100 labels")
+plot_history(tr.history, title=f"{tr.cfg.method}, 100 labels", method=tr.cfg.method)
 plt.show()
 
 # %%
 h = tr.history
 fig, ax = plt.subplots(figsize=(6, 3.4))
-ax.plot([s for s, _ in live], [100 * a for _, a in live], "s--", label="live D")
+live = [v[0] for v in h["val_acc_raw"]]  # the D being trained, noise off
+ax.plot(h["eval_step"], [100 * a for a in live], "s--", label="live D")
 ax.plot(
     h["eval_step"],
     [100 * v[0] for v in h["val_acc"]],
@@ -265,9 +265,9 @@ ax.set_title("live vs averaged discriminator, 100 labels")
 ax.legend()
 fig.tight_layout()
 plt.show()
-glue("ch06_live_last", 100 * live[-1][1])
+glue("ch06_live_last", 100 * live[-1])
 glue("ch06_avg_last", 100 * h["val_acc"][-1][0])
-glue("ch06_live_std", 100 * torch.tensor([a for _, a in live[len(live) // 2:]]).std().item())
+glue("ch06_live_std", 100 * torch.tensor(live[len(live) // 2:]).std().item())
 glue("ch06_avg_std", 100 * torch.tensor([v[0] for v in h["val_acc"][len(live) // 2:]]).std().item())
 
 # %% [markdown]
@@ -335,7 +335,7 @@ if long_run.exists():
     ax.set_title(
         f"ssgan-fm, {m['labels']} labels, seed {m['seed']}, on {m['device_name']}"
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     plt.show()
     display(
@@ -407,7 +407,7 @@ fig.legend(
     *ax.get_legend_handles_labels(),
     loc="lower center",
     ncol=2,
-    fontsize=8,
+    fontsize=9,
     frameon=False,
 )
 fig.tight_layout(rect=(0, 0.17, 1, 1))
@@ -524,7 +524,7 @@ if recipe_runs:
         *axes[0].get_legend_handles_labels(),
         loc="lower center",
         ncol=3,
-        fontsize=8,
+        fontsize=9,
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.12, 1, 1))
@@ -571,10 +571,10 @@ else:
 #
 # Ports of this recipe often change one of its details without noticing: they train the hidden weight-norm scales
 # (`torch.nn.utils.weight_norm` does), use `torch.optim.Adam` (epsilon outside the square root), or skip the
-# data-dependent initialisation. `ssgan_lib.ablation` names these variants, `python -m ssgan_lib train` has a flag
-# for each (`--hidden-scale trainable`, `--adam-eps outside`, `--no-data-init`), and `STAGE=ablate bash
-# book/_tools/gpu_runs.sh` trains them all with the same seeds. The comparison is on the **validation** split; the
-# test set plays no part in it. The next cell shows the stored result (a GPU run when there is one, else a short
+# data-dependent initialisation. `ssgan_lib.ablation` names these variants (each a change of `TrainConfig`
+# fields), `python -m ssgan_lib train` has a flag for each (`--hidden-scale trainable`, `--adam-eps outside`,
+# `--no-data-init`), and `STAGE=ablate bash book/_tools/gpu_runs.sh` trains them all with the same seeds. The
+# comparison is on the **validation** split; the test set plays no part in it. The next cell shows the stored result (a GPU run when there is one, else a short
 # CPU run):
 
 # %%
@@ -597,46 +597,27 @@ if ablation_file is not None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_ylim(60, 100)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     ax.set_title("averaged D, 100 labels: mean over seeds (band: min to max)")
     fig.tight_layout()
     plt.show()
-    rows = [
-        {"variant": name, "what": m["what"], **last_val(m)}
-        for name, m in abl["variants"].items()
-    ]
+    rows = [{"variant": name, "what": m["what"], **last_val(m)} for name, m in abl["variants"].items()]
     any_run = next(iter(abl["variants"].values()))
-    display(
-        Markdown(
-            "| variant | seeds | epochs | last validation acc. (%): mean | min | max"
-            " |\n|---|---|---|---|---|---|\n"
-            + "".join(
-                f"| {r['what']} | {r['seeds']} | {r['epoch']:.0f} |"
-                f" {r['mean']:.2f} | {r['min']:.2f} | {r['max']:.2f} |\n"
-                for r in rows
-            )
-            + f"\n*Stored in `book/results/{ablation_file.name}` (device:"
-            f" {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']},"
-            f" {any_run['time'][:10]}); seeds {any_run['seed']} to"
-            f" {any_run['seed'] + any_run['seeds'] - 1}, the same for every variant.*"
-        )
-    )
+    display(Markdown(
+        "| variant | seeds | epochs | last validation acc. (%): mean | min | max |\n|---|---|---|---|---|---|\n"
+        + "".join(f"| {r['what']} | {r['seeds']} | {r['epoch']:.0f} | {r['mean']:.2f} | {r['min']:.2f} | "
+                  f"{r['max']:.2f} |\n" for r in rows)
+        + f"\n*Stored in `book/results/{ablation_file.name}` (device: {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']}, "
+        f"{any_run['time'][:10]}); seeds {any_run['seed']} to {any_run['seed'] + any_run['seeds'] - 1}, the same for every "
+        "variant.*"))
     ref = next(r for r in rows if r["variant"] == "reference")
     others = [r for r in rows if r["variant"] != "reference"]
     best = max(rows, key=lambda r: r["mean"])
-    display(
-        Markdown(
-            f"Highest mean validation accuracy after {best['epoch']:.0f} epochs:"
-            f" **{best['what']}** ({best['mean']:.2f} %, against"
-            f" {ref['mean']:.2f} % for the reference recipe)."
-        )
-    )
+    display(Markdown(f"Highest mean validation accuracy after {best['epoch']:.0f} epochs: **{best['what']}** "
+                     f"({best['mean']:.2f} %, against {ref['mean']:.2f} % for the reference recipe)."))
     glue("ch06_abl_epochs", ref["epoch"])
     glue("ch06_abl_ref", ref["mean"])
-    glue(
-        "ch06_abl_spread",
-        max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0,
-    )
+    glue("ch06_abl_spread", max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0)
 else:
     print("No ablation stored in book/results/ yet.")
     glue("ch06_abl_epochs", 0.0)
@@ -664,7 +645,7 @@ with torch.no_grad():
     fakes = tr.G(
         tr.G.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0))
     )[0]
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4.6))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.9))
 show_samples(data.train_x[:64], nrow=8, title="real", ax=a1)
 show_samples(fakes, nrow=8, title=f"G after {tr.step} steps (feature matching)", ax=a2)
 fig.tight_layout()
@@ -687,7 +668,7 @@ ax.hist(d_real.numpy(), bins=40, range=(0, 1), alpha=0.6, label="real test image
 ax.hist(d_fake.numpy(), bins=40, range=(0, 1), alpha=0.6, label="generated images")
 ax.set_xlabel(r"$D(x) = Z/(Z+1)$ of the averaged D")
 ax.set_ylabel("count")
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 glue("ch06_d_real", d_real.median().item())

@@ -190,7 +190,7 @@ print(f"{'validation':>14}: diversity {div_val:.2f}")
 
 # %%
 fig, axes = plt.subplots(
-    1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1.1, 1]}
+    1, 2, figsize=(7.2, 3.4), gridspec_kw={"width_ratios": [1.1, 1]}
 )
 ax = axes[0]
 names = list(sets)
@@ -199,10 +199,10 @@ bars = ax.barh(
     [fids[n] for n in names[::-1]],
     color=["C2" if n == "real" else "C0" for n in names[::-1]],
 )
-ax.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
+ax.bar_label(bars, fmt="%.1f", padding=2, fontsize=9)
 ax.set_xscale("log")
 ax.set_xlim(0.5, 5 * max(fids.values()))
-ax.set_xlabel("FID against the validation images (log scale)")
+ax.set_xlabel("FID against the validation images\n(log scale)")
 ax.set_title(f"sanity checks, n = {n_fid}")
 ax = axes[1]
 show_samples(torch.cat([x[:8] for x in sets.values()]), nrow=8, ax=ax,
@@ -366,9 +366,9 @@ hists = {
 }
 tv = {k: 0.5 * float((h - 0.1).abs().sum()) for k, h in hists.items()}
 
-fig, axes = plt.subplots(
-    1, 3, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.3]}
-)
+mosaic = plt.subplot_mosaic("AB;CC", figsize=(7.2, 5.6))[1]
+axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
+fig = axes[0].figure
 show_samples(x_gan[:48], nrow=8, ax=axes[0], title=f"MLP GAN, {gan_steps} steps")
 show_samples(x_fm[:48], nrow=8, ax=axes[1], title=f"FM SSGAN, {fm_steps} steps")
 w = 0.27
@@ -378,7 +378,7 @@ axes[2].axhline(0.1, color="gray", lw=0.8, ls="--")
 axes[2].set_xticks(range(10))
 axes[2].set_xlabel("class assigned by the feature network")
 axes[2].set_ylabel("fraction of samples")
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize=9)
 axes[2].set_title("class balance")
 fig.tight_layout()
 plt.show()
@@ -455,13 +455,14 @@ nearest = {
     "MLP GAN": nearest_neighbour_distances(x_gan[:n_nn], pool_x),
     "FM SSGAN": nearest_neighbour_distances(x_fm[:n_nn], pool_x),
 }
-fig, axes = plt.subplots(
-    1, 3, figsize=(13, 3.4), gridspec_kw={"width_ratios": [1.2, 1, 1]}
-)
+mosaic = plt.subplot_mosaic("AA;BC", figsize=(7.2, 6.0))[1]
+axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
+fig = axes[0].figure
 for name, (d, _) in nearest.items():
     axes[0].hist(d.cpu(), bins=30, alpha=0.5, label=name)
 axes[0].set_xlabel("distance to the nearest training image (pixels, L2)")
-axes[0].legend(fontsize=8)
+axes[0].set_ylabel("samples")
+axes[0].legend(fontsize=9)
 axes[0].set_title("nearest-neighbour distances")
 for ax, name, x in ((axes[1], "MLP GAN", x_gan), (axes[2], "FM SSGAN", x_fm)):
     _, idx = nearest[name]

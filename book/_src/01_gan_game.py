@@ -453,7 +453,7 @@ for key in ("d_loss", "d_real", "d_fake"):
 # %% [markdown]
 # Over the last tenth of the run the mean $D(x)$ is {glue:text}`a_d_real_end:.2f`, the mean $D(G(z))$
 # {glue:text}`a_d_fake_end:.2f` and the D loss {glue:text}`a_d_loss_end:.2f`, on their way to $\tfrac12$, $\tfrac12$
-# and $2 \log 2 \approx 1.39$: the values of the equilibrium $p_g = p_{\text{data}}$ (exercise {ref}`ch01-equilibrium-value`). The early part, where the
+# and $2 \log 2 \approx 1.39$: the values of the equilibrium $p_g = p_{\text{data}}$ ({ref}`ch01-equilibrium-value`). The early part, where the
 # generator collapses and hops, is where the curves are furthest from these lines.
 #
 # Run C is the same game, ten times slower:
@@ -520,7 +520,7 @@ glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 # discriminator rejects the fakes with confidence, $D(G(z)) \approx 0$, and in this run it never does: the mean
 # $D(G(z))$ of a logging interval never drops below {glue:text}`b_min_dfake:.2f`. Adam helps too, since it rescales
 # small gradients. A discriminator that wins early (trained faster, or on an easier task) is where the minimax loss
-# stalls; {ref}`ch02-minimax` in chapter 2 tries it on MNIST.
+# stalls; {ref}`ch02-minimax` tries it on MNIST.
 #
 # ## What to watch for
 #

@@ -258,7 +258,7 @@ print({k: round(v, 2) for k, v in final_div.items()})
 # - **Adam** equalises the step sizes. Its curves sit near the reference lines and both D outputs stay away
 #   from $0$ and $1$: a balanced game. Compare its sample grid with the SGD grids above.
 #
-# Adam is not magic — a badly chosen Adam learning rate fails too (exercise {ref}`ch03-lr`) — but it is the
+# Adam is not magic — a badly chosen Adam learning rate fails too ({ref}`ch03-lr`) — but it is the
 # reason why most GAN code starts from $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$. The class histograms of the final
 # samples (below) add the other half of the picture: *which* digits each generator draws.
 

@@ -45,3 +45,58 @@ def check_best_of(estimate: float) -> bool:
     expected = 1.0 + 0.1 * total
     return check_close(estimate, expected, "expected best-of-300 test error", rtol=0, atol=0.02,
                        hint="simulate many sequences of 300 noisy measurements and average their minimum")
+
+
+def _mean_errors(rows: list[dict], method: str) -> dict[int, float]:
+    groups: dict[int, list[float]] = {}
+    for r in rows:
+        if r["method"] == method:
+            groups.setdefault(int(r["labels"]), []).append(float(r["test_error"]))
+    return {n: sum(v) / len(v) for n, v in groups.items()}
+
+
+def reference_gains(rows: list[dict]) -> dict[int, float]:
+    """{labels: mean supervised-only error - mean SSGAN-FM error} for the label counts that have both."""
+    fm, sup = _mean_errors(rows, "ssgan-fm"), _mean_errors(rows, "supervised")
+    return {n: sup[n] - fm[n] for n in sorted(fm) if n in sup}
+
+
+def _synthetic_rows() -> list[dict]:
+    """Rows as ``read_rows`` gives them: unsorted, unequal seed counts, a label count with one method only."""
+    table = [("ssgan-fm", 100, 1, 1.2), ("supervised", 20, 1, 40.0), ("ssgan-fm", 20, 2, 12.0),
+             ("supervised", 100, 1, 20.0), ("ssgan-fm", 100, 2, 1.6), ("ssgan-fm", 20, 1, 30.0),
+             ("supervised", 100, 2, 24.0), ("supervised", 20, 2, 38.0), ("ssgan-fm", 100, 3, 0.5),
+             ("supervised", 1000, 1, 5.0), ("ssgan-fm", 200, 1, 1.0),
+             ("ssgan-fm", 60000, 1, 0.7), ("supervised", 60000, 1, 0.6)]
+    return [{"method": m, "labels": n, "seed": s, "test_error": e, "epochs": 1.0, "recipe": "final",
+             "device": "cpu", "commit": None} for m, n, s, e in table]
+
+
+def check_gains(fn: Callable, rows: list[dict] | None = None) -> bool:
+    """``fn(rows) -> {labels: gain}``: the supervised-only mean error minus the SSGAN-FM mean error (percentage
+    points) at each label count that has runs of both methods. Checked on rows made up here and, when given, on
+    ``rows`` (your sweep's)."""
+    cases = [("made-up rows", _synthetic_rows())] + ([("your sweep's rows", list(rows))] if rows else [])
+    for name, case in cases:
+        expected = reference_gains(case)
+        try:
+            got = fn([dict(r) for r in case])
+        except Exception as exc:  # a student's function may fail in any way
+            return report(False, "gains", f"on {name} it raised {type(exc).__name__}: {exc}")
+        if not isinstance(got, dict):
+            return report(False, "gains", f"return a dict {{labels: gain}}, got {type(got).__name__}")
+        try:
+            got = {int(k): float(v) for k, v in got.items()}
+        except (TypeError, ValueError):
+            return report(False, "gains", "keys are label counts, values numbers")
+        if set(got) != set(expected):
+            return report(False, "gains", f"on {name}: label counts {sorted(got)}, expected {sorted(expected)} "
+                                           "(only the counts that have runs of both methods)")
+        for n, e in expected.items():
+            if math.isclose(got[n], -e, abs_tol=1e-9) and abs(e) > 1e-9:
+                return report(False, "gains", f"at {n} labels the sign is flipped: supervised minus SSGAN, "
+                                               "positive when the unlabelled images helped")
+            if not math.isclose(got[n], e, rel_tol=1e-9, abs_tol=1e-9):
+                return report(False, "gains", f"on {name} at {n} labels: {got[n]:.4f}, expected {e:.4f} "
+                                               "(the mean over all seeds of each method)")
+    return report(True, "gains")

@@ -508,11 +508,28 @@ glue("c_final_cov", covC[-1])
 glue("b_final_cov", covB[-1])
 glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 
+# %% tags=["remove-cell"]
+# The prose about runs A, B and C says what these runs did: generated from them or checked here, so that a
+# re-run that contradicts it fails (smoke mode's few steps are too short to show any of it).
+moves = [((b - a + 180) % 360) - 180 for a, b in zip(anglesC[:-1], anglesC[1:])]
+same_way = sum(m * turn > 0 for m in moves) / max(1, len(moves))
+c_direction = (
+    "always in the same direction"
+    if same_way == 1
+    else f"in the same direction over {same_way:.0%} of the intervals between snapshots"
+)
+if not run.smoke:
+    assert covA[0] <= 2, "run A starts collapsed (one small region)"
+    assert first_all is not None, "run A covers all 8 modes from some step on"
+    assert max(covC) <= 2, "run C never gets out of the collapsed phase"
+    assert min(toy["B: minimax, lr 1e-3"].d_fake) > 0.1, "run B's D never rejects with confidence"
+glue("c_direction", c_direction, display=False)
+
 # %% [markdown]
 # Run C never gets out of the collapsed phase within {glue:text}`toy_steps` steps: at no snapshot does it cover
 # more than {glue:text}`c_max_cov` of the 8 modes (at the end: {glue:text}`c_final_cov`). Its samples form one blob that
 # does not stay put: the right panel follows the median sample, which goes round the circle
-# {glue:text}`c_laps:.1f` times during the run, always in the same direction. This is the
+# {glue:text}`c_laps:.1f` times during the run, {glue:text}`c_direction`. This is the
 # **oscillation** of GAN training in its simplest form. The discriminator is a function of $x$ only; it learns
 # "the blob is fake here" and pushes the generator to wherever $D$ is currently highest, a neighbouring region,
 # which the discriminator then learns to reject in turn. Neither player converges; they chase each other. Run B,

@@ -90,3 +90,14 @@ def test_bias_corrected_average():
     assert ch06.check_bias_corrected_average(ema)
     assert not ch06.check_bias_corrected_average(lambda v, d: ema(v, d, correct=False))
     assert not ch06.check_bias_corrected_average(lambda v, d: sum(v) / len(v))  # plain mean
+
+
+def test_best_gap_accepts_points_and_rejects_fraction_and_sign(capsys):
+    h = {"val_acc": [[0.50, 0.4], [0.81, 0.5], [0.78, 0.6]]}
+    assert ch05.check_best_gap(3.0, h)
+    assert not ch05.check_best_gap(0.03, h)  # a fraction, not points
+    assert "percentage points" in capsys.readouterr().out
+    assert not ch05.check_best_gap(-3.0, h)
+    assert not ch05.check_best_gap(31.0, h)  # best minus first
+    assert not ch05.check_best_gap(None, h)
+    assert ch05.check_best_gap(0.0, {"val_acc": [[0.5], [0.6]]})  # the last is the best: nothing added

@@ -589,16 +589,20 @@ glue("ch05_best_gap", best_gap)
 # :label: ch05-best-epoch
 #
 # Using the validation curve of the SGAN run above, how much would "report the best evaluation" have added to the
-# last one? Why is doing that on the *validation* split acceptable for choosing a number of epochs, but not on the
-# test split?
+# last one, in percentage points? Check with `ssgan_lib.exercises.ch05.check_best_gap(gap, h)` where `h` is the
+# run's history. Why is doing that on the *validation* split acceptable for choosing a number of epochs, but not
+# on the test split?
 # :::
 #
 # :::{solution} ch05-best-epoch
 # :class: dropdown
 #
 # ```python
+# from ssgan_lib.exercises.ch05 import check_best_gap
 # h = results["sgan"].history
-# print(max(v[0] for v in h["val_acc"]) - h["val_acc"][-1][0])
+# gap = 100 * (max(v[0] for v in h["val_acc"]) - h["val_acc"][-1][0])  # points
+# print(gap)
+# check_best_gap(gap, h)
 # ```
 # Choosing on the validation split is model selection: it is allowed, and its optimism is then measured honestly by
 # the untouched test set, used once. Choosing on the test set leaves no untouched data: the reported number is the

@@ -102,3 +102,20 @@ def check_distinct_labels(fn: Callable) -> bool:
         if got != want:
             return report(False, "distinct labelled indices", f"expected {want}, got {got}: count each index once")
     return report(True, "distinct labelled indices")
+
+
+def check_best_gap(gap_points: float, history: dict) -> bool:
+    """How many percentage points "report the best evaluation" adds to the last one, on the validation curve of
+    ``history`` (a Trainer's: ``history["val_acc"]`` lists one accuracy per seed at each evaluation; seed 0)."""
+    accs = [v[0] for v in history["val_acc"]]
+    expected = 100 * (max(accs) - accs[-1])
+    try:
+        value = float(gap_points)
+    except (TypeError, ValueError):
+        return report(False, "best-evaluation gap", f"expected a number, got {type(gap_points).__name__}")
+    if expected > 1e-9 and math.isclose(value, expected / 100, rel_tol=1e-6, abs_tol=1e-9):
+        return report(False, "best-evaluation gap", "give it in percentage points (x 100), not as a fraction")
+    if value < 0:
+        return report(False, "best-evaluation gap", "the best evaluation is never below the last: max - last >= 0")
+    return check_close(value, expected, "best-evaluation gap (percentage points)", rtol=1e-6, atol=1e-6,
+                       hint="the largest validation accuracy minus the last one, in percentage points")

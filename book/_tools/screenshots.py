@@ -5,7 +5,7 @@
     python book/_tools/screenshots.py --pages 01_gan_game api --editions student
 
 Writes, outside git (``_build/`` is ignored), ``_build/screenshots/<edition>/<page>.png`` (the whole page at
-1280 px wide, cut below its footer) and ``<page>-NN.png`` (the same page in screens of 1280 x 1600, as a reader
+1280 px wide, cut below its content; up to 64,000 px) and ``<page>-NN.png`` (the same page in screens of 1280 x 1600, as a reader
 scrolls). Needs ``chromium`` (Debian: ``apt-get install chromium``) and Pillow (a matplotlib dependency). The
 pages are opened from ``file://`` without network, so what shows is what an offline reader sees (MathJax is the
 book's own copy). Chromium runs each page's scripts for up to ``--wait`` seconds of virtual time first.
@@ -24,7 +24,7 @@ import build_editions  # noqa: E402
 ROOT = build_editions.ROOT
 OUT = ROOT / "_build" / "screenshots"
 EDITIONS = {"full": ROOT / "_build" / "html", "student": ROOT / "_build" / "student" / "_build" / "html"}
-WIDTH, SCREEN, MAX_HEIGHT = 1280, 1600, 40000
+WIDTH, SCREEN, HEIGHTS = 1280, 1600, (40000, 64000)  # window heights tried: a page taller than the first
 
 
 def chromium() -> str:
@@ -34,17 +34,18 @@ def chromium() -> str:
     raise SystemExit("no chromium found: apt-get install -y chromium")
 
 
-def shoot(page: Path, png: Path, wait_s: float) -> None:
+def shoot(page: Path, png: Path, wait_s: float, height: int) -> None:
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
-           f"--window-size={WIDTH},{MAX_HEIGHT}", f"--virtual-time-budget={int(wait_s * 1000)}",
+           f"--window-size={WIDTH},{height}", f"--virtual-time-budget={int(wait_s * 1000)}",
            f"--screenshot={png}", page.resolve().as_uri()]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if res.returncode or not png.exists():
         raise SystemExit(f"chromium failed on {page}:\n{res.stderr[-2000:]}")
 
 
-def crop_and_split(png: Path) -> list[Path]:
-    """Cut the screenshot below the page's last content (the footer), then write screens of WIDTH x SCREEN."""
+def crop_and_split(png: Path, last_try: bool = True) -> list[Path] | None:
+    """Cut the screenshot below the page's last content (the footer), then write screens of WIDTH x SCREEN; None
+    (nothing written) when the page fills the window and a taller window is still to be tried."""
     from PIL import Image, ImageChops
 
     im = Image.open(png).convert("RGB")
@@ -58,6 +59,8 @@ def crop_and_split(png: Path) -> list[Path]:
     if gaps and rows[-1] > im.height - 200:  # the footer at the window's bottom: cut above the last big gap
         bottom = gaps[-1][1]
     elif rows and rows[-1] > im.height - 200:
+        if not last_try:
+            return None
         print(f"  {png.name}: the page may be taller than {im.height} px (cut)", file=sys.stderr)
     bottom = min(im.height, bottom + 24)
     im = im.crop((0, 0, WIDTH, bottom))
@@ -96,8 +99,11 @@ def main() -> None:
                 old.unlink()
         for page in pages:
             png = out / f"{page.stem}.png"
-            shoot(page, png, args.wait)
-            screens = crop_and_split(png)
+            for i, height in enumerate(HEIGHTS):
+                shoot(page, png, args.wait, height)
+                screens = crop_and_split(png, last_try=i == len(HEIGHTS) - 1)
+                if screens is not None:
+                    break
             print(f"{png.relative_to(ROOT)}: {len(screens)} screens", flush=True)
 
 

@@ -22,7 +22,8 @@
 from ssgan_lib.runinfo import RunInfo
 
 run = RunInfo("06 improved gan")
-# the SSGAN with feature matching, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
+# the SSGAN with feature matching, 100 labels (600 steps = 1 epoch; the paper: 300
+# epochs)
 steps = run.size(smoke=180, cpu=1200, gpu=90_000, full=180_000, work="ssgan")
 run.explain()
 
@@ -238,7 +239,8 @@ cfg = TrainConfig(method="ssgan-fm", labels=100, seed=1, steps=steps, device=run
                   val_size=run.pick(smoke=1000, cpu=5000, full=5000),
                   eval_every=max(60, steps // 12), log_every=max(30, steps // 120))
 tr = run.trainer(cfg, data=data)  # checkpoints in runs/: a cell run again continues
-tr.fit()  # the history records the live (raw) and the averaged D on the validation split
+# the history records the live (raw) and the averaged D on the validation split
+tr.fit()
 print(
     f"{tr.step} steps ({tr.step / tr.steps_per_epoch:.2f} epochs) in"
     f" {tr.wall_seconds:.0f} s"
@@ -604,23 +606,42 @@ if ablation_file is not None:
     ax.set_title("averaged D, 100 labels: mean over seeds (band: min to max)")
     fig.tight_layout()
     plt.show()
-    rows = [{"variant": name, "what": m["what"], **last_val(m)} for name, m in abl["variants"].items()]
+    rows = [
+        {"variant": name, "what": m["what"], **last_val(m)}
+        for name, m in abl["variants"].items()
+    ]
     any_run = next(iter(abl["variants"].values()))
-    display(Markdown(
-        "| variant | seeds | epochs | last validation acc. (%): mean | min | max |\n|---|---|---|---|---|---|\n"
-        + "".join(f"| {r['what']} | {r['seeds']} | {r['epoch']:.0f} | {r['mean']:.2f} | {r['min']:.2f} | "
-                  f"{r['max']:.2f} |\n" for r in rows)
-        + f"\n*Stored in `book/results/{ablation_file.name}` (device: {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']}, "
-        f"{any_run['time'][:10]}); seeds {any_run['seed']} to {any_run['seed'] + any_run['seeds'] - 1}, the same for every "
-        "variant.*"))
+    display(
+        Markdown(
+            "| variant | seeds | epochs | last validation acc. (%): mean | min | max"
+            " |\n|---|---|---|---|---|---|\n"
+            + "".join(
+                f"| {r['what']} | {r['seeds']} | {r['epoch']:.0f} | {r['mean']:.2f} |"
+                f" {r['min']:.2f} | {r['max']:.2f} |\n"
+                for r in rows
+            )
+            + f"\n*Stored in `book/results/{ablation_file.name}` (device:"
+            f" {any_run['device_name']}, ssgan_lib {any_run['ssgan_lib']},"
+            f" {any_run['time'][:10]}); seeds {any_run['seed']} to"
+            f" {any_run['seed'] + any_run['seeds'] - 1}, the same for every variant.*"
+        )
+    )
     ref = next(r for r in rows if r["variant"] == "reference")
     others = [r for r in rows if r["variant"] != "reference"]
     best = max(rows, key=lambda r: r["mean"])
-    display(Markdown(f"Highest mean validation accuracy after {best['epoch']:.0f} epochs: **{best['what']}** "
-                     f"({best['mean']:.2f} %, against {ref['mean']:.2f} % for the reference recipe)."))
+    display(
+        Markdown(
+            f"Highest mean validation accuracy after {best['epoch']:.0f} epochs:"
+            f" **{best['what']}** ({best['mean']:.2f} %, against {ref['mean']:.2f} %"
+            " for the reference recipe)."
+        )
+    )
     glue("ch06_abl_epochs", ref["epoch"])
     glue("ch06_abl_ref", ref["mean"])
-    glue("ch06_abl_spread", max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0)
+    glue(
+        "ch06_abl_spread",
+        max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0,
+    )
 else:
     print("No ablation stored in book/results/ yet.")
     glue("ch06_abl_epochs", 0.0)

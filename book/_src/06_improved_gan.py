@@ -872,8 +872,9 @@ if not run.smoke:
 #     live = [round(100 * v[0], 1) for v in h["val_acc_raw"]]
 #     print(f"decay {decay}: averaged {avg}\n{'':14}live     {live}")
 # ```
-# The live curve is the same in all three runs (the average never feeds back into training: same seed, same
-# steps), so every difference is the average's. What to look for, and why:
+# The live curves of the three runs should agree (same seed, same steps, and the average never feeds back into
+# training; on a GPU up to floating-point noise), so every difference between the averaged curves is the
+# average's. What to look for, and why:
 #
 # - **0.999** has a time constant of $1/(1-\beta) = 1{,}000$ steps: its curve follows the live one closely,
 #   a little smoother and a little behind, and ends near the live $D$'s accuracy.

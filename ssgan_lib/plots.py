@@ -31,7 +31,7 @@ BOOK_STYLE = {
 # the G loss that each TrainConfig.method minimises (plot_history's legend)
 G_LOSS_LABELS = {
     "ssgan-fm": "G loss (feature matching)",
-    "sgan": "G loss (non-saturating, K+1 classes)",
+    "sgan": "G loss (non-saturating)",
     "supervised": "G loss (no generator)",
 }
 

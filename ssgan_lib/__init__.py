@@ -2,7 +2,8 @@
 
 Modules: :mod:`~ssgan_lib.data` (MNIST on the device, balanced labelled subsets),
 :mod:`~ssgan_lib.models` (the networks), :mod:`~ssgan_lib.losses` (every loss with its formula),
-:mod:`~ssgan_lib.optim` (the paper's Adam, parameter averaging), :mod:`~ssgan_lib.train` (the SSGAN
+:mod:`~ssgan_lib.optim` (the paper's Adam, parameter averaging), :mod:`~ssgan_lib.config` (what a run is),
+:mod:`~ssgan_lib.step` (the paper's step), :mod:`~ssgan_lib.engine` (the loop), :mod:`~ssgan_lib.train` (the SSGAN
 trainer), :mod:`~ssgan_lib.gan` (plain GAN loops for the early chapters), :mod:`~ssgan_lib.metrics`,
 :mod:`~ssgan_lib.plots`, :mod:`~ssgan_lib.runinfo` (how a notebook ran), :mod:`~ssgan_lib.stored` (the
 book's stored results, from a checkout or the installed package: :func:`results_path`, :func:`read_result`).

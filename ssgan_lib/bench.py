@@ -78,7 +78,7 @@ def library_ms(data: MNIST, steps: int, device: torch.device, seeds: int = 1, wa
     tr.fit(steps=steps)
     _sync(device)
     ms = 1000 * (time.perf_counter() - t0) / steps
-    mode = "cuda-graph" if tr._graph is not None else "eager"
+    mode = tr.engine.mode
     return ms, mode
 
 

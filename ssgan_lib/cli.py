@@ -61,7 +61,7 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     namespace (:func:`config_overrides` collects those given)."""
     from dataclasses import MISSING, fields
 
-    from .train import TrainConfig, field_help
+    from .config import TrainConfig, field_help
 
     helps = field_help(TrainConfig)
     g = p.add_argument_group("training configuration (TrainConfig's fields; the defaults are the reference recipe)")

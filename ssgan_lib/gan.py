@@ -1,7 +1,7 @@
 """Plain (unsupervised) GAN training for the early chapters: the 2-D toy, the MLP GAN, DCGAN.
 
-The loop is the textbook one — a D step on a real and a fake batch, then a G step — with the
-library's habits: data on the device, batches by permutation and slicing, losses kept on the device
+The loop is the textbook one — a D step on a real and a fake batch, then a G step — run by the library's
+engine (:mod:`ssgan_lib.engine`, the SSGAN trainer's too) with the library's habits: data on the device, batches by permutation and slicing, losses kept on the device
 and read every ``log_every`` steps, samples from a *fixed* noise batch saved every
 ``snapshot_every`` steps (for grids and animations).
 """
@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import losses
+from .engine import Engine, Every, Meters
 
 
 @dataclass
@@ -62,7 +63,8 @@ def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GA
     """Train ``G`` against ``D`` on the rows of ``x`` (already on the device, scaled as G outputs).
 
     ``G`` must have ``sample_z(batch, device, generator)``; ``D`` returns logits. Returns a
-    :class:`GANHistory`. Raises ``FloatingPointError`` naming the step if a loss stops being finite.
+    :class:`GANHistory`. Raises :class:`~ssgan_lib.engine.DivergenceError` (a ``FloatingPointError``) naming the
+    step if a loss stops being finite. The loop is :class:`~ssgan_lib.engine.Engine`'s (eager).
     """
     if cfg.g_loss not in ("ns", "minimax"):
         raise ValueError(f"g_loss must be 'ns' or 'minimax', got {cfg.g_loss!r}")
@@ -72,27 +74,18 @@ def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GA
     fixed_z = G.sample_z(cfg.n_fixed, dev, gen)
     n, B = len(x), min(cfg.batch_size, len(x))
     per_epoch = n // B
-    perm = torch.randperm(n, device=dev, generator=gen)
-    acc = torch.zeros(4, device=dev)
+    order = {"perm": torch.randperm(n, device=dev, generator=gen)}
     hist = GANHistory()
     g_loss_fn = losses.g_loss_nonsaturating if cfg.g_loss == "ns" else losses.g_loss_minimax
-    pbar = None
-    if cfg.progress:
-        from tqdm.auto import tqdm
-        pbar = tqdm(total=cfg.steps, desc="GAN", unit="step", mininterval=1.0)
+    engine: Engine
 
-    def snapshot(step: int) -> None:
-        G.eval()
-        with torch.no_grad():
-            hist.snapshots.append(G(fixed_z).detach().cpu())
-        G.train()
-        hist.snapshot_steps.append(step)
+    def new_epoch(done: int) -> None:  # before step done + 1: a new order at the start of every epoch but the first
+        if done % per_epoch == 0 and done > 0:
+            order["perm"] = torch.randperm(n, device=dev, generator=gen)
 
-    for step in range(1, cfg.steps + 1):
-        k = (step - 1) % per_epoch
-        if k == 0 and step > 1:
-            perm = torch.randperm(n, device=dev, generator=gen)
-        real = x[perm[k * B:(k + 1) * B]]
+    def step() -> torch.Tensor:
+        k = engine.step % per_epoch
+        real = x[order["perm"][k * B:(k + 1) * B]]
         # --- D step: push D(real) up and D(fake) down -------------------------------------------
         fake = G(G.sample_z(B, dev, gen))
         real_logits, fake_logits = _logits(D(real)), _logits(D(fake.detach()))
@@ -106,23 +99,29 @@ def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GA
         loss_g.backward()
         opt_g.step()
         with torch.no_grad():
-            acc += torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()])
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            m = (acc / (cfg.log_every if step % cfg.log_every == 0 else (step % cfg.log_every))).tolist()
-            acc.zero_()
-            if not all(math.isfinite(v) for v in m):
-                raise FloatingPointError(f"GAN training diverged near step {step}: losses {m[:2]}")
-            hist.step.append(step)
-            for name, v in zip(("d_loss", "g_loss", "d_real", "d_fake"), m):
-                getattr(hist, name).append(v)
-            if pbar is not None:
-                pbar.set_postfix(d=f"{m[0]:.3f}", g=f"{m[1]:.3f}", refresh=False)
-                pbar.update(step - pbar.n)
-        if (cfg.snapshot_every and step % cfg.snapshot_every == 0) or step == cfg.steps:
-            if not hist.snapshot_steps or hist.snapshot_steps[-1] != step:
-                snapshot(step)
-    if pbar is not None:
-        pbar.close()
+            return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(),
+                                torch.sigmoid(fake_logits).mean()]).unsqueeze(0)
+
+    def log(s: int, means: torch.Tensor) -> dict:
+        m = means[0].tolist()
+        hist.step.append(s)
+        for name, v in zip(("d_loss", "g_loss", "d_real", "d_fake"), m):
+            getattr(hist, name).append(v)
+        return {"d": f"{m[0]:.3f}", "g": f"{m[1]:.3f}"}
+
+    def snapshot() -> None:
+        if hist.snapshot_steps and hist.snapshot_steps[-1] == engine.step:
+            return
+        G.eval()
+        with torch.no_grad():
+            hist.snapshots.append(G(fixed_z).detach().cpu())
+        G.train()
+        hist.snapshot_steps.append(engine.step)
+
+    meters = Meters(("d_loss", "g_loss", "d_real", "d_fake"), 1, dev)
+    engine = Engine(step, meters, dev, graph="eager")
+    engine.run(cfg.steps, cfg.steps, cfg.log_every, log, before_step=new_epoch,
+               callbacks=[Every(cfg.snapshot_every, snapshot)], progress="GAN" if cfg.progress else None)
     return hist
 
 
@@ -187,17 +186,22 @@ def train_discriminator(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, st
 
     The generator is frozen (``fake`` is a fixed sample of it), so ``D`` approaches the optimal
     discriminator :math:`D^*(x) = p_{\\text{data}}(x) / (p_{\\text{data}}(x) + p_g(x))`. Returns the
-    D loss of each step.
+    D loss of each step (the loop is :class:`~ssgan_lib.engine.Engine`'s, read every step).
     """
     gen = torch.Generator(real.device).manual_seed(seed)
     opt = torch.optim.Adam(D.parameters(), lr=lr)
-    out = []
-    for _ in range(steps):
+
+    def step() -> torch.Tensor:
         r = real[torch.randint(len(real), (batch_size,), device=real.device, generator=gen)]
         f = fake[torch.randint(len(fake), (batch_size,), device=fake.device, generator=gen)]
         loss = losses.d_loss(_logits(D(r)), _logits(D(f)))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        out.append(float(loss.detach()))
+        return loss.detach().reshape(1, 1)
+
+    out: list[float] = []
+    # float64 sums: each step's loss, float32 or float64, comes back exactly
+    engine = Engine(step, Meters(("d_loss",), 1, real.device, torch.float64), real.device, graph="eager")
+    engine.run(steps, steps, 1, lambda s, m: out.append(float(m[0, 0])))
     return out

@@ -117,22 +117,22 @@ def test_trainer_batches_come_only_from_train_x(mnist, hashes):
     tr.steps_per_epoch = 3  # a short "epoch", so that the draws cross a boundary
     train_h = hashes["train"]
     lab_set = set(tr.lab_idx[0].tolist())
+    b = tr.batches
     for step in range(5):
-        if tr.epoch_pos >= tr.steps_per_epoch:
+        if step % tr.steps_per_epoch == 0:
             tr._new_epoch()
-        pos = int(tr.pos)
+        pos = int(b.pos)
         inp = tr.draw_inputs()
         cols = slice(pos * 100, pos * 100 + 100)
-        for key, seq in (("x_lab", tr.lab_seq), ("x_unl", tr.unl_seq), ("x_unl2", tr.unl2_seq)):
+        for key, seq in (("x_lab", b.lab_seq), ("x_unl", b.unl_seq), ("x_unl2", b.unl2_seq)):
             idx = seq[0, cols]
             assert int(idx.min()) >= 0 and int(idx.max()) < 60000
             assert torch.equal(inp[key][0], mnist.train_x[idx]), key
             hs = row_hashes(inp[key])
             assert set(hs) <= set(train_h) and not set(hs) & hashes["test"], key
-        assert set(tr.lab_seq[0, cols].tolist()) == lab_set  # 100 labels, batch 100: each once
-        assert torch.equal(inp["y_lab"][0], mnist.train_y[tr.lab_seq[0, cols]])
-        tr.pos += 1
-        tr.epoch_pos += 1
+        assert set(b.lab_seq[0, cols].tolist()) == lab_set  # 100 labels, batch 100: each once
+        assert torch.equal(inp["y_lab"][0], mnist.train_y[b.lab_seq[0, cols]])
+        b.advance()
 
 
 def test_training_never_reads_the_test_set(mnist):

@@ -66,8 +66,8 @@ def test_d_step_losses_are_those_of_separate_forwards(mnist, method):
     else:
         want_unl = losses.sgan_unsupervised_loss(l_unl, l_fake)
     want_lab = losses.supervised_loss(l_lab, inp["y_lab"])
-    tr.train_step(inp)
-    got_lab, got_unl = tr._acc[:, 0], tr._acc[:, 1]  # the step's losses, accumulated once
+    stats = tr.train_step(inp)
+    got_lab, got_unl = stats[:, 0], stats[:, 1]  # the step's losses
     torch.testing.assert_close(got_lab, want_lab, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(got_unl, want_unl, rtol=1e-5, atol=1e-6)
 

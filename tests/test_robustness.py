@@ -17,8 +17,8 @@ import torch
 
 from conftest import FAST_ARGS, spawn_cli
 from ssgan_lib import train as T
-from ssgan_lib.train import (CheckpointError, DivergenceError, Trainer, TrainConfig, _DeferredInterrupt,
-                             config_from_dict, read_checkpoint)
+from ssgan_lib.engine import DeferredInterrupt
+from ssgan_lib.train import CheckpointError, DivergenceError, Trainer, TrainConfig, config_from_dict, read_checkpoint
 
 
 def tiny(**kw) -> TrainConfig:
@@ -39,7 +39,7 @@ def everything(tr: Trainer) -> dict[str, torch.Tensor]:
     out["avg.t"] = tr.avg.t
     out["rng"] = tr.gen.get_state()
     for name in ("lab_seq", "unl_seq", "unl2_seq", "pos", "lab_idx"):
-        out[name] = getattr(tr, name)
+        out[name] = getattr(tr.batches, name)
     return out
 
 
@@ -85,7 +85,7 @@ def test_resume_is_bit_identical_on_cpu(mnist, tmp_path):
     # the test can fail: a resume that forgets the data order is not the same run
     wrong = make()
     wrong.load_state_dict(at_k)  # step 13
-    wrong.unl_seq.copy_(wrong.unl_seq.flip(1))
+    wrong.batches.unl_seq.copy_(wrong.batches.unl_seq.flip(1))
     wrong.fit()
     assert not torch.equal(wrong.D.out.theta, full.D.out.theta)
 
@@ -96,14 +96,14 @@ def test_ctrl_c_in_fit_saves_the_step_and_resumes_exactly(mnist, tmp_path):
     full = Trainer(tiny(steps=12), data=mnist, progress=False)
     full.fit()
     tr = Trainer(tiny(steps=12), data=mnist, out_dir=tmp_path, progress=False)
-    real_step = tr._run_one_step
+    real_step = tr.engine.run_step
 
     def step_and_interrupt():
         real_step()
         if tr.step == 7:
             os.kill(os.getpid(), signal.SIGINT)  # arrives mid-loop, like a Ctrl-C
 
-    tr._run_one_step = step_and_interrupt
+    tr.engine.run_step = step_and_interrupt
     before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
     with pytest.raises(KeyboardInterrupt, match="step 7"):
         tr.fit()
@@ -118,7 +118,7 @@ def test_ctrl_c_in_fit_saves_the_step_and_resumes_exactly(mnist, tmp_path):
 
 def test_deferred_interrupt():
     before = signal.getsignal(signal.SIGINT)  # default_int_handler, or SIG_IGN in a background job
-    with _DeferredInterrupt() as stop:
+    with DeferredInterrupt() as stop:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)
         assert stop.requested  # noted, not raised

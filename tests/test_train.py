@@ -87,12 +87,10 @@ def test_seeds_side_by_side_equal_separate_runs(mnist):
     # mixes seeds is off by O(1).
     for step, tol in enumerate((1e-5, 1e-3, 1e-3)):
         inp = big.draw_inputs()
-        big._acc.zero_()
-        big.train_step(inp)
+        got = big.train_step(inp)
         for s, tr in enumerate(small):
-            tr._acc.zero_()
-            tr.train_step(part(inp, s))
-            assert torch.allclose(big._acc[s], tr._acc[0], rtol=tol, atol=tol), (step, s, big._acc[s], tr._acc[0])
+            one = tr.train_step(part(inp, s))
+            assert torch.allclose(got[s], one[0], rtol=tol, atol=tol), (step, s, got[s], one[0])
     for s, tr in enumerate(small):
         for name, (kb, vb) in zip(tr.D.state_dict(), big.D.state_dict().items()):
             diff = (vb[s:s + 1] - tr.D.state_dict()[name]).abs()
@@ -177,25 +175,6 @@ def test_config_validation():
         with pytest.raises(ConfigError):
             TrainConfig(**bad).validate()
     assert TrainConfig(epochs=2).total_steps() == 1200 and TrainConfig(steps=7).total_steps() == 7
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (compares the CUDA graph with eager mode)")
-def test_cuda_graph_matches_eager():  # pragma: no cover - runs on a GPU machine
-    from ssgan_lib.data import load_mnist
-
-    data = load_mnist("cuda", download=False)
-    runs = {}
-    for mode in ("eager", "cuda-graph"):
-        tr = Trainer(tiny(steps=40, device="cuda", graph=mode, log_every=10), data=data, progress=False)
-        tr.fit()
-        runs[mode] = tr
-    assert runs["cuda-graph"]._graph is not None and runs["eager"]._graph is None
-    for key in ("loss_lab", "loss_unl", "loss_g", "train_acc"):
-        a = torch.tensor(runs["eager"].history[key])
-        b = torch.tensor(runs["cuda-graph"].history[key])
-        assert torch.allclose(a, b, rtol=2e-2, atol=2e-3), (key, a, b)
-    # the first logged interval is nearly identical (same seed, same draws, only kernel rounding differs)
-    assert abs(runs["eager"].history["loss_lab"][0][0] - runs["cuda-graph"].history["loss_lab"][0][0]) < 1e-3
 
 
 def test_checkpoint_written_during_fit_counts_the_time_so_far(mnist, tmp_path):

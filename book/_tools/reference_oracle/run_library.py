@@ -6,8 +6,8 @@
 Nothing in the library is changed: the trainer is built as usual (``TrainConfig(labels=100, seeds=1,
 device="cpu")``), its initial weights are overwritten with those of ``inputs.py``, ``D.data_init`` runs with
 the given 500 images while ``torch.randn`` *as seen by* ``ssgan_lib.models`` hands out the given noise, and
-each step is ``Trainer.train_step(inp)`` with the given batches, latent codes and noise. Losses are read from
-the trainer's device accumulators, gradients from what the trainer hands its optimisers.
+each step is ``Trainer.train_step(inp)`` with the given batches, latent codes and noise. Losses are what
+the step returns, gradients from what the trainer hands its optimisers.
 """
 from __future__ import annotations
 
@@ -107,9 +107,7 @@ def step_dict(ctx, t: int) -> dict:
 
 def do_step(tr, ctx, t: int) -> list[float]:
     """One library step with the inputs of step t; returns [loss_lab, loss_unl, train_err, loss_gen]."""
-    tr._acc.zero_()
-    tr.train_step(step_dict(ctx, t))
-    ll, lu, lg, acc = tr._acc[0].tolist()
+    ll, lu, lg, acc = tr.train_step(step_dict(ctx, t))[0].tolist()
     return [ll, lu, 1.0 - acc, lg]
 
 

@@ -115,12 +115,12 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                               val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
             part = partial_dir(out, method, n)
             tr = Trainer(cfg, data=data, out_dir=part, progress=progress)
-            if (part / "checkpoint.pt").is_file():
-                try:
-                    tr.load(part / "checkpoint.pt")
-                except CheckpointError as exc:
-                    raise CheckpointError(f"{exc}; it belongs to an earlier sweep with other settings: run that "
-                                          f"sweep again, or delete {part} to start this group afresh") from exc
+            try:
+                resumed = tr.resume_saved()
+            except CheckpointError as exc:
+                raise CheckpointError(f"{exc}; it belongs to an earlier sweep with other settings: run that "
+                                      f"sweep again, or delete {part} to start this group afresh") from exc
+            if resumed:
                 print(f"{method:>10} {n:>6} labels: resuming at step {tr.step} of {tr.total_steps}", flush=True)
             tr.fit()
             errs = [100.0 * (1 - a) for a in tr.evaluate("test")]

@@ -22,7 +22,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -181,12 +181,10 @@ class RunInfo:
 
         out = self.run_dir(name or cfg.method, cfg)
         show = self.mode in ("gpu", "full") if progress is None else progress
-        tr = Trainer(cfg, data=data, out_dir=out, progress=show)
-        if not cfg.ckpt_every:  # a checkpoint every 5 % of the run, besides the one at the end and at Ctrl-C
-            cfg.ckpt_every = max(1, tr.total_steps // 20)
-        ckpt = out / "checkpoint.pt"
-        if ckpt.exists():
-            tr.load(ckpt)
+        tr = Trainer(replace(cfg), data=data, out_dir=out, progress=show)  # a copy: the caller's cfg stays as given
+        if not tr.cfg.ckpt_every:  # a checkpoint every 5 % of the run, besides the one at the end and at Ctrl-C
+            tr.cfg.ckpt_every = max(1, tr.total_steps // 20)
+        if tr.resume_saved():
             print(f"continuing {out} from step {tr.step} of {tr.total_steps}")
         return tr
 

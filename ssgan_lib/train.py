@@ -408,6 +408,15 @@ class Trainer:
         """Resume from a checkpoint file; :class:`CheckpointError` if it is missing, corrupt or incompatible."""
         self.load_state_dict(read_checkpoint(path))
 
+    def resume_saved(self) -> bool:
+        """Continue from ``out_dir/checkpoint.pt`` when it is there (a run cut short): True if one was loaded.
+        :class:`CheckpointError` if it is corrupt or belongs to another configuration."""
+        path = self.out_dir / "checkpoint.pt" if self.out_dir is not None else None
+        if path is None or not path.is_file():
+            return False
+        self.load(path)
+        return True
+
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint file on the CPU, turning every failure into one :class:`CheckpointError`."""

@@ -115,7 +115,9 @@ def test_trainer_continues_a_run_when_the_cell_runs_again(tmp_path, monkeypatch,
     cfg = dict(method="ssgan-fm", labels=20, seeds=1, steps=6, eval_every=0, log_every=2,
                device="cpu", val_size=0)
     run = RunInfo("t", mode="smoke")
-    tr = run.trainer(TrainConfig(**cfg), data=mnist)
+    given = TrainConfig(**cfg)
+    tr = run.trainer(given, data=mnist)
+    assert given.ckpt_every == 0 and tr.cfg.ckpt_every == 1, "checkpoints every 5 % of 6 steps, on a copy"
     tr.fit(steps=4)  # the session is lost here
     again = RunInfo("t", mode="smoke").trainer(TrainConfig(**cfg), data=mnist)
     assert again.step == 4 and "continuing" in capsys.readouterr().out

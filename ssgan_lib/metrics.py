@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .engine import Engine, Meters
+
 
 @torch.no_grad()
 def classify_accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
@@ -46,22 +48,28 @@ def train_feature_net(train_x: torch.Tensor, train_y: torch.Tensor, steps: int =
                       lr: float = 1e-3, seed: int = 0, progress: bool = False) -> MNISTFeatureNet:
     """Train :class:`MNISTFeatureNet` on labelled MNIST (pixels in [0, 1]) with Adam; returns it in eval mode.
 
-    It is a *measuring instrument*: trained on all training labels, it never sees the test set.
+    Minimises the cross-entropy :math:`-\\log \\operatorname{softmax}(\\ell(x))_y` of batches drawn with
+    replacement. It is a *measuring instrument*: trained on all training labels, it never sees the test set. The
+    loop is :class:`~ssgan_lib.engine.Engine`'s (eager): a loss that stops being finite raises
+    :class:`~ssgan_lib.engine.DivergenceError`.
     """
     torch.manual_seed(seed)
-    net = MNISTFeatureNet().to(train_x.device)
+    dev = train_x.device
+    net = MNISTFeatureNet().to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    g = torch.Generator(train_x.device).manual_seed(seed)
-    it = range(steps)
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(it, desc="feature net", unit="step", mininterval=1.0)
-    for _ in it:
-        idx = torch.randint(len(train_x), (batch,), device=train_x.device, generator=g)
+    g = torch.Generator(dev).manual_seed(seed)
+
+    def step() -> torch.Tensor:
+        idx = torch.randint(len(train_x), (batch,), device=dev, generator=g)
         loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        return loss.detach().reshape(1, 1)
+
+    engine = Engine(step, Meters(("loss",), 1, dev), dev, graph="eager")
+    engine.run(steps, steps, max(1, steps // 20), lambda s, m: {"loss": f"{m[0, 0]:.3f}"},
+               progress="feature net" if progress else None)
     return net.eval()
 
 

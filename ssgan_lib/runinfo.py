@@ -138,8 +138,12 @@ class RunInfo:
         return {m: {d: sum(steps[m] * step_seconds(kind, d) for kind, steps in self.work) for d in DEVICES}
                 for m in MODES}
 
-    def explain(self) -> None:
-        """Show the mode picked, each mode's expected time on CPU / T4 / large GPU, and how to switch."""
+    def explain(self, saves_runs: bool = False) -> None:
+        """Show the mode picked, each mode's expected time on CPU / T4 / large GPU, and how to switch.
+
+        ``saves_runs``: the chapter trains through :meth:`trainer` or :meth:`run_dir` (its runs continue after a
+        lost session); the others' runs are short and start afresh, and the text says which.
+        """
         est = self.estimates()
         head = "| mode | " + " | ".join(DEVICES) + " |"
         lines = [head, "|" + "---|" * (len(DEVICES) + 1)]
@@ -150,8 +154,10 @@ class RunInfo:
                 + "\n\n*Estimated training time (steps × FLOPs per step ÷ assumed throughput, "
                 "`ssgan_lib.runinfo`); data loading and evaluation come on top.* To run another size, set "
                 "`SSGAN_MODE` before the chapter starts, e.g. a first cell `%env SSGAN_MODE=full`, then "
-                "*Run all* again. Runs are saved in `runs/` beside the notebook and continue where they "
-                "stopped when a cell runs again.")
+                "*Run all* again. " + (
+                    "Its training runs are saved in `runs/` beside the notebook and continue where they stopped "
+                    "when a cell runs again (a lost Colab session loses at most a few minutes)." if saves_runs else
+                    "Its runs are short and start afresh when a cell runs again; nothing is saved to disk."))
         try:
             from IPython.display import Markdown, display
         except ImportError:

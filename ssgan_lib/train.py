@@ -26,6 +26,7 @@ import copy
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -275,19 +276,22 @@ class Trainer:
         return self.D_eval
 
     # ------------------------------------------------------------------------------------------
-    def fit(self, steps: int | None = None) -> dict[str, list]:
+    def fit(self, steps: int | None = None, callbacks: Sequence[Every] = ()) -> dict[str, list]:
         """Train until ``self.total_steps`` (or ``steps`` more). Ctrl-C saves a checkpoint and re-raises.
 
-        Returns the history (losses per log interval, validation accuracy per evaluation).
+        ``callbacks``: :class:`~ssgan_lib.engine.Every` objects whose ``fn()`` runs on the host after every
+        ``period``-th step (and after the run's last step), after the trainer's own validation and checkpoint: e.g.
+        ``Every(500, watch)`` to draw samples or measure FID while the run goes on, with ``self.step`` the steps
+        done. Returns the history (losses per log interval, validation accuracy per evaluation).
         """
         if not self.initialised:
             self._init_data_dependent()
         end = self.total_steps if steps is None else min(self.total_steps, self.step + steps)
-        callbacks = []
-        if self.cfg.eval_every and self.val_idx.numel():
-            callbacks.append(Every(self.cfg.eval_every, self._evaluate_val))
+        callbacks = list(callbacks)
         if self.cfg.ckpt_every and self.out_dir is not None:
-            callbacks.append(Every(self.cfg.ckpt_every, self.save, at_end=False))
+            callbacks.insert(0, Every(self.cfg.ckpt_every, self.save, at_end=False))
+        if self.cfg.eval_every and self.val_idx.numel():
+            callbacks.insert(0, Every(self.cfg.eval_every, self._evaluate_val))
         self._fit_t0 = time.perf_counter()
         try:
             self.engine.run(end, self.total_steps, self.cfg.log_every, self._log, before_step=self._before_step,

@@ -103,7 +103,11 @@ def test_running_this_chapter_comes_first_with_its_estimates(nb_path: Path):
                    and "## Running this chapter" in "".join(c["source"]))
     assert all(c["cell_type"] == "markdown" for c in cells[:heading]), "code runs before 'Running this chapter'"
     code = next(c for c in cells[heading:] if c["cell_type"] == "code")
-    assert "run.explain()" in "".join(code["source"])
+    assert "run.explain(" in "".join(code["source"])
+    # it says runs are saved exactly where the chapter trains through RunInfo.trainer / run_dir
+    saves = any(k in "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+                for k in ("run.trainer(", "run.run_dir("))
+    assert ("saves_runs=True" in "".join(code["source"])) == saves
     shown = "".join("".join(o.get("data", {}).get("text/markdown", "")) for o in code.get("outputs", []))
     rows = [m for m in ("smoke", "cpu", "gpu", "full") if f"| {m} |" in shown or f"| **{m}** (this run) |" in shown]
     assert len(rows) == 4 and "T4" in shown, f"the estimates table is missing (rows: {rows})"

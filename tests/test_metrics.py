@@ -179,3 +179,31 @@ def test_train_feature_net_learns_something():
 
 def train_feature_net_small(x, y):
     return metrics.train_feature_net(x, y, steps=30, batch=64, lr=1e-3, seed=0)
+
+
+def test_train_feature_net_on_the_engine_equals_a_plain_loop():
+    """The engine adds read-outs and the divergence check, nothing else: the same weights as the plain loop."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.rand(64, 784, generator=g), torch.randint(10, (64,), generator=g)
+    net = metrics.train_feature_net(x, y, steps=7, batch=16, seed=3)
+    torch.manual_seed(3)
+    ref = metrics.MNISTFeatureNet()
+    opt, gen = torch.optim.Adam(ref.parameters(), lr=1e-3), torch.Generator().manual_seed(3)
+    for _ in range(7):
+        idx = torch.randint(64, (16,), generator=gen)
+        loss = F.cross_entropy(ref(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for (k, a), b in zip(net.state_dict().items(), ref.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_train_feature_net_names_the_step_where_it_diverged():
+    from ssgan_lib.engine import DivergenceError
+
+    x, y = torch.full((32, 784), float("nan")), torch.zeros(32, dtype=torch.long)
+    with pytest.raises(DivergenceError, match="step 1"):
+        metrics.train_feature_net(x, y, steps=3, batch=8)

@@ -62,6 +62,9 @@ def test_explain_shows_every_mode_and_device(capsys, monkeypatch):
     for device in runinfo.DEVICES:
         assert device in text
     assert "| full | " in text and " h |" in text  # 180,000 SSGAN steps on a CPU take hours
+    assert "start afresh" in text and "runs/" not in text  # this chapter saves nothing: it says so
+    run.explain(saves_runs=True)
+    assert "saved in `runs/`" in shown[1] and "afresh" not in shown[1]
 
 
 def _flops(fn) -> float:

@@ -190,3 +190,19 @@ def test_checkpoint_written_during_fit_counts_the_time_so_far(mnist, tmp_path):
     tr.save = spy
     tr.fit()
     assert len(seen) == 3 and 0 < seen[0] < seen[1] <= seen[2] == tr.wall_seconds  # steps 2, 4, then the end
+
+
+def test_fit_runs_user_callbacks_without_changing_the_run(mnist):
+    """A notebook watches a run through ``fit(callbacks=...)`` (no hand-rolled chunks): the callback sees the
+    steps done and the validation already taken at that step, and a run watched equals a run not watched."""
+    from ssgan_lib.engine import Every
+
+    watched = Trainer(tiny(steps=12, log_every=4, eval_every=4), data=mnist, progress=False)
+    seen = []
+    watched.fit(callbacks=[Every(6, lambda: seen.append((watched.step, list(watched.history["eval_step"]))))])
+    assert seen == [(6, [4]), (12, [4, 8, 12])]
+    plain = Trainer(tiny(steps=12, log_every=4, eval_every=4), data=mnist, progress=False)
+    plain.fit()
+    assert plain.history == watched.history
+    sa, sb = state_tensors(watched), state_tensors(plain)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)

@@ -26,7 +26,7 @@ run = RunInfo("05 sgan")
 steps = run.size(
     smoke=150, cpu=1200, gpu=60_000, full=180_000, work={"sgan": 1, "supervised": 1}
 )
-run.explain()
+run.explain(saves_runs=True)
 
 # %% [markdown]
 # ## The idea

@@ -25,7 +25,7 @@ run = RunInfo("06 improved gan")
 # the SSGAN with feature matching, 100 labels (600 steps = 1 epoch; the paper: 300
 # epochs)
 steps = run.size(smoke=180, cpu=1200, gpu=90_000, full=180_000, work="ssgan")
-run.explain()
+run.explain(saves_runs=True)
 
 # %% [markdown]
 # ## $K$ logits instead of $K+1$

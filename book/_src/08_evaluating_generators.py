@@ -94,6 +94,7 @@ from ssgan_lib.metrics import (
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import show_samples
 from ssgan_lib.runinfo import glue
+from ssgan_lib.engine import Every
 from ssgan_lib.train import TrainConfig, Trainer
 
 dev = run.device
@@ -298,10 +299,10 @@ with torch.no_grad():
     ) / 2  # back to [0, 1]
 
 # %% [markdown]
-# The SSGAN is trained in chunks so that we can watch its classifier and its generator together: after each chunk
-# the averaged discriminator is evaluated on the validation images (their labels are hidden from training) and
-# FID is computed on {glue:text}`n_track` generated images (compare these FIDs only with each other: the table
-# below uses {glue:text}`n_fid`).
+# We watch the SSGAN's classifier and its generator together while it trains: a callback (`Every(period, fn)`,
+# passed to `Trainer.fit`) runs every `period` steps, evaluates the averaged discriminator on the validation
+# images (their labels are hidden from training) and computes FID on {glue:text}`n_track` generated images
+# (compare these FIDs only with each other: the table below uses {glue:text}`n_fid`).
 
 # %%
 cfg = TrainConfig(
@@ -311,14 +312,18 @@ tr = Trainer(cfg, data=data, progress=False)
 n_track = min(1000, n_fid)
 glue("n_track", n_track, display=False)
 track = {"step": [], "val_acc": [], "fid": []}
-chunks = run.pick(smoke=2, cpu=6, full=6)
-for c in range(chunks):
-    tr.fit(steps=fm_steps * (c + 1) // chunks - tr.step)
+
+
+def watch():  # after every `period` steps: the classifier and the generator, side by side
     with torch.no_grad():
         x_track = tr.G(tr.G.sample_z(n_track, dev))[0]
     track["step"].append(tr.step)
     track["val_acc"].append(tr.evaluate("val")[0])
     track["fid"].append(frechet_distance(f_val[:n_track], features(fnet, x_track)))
+
+
+points = run.pick(smoke=2, cpu=6, full=6)
+tr.fit(callbacks=[Every(fm_steps // points, watch)])
 with torch.no_grad():
     # (seeds=1, n, 784) -> (n, 784), pixels in [0, 1]
     x_fm = tr.G(tr.G.sample_z(n_fid, dev))[0]

@@ -82,8 +82,9 @@ def library_ms(data: MNIST, steps: int, device: torch.device, seeds: int = 1, wa
     return ms, mode
 
 
-def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 1) -> dict:
-    """Time both loops (and ``seeds`` runs in parallel if > 1); return the summary dict."""
+def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 1, json_line: bool = True) -> dict:
+    """Time both loops (and ``seeds`` runs in parallel if > 1), print a table (and, if ``json_line``, the summary
+    as one JSON line, for scripts); return the summary dict."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     steps = steps or (300 if dev.type == "cuda" else 30)
     data = load_mnist(dev)
@@ -104,5 +105,6 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
               "lib_mode": mode, "seeds": seeds, "seeds_ms_per_step": round(par, 3),
               "seed_steps_per_s": round(1000 * seeds / par, 1),
               "est_300_epochs_minutes": round(par * 180_000 / 60_000, 1)}
-    print(json.dumps(result))
+    if json_line:
+        print(json.dumps(result))
     return result

@@ -285,3 +285,17 @@ class DCGANDiscriminator(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def layer_table(module: nn.Module) -> str:
+    """A Markdown table of ``module``'s layers (leaf modules in order): what each is and its trainable
+    parameters, with the total in the last row. Shorter than ``print(module)`` and readable on a page."""
+    rows = ["| # | layer | parameters |", "|---|---|---|"]
+    leaves = [(n, m) for n, m in module.named_modules() if not list(m.children())]
+    for n, m in leaves:
+        extra = m.extra_repr()
+        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+            extra = f"{m.num_features}, momentum={m.momentum}"
+        rows.append(f"| {n} | `{type(m).__name__}({extra})` | {count_parameters(m):,} |")
+    rows.append(f"| | **total** | **{count_parameters(module):,}** |")
+    return "\n".join(rows)

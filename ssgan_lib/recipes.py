@@ -46,6 +46,17 @@ class Recipe:
                 f"{self.path} at {REFERENCE_REPO}/commit/{self.commit[:7]} ({self.date})")
 
 
+def markdown_table(recipes: "dict[str, Recipe] | None" = None) -> str:
+    """The presets side by side as a Markdown table, one row per recipe, its commit linked."""
+    rows = ["| recipe | lr | schedule | evaluates | G output init | reference script |", "|---|---|---|---|---|---|"]
+    for r in (RECIPES if recipes is None else recipes).values():
+        sched = "constant" if not r.decay_fraction else f"linear to 0 over the last {r.decay_fraction:.0%}"
+        init = "data-dependent" if r.g_data_init else "g = 1, b = 0"
+        link = f"[`{r.path.rsplit('/', 1)[-1]}` @ {r.commit[:7]}]({REFERENCE_REPO}/blob/{r.commit}/{r.path})"
+        rows.append(f"| `{r.name}` | {r.lr:g} | {sched} | {r.eval_params} D | {init} | {link} ({r.date}) |")
+    return "\n".join(rows)
+
+
 RECIPES: dict[str, Recipe] = {
     "final": Recipe("final", "0fa06b596a5475f49efac61031918e65133676db",
                     "mnist_svhn_cifar10/train_mnist_feature_matching.py", "2016-06-14",

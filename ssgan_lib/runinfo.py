@@ -203,8 +203,8 @@ class RunInfo:
 
     def __str__(self) -> str:
         d = self.as_dict()
-        return (f"run-info: chapter {d['chapter']} | mode {d['mode']} | {d['device']} ({d['device_name']}) | "
-                f"{d['wall_seconds']:.0f} s | ssgan_lib {d['ssgan_lib']} | torch {d['torch']}")
+        return (f"run-info: chapter {d['chapter']} | mode {d['mode']} | {d['wall_seconds']:.0f} s\n"
+                f"          {d['device']} ({d['device_name']}) | ssgan_lib {d['ssgan_lib']} | torch {d['torch']}")
 
     __repr__ = __str__
 

@@ -95,3 +95,43 @@ def needs_data() -> None:
 
     if not any(_has_raw(d) for d in candidate_dirs()):
         pytest.skip(f"MNIST not found in {', '.join(map(str, candidate_dirs()))}: set SSGAN_DATA_DIR")
+
+
+# --- the state of a run, for "the same run" checks (contract suite, robustness, trainer tests) ---------------
+def run_state(tr) -> dict[str, torch.Tensor]:
+    """All the state that decides the future of a :class:`~ssgan_lib.train.Trainer` run."""
+    out = {f"D.{k}": v for k, v in tr.D.state_dict().items()}
+    opts = [("opt_d", tr.opt_d)]
+    if tr.G is not None:
+        out.update({f"G.{k}": v for k, v in tr.G.state_dict().items()})
+        opts.append(("opt_g", tr.opt_g))
+    for name, opt in opts:
+        out.update({f"{name}.m{i}": v for i, v in enumerate(opt.m)})
+        out.update({f"{name}.v{i}": v for i, v in enumerate(opt.v)})
+        out[f"{name}.t"], out[f"{name}.lr"] = opt.t, opt.lr
+    out.update({f"avg{i}": v for i, v in enumerate(tr.avg.avg)})
+    out["avg.t"] = tr.avg.t
+    out["rng"] = tr.gen.get_state()
+    for name in ("lab_seq", "unl_seq", "unl2_seq", "pos", "lab_idx"):
+        out[name] = getattr(tr.batches, name)
+    return out
+
+
+def assert_same_run(a, b) -> None:
+    """Two trainers at the same step with bit-identical state and history."""
+    assert a.step == b.step
+    ea, eb = run_state(a), run_state(b)
+    assert ea.keys() == eb.keys()
+    for k in ea:
+        assert torch.equal(ea[k], eb[k]), k
+    assert a.history == b.history
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small layers: one thread is as fast, and far faster on a busy machine (restored afterwards). A module
+    opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

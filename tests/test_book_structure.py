@@ -71,7 +71,7 @@ def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
     outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"], "a stored output is an error"
     texts = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
-    assert re.search(r"run-info: chapter .+ \| mode (smoke|cpu|gpu|full) \| \S+ .*\| \d+ s \| ssgan_lib ", texts), \
+    assert re.search(r"run-info: chapter .+ \| mode (smoke|cpu|gpu|full) \| \d+ s\n +\S+ .*\| ssgan_lib ", texts), \
         "the notebook's outputs lack its run-info line (was it executed before committing?)"
     assert "| mode smoke |" not in texts, "stored outputs must come from a cpu, gpu or full run, not CI's smoke mode"
     images = [o for o in outputs if "image/png" in o.get("data", {})]

@@ -177,3 +177,14 @@ def test_build_models_dcgan_has_a_seed_axis_of_one():
     assert z.shape == (1, 3, 100) and x.shape == (1, 3, 784)
     logits, feat = D(x)
     assert logits.shape == (1, 3, 11) and feat.shape == (1, 3, 256)
+
+
+def test_layer_table_lists_every_leaf_layer_and_the_total():
+    from ssgan_lib.models import MLPGenerator, count_parameters, layer_table
+
+    g = MLPGenerator()
+    lines = layer_table(g).splitlines()
+    leaves = [m for m in g.modules() if not list(m.children())]
+    assert len(lines) == 2 + len(leaves) + 1 and all(len(line) <= 88 for line in lines)
+    assert lines[-1].endswith(f"**{count_parameters(g):,}** |")
+    assert sum(int(line.rsplit("|", 2)[1].replace(",", "")) for line in lines[2:-1]) == count_parameters(g)

@@ -93,3 +93,12 @@ def test_a_checkpoint_from_before_the_recipes_resumes(mnist, tmp_path):
     paper = Trainer(TrainConfig(steps=4, val_size=100, recipe="paper-2016-06"), data=mnist, progress=False)
     with pytest.raises(Exception, match="recipe"):
         paper.load_state_dict(state)
+
+
+def test_markdown_table_has_one_row_per_recipe_with_its_commit_linked():
+    from ssgan_lib.recipes import REFERENCE_REPO, markdown_table
+
+    lines = markdown_table().splitlines()
+    assert len(lines) == 2 + len(RECIPES) and all(line.count("|") == 7 for line in lines)
+    for r, line in zip(RECIPES.values(), lines[2:]):
+        assert f"`{r.name}`" in line and f"{REFERENCE_REPO}/blob/{r.commit}/{r.path}" in line

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import FAST_ARGS, spawn_cli
+from conftest import FAST_ARGS, assert_same_run, run_state, spawn_cli
 from ssgan_lib import train as T
 from ssgan_lib.engine import DeferredInterrupt
 from ssgan_lib.train import CheckpointError, DivergenceError, Trainer, TrainConfig, config_from_dict, read_checkpoint
@@ -27,31 +27,6 @@ def tiny(**kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
-def everything(tr: Trainer) -> dict[str, torch.Tensor]:
-    """All the state that decides the future of a run."""
-    out = {f"D.{k}": v for k, v in tr.D.state_dict().items()}
-    out.update({f"G.{k}": v for k, v in tr.G.state_dict().items()})
-    for name, opt in (("opt_d", tr.opt_d), ("opt_g", tr.opt_g)):
-        out.update({f"{name}.m{i}": v for i, v in enumerate(opt.m)})
-        out.update({f"{name}.v{i}": v for i, v in enumerate(opt.v)})
-        out[f"{name}.t"], out[f"{name}.lr"] = opt.t, opt.lr
-    out.update({f"avg{i}": v for i, v in enumerate(tr.avg.avg)})
-    out["avg.t"] = tr.avg.t
-    out["rng"] = tr.gen.get_state()
-    for name in ("lab_seq", "unl_seq", "unl2_seq", "pos", "lab_idx"):
-        out[name] = getattr(tr.batches, name)
-    return out
-
-
-def assert_same_run(a: Trainer, b: Trainer) -> None:
-    assert a.step == b.step
-    ea, eb = everything(a), everything(b)
-    for k in ea:
-        assert torch.equal(ea[k], eb[k]), k
-    for k in ("step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc"):
-        assert a.history[k] == b.history[k], k
-
-
 def no_tmp(folder: Path) -> None:
     assert not list(folder.glob("*.tmp")), list(folder.iterdir())
 
@@ -59,37 +34,6 @@ def no_tmp(folder: Path) -> None:
 # ----------------------------------------------------------------------------------------------
 # exact resume, in process
 # ----------------------------------------------------------------------------------------------
-def test_resume_is_bit_identical_on_cpu(mnist, tmp_path):
-    """Stop at step k (mid-epoch and on an epoch boundary), save, new Trainer, load, fit: the same
-    weights, optimiser state, averages, RNG and history as one uninterrupted run."""
-    def make(out=None):
-        tr = Trainer(tiny(steps=20), data=mnist, out_dir=out, progress=False)
-        tr.steps_per_epoch = 8  # short epochs, so that the runs cross two epoch boundaries
-        return tr
-
-    full = make()
-    full.fit()
-    for k in (8, 13):
-        out = tmp_path / f"k{k}"
-        part = make(out)
-        part.fit(steps=k)
-        assert part.step == k
-        path = part.save()
-        no_tmp(out)
-        at_k = read_checkpoint(path)
-        resumed = make(out)
-        resumed.load(path)
-        assert resumed.step == k and resumed.initialised
-        resumed.fit()
-        assert_same_run(full, resumed)
-    # the test can fail: a resume that forgets the data order is not the same run
-    wrong = make()
-    wrong.load_state_dict(at_k)  # step 13
-    wrong.batches.unl_seq.copy_(wrong.batches.unl_seq.flip(1))
-    wrong.fit()
-    assert not torch.equal(wrong.D.out.theta, full.D.out.theta)
-
-
 def test_ctrl_c_in_fit_saves_the_step_and_resumes_exactly(mnist, tmp_path):
     """SIGINT during fit(): the current step finishes, a checkpoint of that step is written,
     KeyboardInterrupt is raised; resuming ends bit-identical to an uninterrupted run."""
@@ -199,11 +143,11 @@ def test_unreadable_checkpoints_raise_checkpoint_error(mnist, good_checkpoint, t
                                     dict(val_size=200), dict(batch_size=50)])
 def test_incompatible_checkpoint_is_refused_and_changes_nothing(mnist, good_checkpoint, change):
     tr = Trainer(tiny(**change), data=mnist, progress=False)
-    before = {k: v.clone() for k, v in everything(tr).items()}
+    before = {k: v.clone() for k, v in run_state(tr).items()}
     key = next(iter(change))
     with pytest.raises(CheckpointError, match=f"incompatible configuration.*{key}"):
         tr.load(good_checkpoint)
-    assert all(torch.equal(v, everything(tr)[k]) for k, v in before.items())
+    assert all(torch.equal(v, run_state(tr)[k]) for k, v in before.items())
     assert tr.step == 0
 
 
@@ -221,12 +165,12 @@ def test_a_damaged_checkpoint_is_a_checkpoint_error_and_rolls_back(mnist, good_c
     else:
         state["config"] = None
     tr = Trainer(tiny(), data=mnist, progress=False)
-    before = {k: v.clone() for k, v in everything(tr).items()}
+    before = {k: v.clone() for k, v in run_state(tr).items()}
     with pytest.raises(CheckpointError):
         tr.load_state_dict(state)
     assert tr.step == 0 and not tr.initialised and tr.history["step"] == []
     for k, v in before.items():
-        assert torch.equal(v, everything(tr)[k]), k
+        assert torch.equal(v, run_state(tr)[k]), k
 
 
 def test_loading_a_state_twice_shares_nothing(mnist, good_checkpoint):

@@ -367,6 +367,7 @@ runs = {
     ),
 }  # C: finer
 toy = {}
+print("modes covered (of 8) at 24 points over training:")
 for name, opt in runs.items():
     torch.manual_seed(0)
     G, D = ToyGenerator(z_dim=16), ToyDiscriminator()
@@ -381,10 +382,7 @@ for name, opt in runs.items():
     )
     toy[name] = train_gan(G, D, ring, cfg)
     covered = [modes_covered(s, centers) for s in toy[name].snapshots]
-    print(
-        f"{name:20s} modes covered over training:"
-        f" {' '.join(map(str, covered[::len(covered) // 24]))}"
-    )
+    print(f"{name:20s} {' '.join(map(str, covered[::len(covered) // 24]))}")
 
 
 def show_snapshots(h, title, every=2, cols=4):

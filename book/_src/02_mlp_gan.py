@@ -70,12 +70,17 @@ run.explain()
 # %%
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import HTML
+from IPython.display import HTML, Markdown, display
 
 from ssgan_lib.data import load_mnist
 from ssgan_lib.gan import GANConfig, train_gan
 from ssgan_lib.metrics import diversity
-from ssgan_lib.models import MLPDiscriminator, MLPGenerator, count_parameters
+from ssgan_lib.models import (
+    MLPDiscriminator,
+    MLPGenerator,
+    count_parameters,
+    layer_table,
+)
 from ssgan_lib.plots import (
     animate_snapshots,
     image_grid,
@@ -103,9 +108,8 @@ plt.show()
 torch.manual_seed(0)
 G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
 n_g, n_d = count_parameters(G), count_parameters(D)
-print(G)
-print(D)
-print(f"parameters: G {n_g:,}, D {n_d:,}")
+display(Markdown("**The generator G**\n\n" + layer_table(G)))
+display(Markdown("**The discriminator D**\n\n" + layer_table(D)))
 glue("n_g", n_g)
 glue("n_d", n_d)
 
@@ -136,9 +140,9 @@ cfg = GANConfig(
 )
 hist = train_gan(G, D, x_train, cfg)
 print(
-    f"{steps} steps in {run.elapsed():.0f} s so far; last log: D loss"
-    f" {hist.d_loss[-1]:.3f}, G loss {hist.g_loss[-1]:.3f}, D(x) {hist.d_real[-1]:.3f},"
-    f" D(G(z)) {hist.d_fake[-1]:.3f}"
+    f"{steps} steps in {run.elapsed():.0f} s so far; last log:\n"
+    f"D loss {hist.d_loss[-1]:.3f}, G loss {hist.g_loss[-1]:.3f},"
+    f" D(x) {hist.d_real[-1]:.3f}, D(G(z)) {hist.d_fake[-1]:.3f}"
 )
 
 # %%
@@ -186,8 +190,8 @@ plt.show()
 div_fake = diversity((samples + 1) / 2)  # back to [0, 1] pixels
 div_real = diversity(data.train_x[:1000])
 print(
-    "diversity (mean distance between two samples, pixels in [0, 1]): generated"
-    f" {div_fake:.2f}, real {div_real:.2f}"
+    "diversity (mean distance between two samples, pixels in [0, 1]):\n"
+    f"generated {div_fake:.2f}, real {div_real:.2f}"
 )
 glue("div_fake", div_fake)
 glue("div_real", div_real)

@@ -66,6 +66,8 @@ run.explain()
 # players react faster to each other) has become the default for small GANs, and it is `GANConfig`'s default.
 
 # %%
+import textwrap
+
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import Markdown, display
@@ -118,6 +120,7 @@ print(
 )
 
 
+# %%
 def to01(x: torch.Tensor) -> torch.Tensor:
     """The MLP generator draws in [-1, 1] (tanh); the ruler reads pixels in [0, 1]."""
     return (x + 1) / 2
@@ -160,7 +163,7 @@ for name, opt in settings.items():
     try:
         hists[name] = train_gan(G, D, x_train, cfg)
     except FloatingPointError as err:  # a diverged run is a result too
-        print(f"{name}: {err}")
+        print(textwrap.fill(f"{name}: {err}", 88, subsequent_indent="    "))
         diverged[name] = str(err)
         continue
     h = hists[name]
@@ -238,7 +241,6 @@ display(
 )
 glue("study_steps", study_steps, display=False)
 glue("n_diverged", len(diverged), display=False)
-print({k: round(v, 2) for k, v in final_div.items()})
 
 # %% [markdown]
 # The table gives the state of each run after {glue:text}`study_steps` steps (mode and device in the run-info line
@@ -291,7 +293,9 @@ tv_final = {
 }
 glue("tv_adam", tv_final.get("Adam, lr 2e-4", float("nan")), display=False)
 glue("tv_real", tv_final["real (validation)"], display=False)
-print({k: round(v, 3) for k, v in tv_final.items()})
+print("distance of the class mix from uniform (total variation, 0 = balanced):")
+for name, tv in tv_final.items():
+    print(f"  {name:18s} {tv:.3f}")
 
 # %% tags=["remove-cell"]
 # The prose about the optimizer study is generated from, or checked against, this run's numbers: a re-run that
@@ -483,9 +487,9 @@ glue("nn_gen", float(d_gen.median()), display=False)
 glue("nn_val", float(d_val.median()), display=False)
 glue("n_neighbours", n_copies, display=False)
 print(
-    f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f}, new real"
-    f" digits {float(d_val.median()):.2f}; the 256 samples have {n_copies} distinct"
-    " nearest training images"
+    f"median nearest-neighbour distance: samples {float(d_gen.median()):.2f},"
+    f" new real digits {float(d_val.median()):.2f}\n"
+    f"the 256 samples have {n_copies} distinct nearest training images"
 )
 
 # %% tags=["remove-cell"]

@@ -219,6 +219,7 @@ fnet_acc = classify_accuracy(fnet, val_x, val_y)
 glue("fnet_acc", 100 * fnet_acc, display=False)
 print(f"feature net: {100 * fnet_acc:.2f} % on the validation split")
 
+# %%
 x_train = data.train_x * 2 - 1
 cfg = GANConfig(
     steps=steps,

@@ -165,9 +165,9 @@ glue("ch05_bug_loss_wrong", bug_wrong[0][0].item())
 glue("ch05_ok_loss_wrong", curves["correct: CE(logits)"][0][0].item())
 glue("ch05_bug_grad_wrong", bug_wrong[1][0].abs().item())
 print(
-    f"floor of the buggy loss: {floor:.4f}, its value when the true class is 10 logits"
-    f" *behind*: {bug_wrong[0][0]:.4f} (correct loss:"
-    f" {curves['correct: CE(logits)'][0][0]:.4f})"
+    f"floor of the buggy loss: {floor:.4f}\n"
+    f"its value when the true class is 10 logits *behind*: {bug_wrong[0][0]:.4f}"
+    f" (correct loss: {curves['correct: CE(logits)'][0][0]:.4f})"
 )
 
 # %% [markdown]

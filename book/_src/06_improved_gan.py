@@ -486,10 +486,9 @@ glue("ch06_lib_test", 100 * lib["test_accuracy"])
 # line), and the oracle test checks the library against each version of the real script:
 
 # %%
-from ssgan_lib.recipes import RECIPES
+from ssgan_lib.recipes import markdown_table
 
-for r in RECIPES.values():
-    print(r.describe())
+display(Markdown(markdown_table()))
 
 # %% [markdown]
 # Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100
@@ -543,19 +542,19 @@ if recipe_runs:
         table.append((name, m, raw, avg, d_wins))
     display(
         Markdown(
-            "| run | recipe | lr, decay | seeds | epochs | raw D: val. acc. (%) |"
-            " averaged D: val. acc. (%) | epochs with loss_unl < 0.01, per seed | wall"
-            " time |\n|---|---|---|---|---|---|---|---|---|\n"
+            "| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) |"
+            " D-wins epochs | wall |\n|---|---|---|---|---|---|---|\n"
             + "".join(
-                f"| {n} | {m['config']['recipe']} | {m['config']['lr']:g}, last"
-                f" {m['recipe']['lr_decay_epochs']:.0f} ep. | {raw['seeds']} |"
+                f"| {n} | {m['config']['recipe']}: {m['config']['lr']:g}, last"
+                f" {m['recipe']['lr_decay_epochs']:.0f} ep. | {raw['seeds']} ×"
                 f" {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} |"
                 f" {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} |"
                 f" {m['wall_seconds'] / 3600:.1f} h |\n"
                 for n, m, raw, avg, dw in table
             )
-            + "\n*Mean ± standard deviation over seeds of the last evaluation, 5,000"
-            " validation images; "
+            + "\n*Raw and averaged D: validation accuracy (5,000 images) at the last"
+            " evaluation, mean ± standard deviation over seeds. D-wins epochs: per"
+            " seed, the epochs whose mean `loss_unl` is below 0.01. "
             + f"{table[0][1]['device_name']}; commands and commits in"
             " `book/results/recipe/`.*"
         )
@@ -564,8 +563,8 @@ else:
     print("No recipe experiment stored in book/results/recipe/ yet.")
 
 # %% [markdown]
-# Read the table with the reference's runs above in mind. The column of epochs with `loss_unl` below 0.01 counts
-# how long $D$ wins the unsupervised game outright: it tells real from generated images almost perfectly, $G$'s
+# Read the table with the reference's runs above in mind. The D-wins column (epochs with `loss_unl` below
+# 0.01) counts how long $D$ wins the unsupervised game outright: it tells real from generated images almost perfectly, $G$'s
 # feature-matching loss grows, and the unlabelled images stop helping the classifier. The reference's own seed 1
 # went through such a phase with both versions of its script and came out of it; whether a run comes out, and
 # when, decides where it ends far more than the last few tenths of a point. Two seeds are two samples of that:
@@ -636,17 +635,15 @@ if ablation_file is not None:
             " for the reference recipe)."
         )
     )
-    glue("ch06_abl_epochs", ref["epoch"])
-    glue("ch06_abl_ref", ref["mean"])
-    glue(
-        "ch06_abl_spread",
-        max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0,
-    )
+    spread = max(abs(r["mean"] - ref["mean"]) for r in others) if others else 0.0
+    abl_numbers = dict(epochs=ref["epoch"], ref=ref["mean"], spread=spread)
 else:
     print("No ablation stored in book/results/ yet.")
-    glue("ch06_abl_epochs", 0.0)
-    glue("ch06_abl_ref", 0.0)
-    glue("ch06_abl_spread", 0.0)
+    abl_numbers = dict(epochs=0.0, ref=0.0, spread=0.0)
+
+# %%
+for key, value in abl_numbers.items():
+    glue(f"ch06_abl_{key}", value)
 
 # %% [markdown]
 # After {glue:text}`ch06_abl_epochs:.0f` epochs the reference recipe stands at {glue:text}`ch06_abl_ref:.2f` %

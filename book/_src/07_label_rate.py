@@ -136,9 +136,9 @@ if stored:
     )
 else:
     print(
-        "No label-rate study is stored in book/results/label_rate_mnist.csv yet: the"
-        " CPU campaign\nthat produces it has not finished. The sweep below, run by this"
-        " notebook, is all this page shows."
+        "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"
+        "the CPU campaign that produces it has not finished. The sweep below,\n"
+        "run by this notebook, is all this page shows."
     )
 
 # %% [markdown]

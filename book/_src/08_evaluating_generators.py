@@ -311,10 +311,12 @@ cfg = TrainConfig(
 tr = Trainer(cfg, data=data, progress=False)
 n_track = min(1000, n_fid)
 glue("n_track", n_track, display=False)
+
+# %%
 track = {"step": [], "val_acc": [], "fid": []}
 
 
-def watch():  # after every `period` steps: the classifier and the generator, side by side
+def watch():  # every `period` steps: the classifier and the generator, side by side
     with torch.no_grad():
         x_track = tr.G(tr.G.sample_z(n_track, dev))[0]
     track["step"].append(tr.step)
@@ -501,7 +503,9 @@ med = {k: float(d.median()) for k, (d, _) in nearest.items()}
 glue("nn_val", med["validation (real, unseen)"], display=False)
 glue("nn_gan", med["MLP GAN"], display=False)
 glue("nn_fm", med["FM SSGAN"], display=False)
-print({k: round(v, 2) for k, v in med.items()})
+print("median distance to the nearest training image:")
+for name, d in med.items():
+    print(f"  {name:26s} {d:.2f}")
 
 # %% tags=["remove-cell"]
 # "small GANs trained briefly are far from [memorising]": checked

@@ -87,7 +87,7 @@ from ssgan_lib.runinfo import glue
 
 
 # %%
-result = run_bench(run.device, steps=steps, seeds=seeds)
+result = run_bench(run.device, steps=steps, seeds=seeds, json_line=False)
 
 # %%
 labels = ["plain loop", "ssgan_lib", f"ssgan_lib\n{seeds} seeds"]
@@ -134,14 +134,15 @@ if stored:
     for p in stored:
         r = json.loads(p.read_text())
         print(
-            f"{p.name}: {r['device_name']}: plain {r['plain_ms_per_step']:.2f} ms/step,"
+            f"{p.name} ({r['device_name']}):\n"
+            f"  plain {r['plain_ms_per_step']:.2f} ms/step,"
             f" library {r['lib_ms_per_step']:.2f} ms/step ({r['ratio']:.1f}x),"
             f" {r['seeds']} seeds {r['seed_steps_per_s']:.0f} seed-steps/s"
         )
 else:
     print(
-        "No GPU benchmark has been stored in book/results/ yet: only this run's numbers"
-        " are shown above."
+        "No GPU benchmark has been stored in book/results/ yet:\n"
+        "only this run's numbers are shown above."
     )
 
 # %% [markdown]

@@ -6,14 +6,15 @@
 #
 #   bash book/_tools/recipe_campaign.sh            # run (or continue) every experiment in order
 #   bash book/_tools/recipe_campaign.sh --list     # what is done, running, waiting
+#   bash book/_tools/recipe_campaign.sh --collect  # store finished runs in book/results/recipe/
 #
 # On a 2-core machine two lanes at one thread each finish more per hour than one lane at two threads: start it
 # twice with OMP_NUM_THREADS=1; each experiment is locked (flock on <run>.lock) by the lane that trains it.
 #
 # Runs from a git worktree at a fixed commit (CAMPAIGN_COMMIT, default: HEAD when first started), writes to
 # CAMPAIGN_DIR (default /work/campaign/runs), checkpoints every epoch and resumes after any interruption:
-# running it again continues where it stopped. Finished runs are copied to book/results/recipe/ by
-# `python -m ssgan_lib.campaign collect` (checkpoints are never committed).
+# running it again continues where it stopped. `--collect` copies each finished run's metrics.json (config,
+# command, commit, device, wall time, history) to book/results/recipe/<name>.json (checkpoints are never committed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 CAMPAIGN_DIR="${CAMPAIGN_DIR:-/work/campaign/runs}"
@@ -43,6 +44,11 @@ for entry in "${EXPERIMENTS[@]}"; do
   if [[ -f "$out/metrics.json" ]]; then status=done
   elif [[ -f "$out/checkpoint.pt" ]]; then status=partial
   else status=waiting; fi
+  if [[ "${1:-}" == "--collect" ]]; then
+    dest="$ROOT/book/results/recipe/$name.json"
+    if [[ $status == done && ! -f "$dest" ]]; then cp "$out/metrics.json" "$dest" && echo "stored $dest"; fi
+    continue
+  fi
   if [[ "${1:-}" == "--list" ]]; then
     if [[ $status != done ]] && ! flock -n "$out.lock" true 2>/dev/null; then status="$status, running"; fi
     echo "$name: $status ($args)"; continue

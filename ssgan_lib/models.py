@@ -287,15 +287,32 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
+def _short(m: nn.Module) -> str:
+    """A layer in a few characters: ``Linear(100→256)``, ``BatchNorm1d(512)``, ``LeakyReLU(0.2)``."""
+    name = type(m).__name__
+    if isinstance(m, nn.Linear):
+        return f"{name}({m.in_features}→{m.out_features})"
+    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+        return f"{name}({m.in_channels}→{m.out_channels}, {m.kernel_size[0]}×{m.kernel_size[1]}, stride {m.stride[0]})"
+    if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+        return f"{name}({m.num_features})"
+    if isinstance(m, nn.LeakyReLU):
+        return f"{name}({m.negative_slope:g})"
+    return name
+
+
 def layer_table(module: nn.Module) -> str:
-    """A Markdown table of ``module``'s layers (leaf modules in order): what each is and its trainable
-    parameters, with the total in the last row. Shorter than ``print(module)`` and readable on a page."""
-    rows = ["| # | layer | parameters |", "|---|---|---|"]
-    leaves = [(n, m) for n, m in module.named_modules() if not list(m.children())]
-    for n, m in leaves:
-        extra = m.extra_repr()
-        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-            extra = f"{m.num_features}, momentum={m.momentum}"
-        rows.append(f"| {n} | `{type(m).__name__}({extra})` | {count_parameters(m):,} |")
+    """A Markdown table of ``module``'s layers, in order: each layer with parameters together with the
+    parameter-free layers after it (activations), its trainable parameters, and the total in the last row.
+    Shorter than ``print(module)`` and readable on a page."""
+    groups: list[list[nn.Module]] = []
+    for m in (m for m in module.modules() if not list(m.children())):
+        if count_parameters(m) or not groups:
+            groups.append([m])
+        else:
+            groups[-1].append(m)
+    rows = ["| # | layers | parameters |", "|---|---|---|"]
+    for i, g in enumerate(groups, 1):
+        rows.append(f"| {i} | {', '.join(_short(m) for m in g)} | {sum(count_parameters(m) for m in g):,} |")
     rows.append(f"| | **total** | **{count_parameters(module):,}** |")
     return "\n".join(rows)

@@ -48,12 +48,12 @@ class Recipe:
 
 def markdown_table(recipes: "dict[str, Recipe] | None" = None) -> str:
     """The presets side by side as a Markdown table, one row per recipe, its commit linked."""
-    rows = ["| recipe | lr | schedule | evaluates | G output init | reference script |", "|---|---|---|---|---|---|"]
+    rows = ["| recipe | lr | schedule | evaluates | G output init | MNIST script |", "|---|---|---|---|---|---|"]
     for r in (RECIPES if recipes is None else recipes).values():
-        sched = "constant" if not r.decay_fraction else f"linear to 0 over the last {r.decay_fraction:.0%}"
-        init = "data-dependent" if r.g_data_init else "g = 1, b = 0"
-        link = f"[`{r.path.rsplit('/', 1)[-1]}` @ {r.commit[:7]}]({REFERENCE_REPO}/blob/{r.commit}/{r.path})"
-        rows.append(f"| `{r.name}` | {r.lr:g} | {sched} | {r.eval_params} D | {init} | {link} ({r.date}) |")
+        sched = "constant" if not r.decay_fraction else f"to 0 over the last {r.decay_fraction:.0%}"
+        init = "from data" if r.g_data_init else "g = 1, b = 0"
+        link = f"[{r.commit[:7]}]({REFERENCE_REPO}/blob/{r.commit}/{r.path}), {r.date}"
+        rows.append(f"| `{r.name}` | {r.lr:g} | {sched} | {r.eval_params} D | {init} | {link} |")
     return "\n".join(rows)
 
 

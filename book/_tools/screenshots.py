@@ -25,6 +25,11 @@ ROOT = build_editions.ROOT
 OUT = ROOT / "_build" / "screenshots"
 EDITIONS = {"full": ROOT / "_build" / "html", "student": ROOT / "_build" / "student" / "_build" / "html"}
 WIDTH, SCREEN, HEIGHTS = 1280, 1600, (40000, 64000)  # window heights tried: a page taller than the first
+TIMEOUT_S = 300  # per screenshot
+
+
+class PageFailed(RuntimeError):
+    """One page could not be shot: reported, and the others are still shot."""
 
 
 def chromium() -> str:
@@ -38,9 +43,12 @@ def shoot(page: Path, png: Path, wait_s: float, height: int) -> None:
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
            f"--window-size={WIDTH},{height}", f"--virtual-time-budget={int(wait_s * 1000)}",
            f"--screenshot={png}", page.resolve().as_uri()]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise PageFailed(f"chromium took over {TIMEOUT_S} s on {page.name} (a busy machine? try --pages)") from None
     if res.returncode or not png.exists():
-        raise SystemExit(f"chromium failed on {page}:\n{res.stderr[-2000:]}")
+        raise PageFailed(f"chromium failed on {page}: {res.stderr.strip().splitlines()[-1:] or ''}")
 
 
 def crop_and_split(png: Path, last_try: bool = True) -> list[Path] | None:
@@ -85,6 +93,7 @@ def main() -> None:
             build_editions.build_full()
         if "student" in args.editions:
             build_editions.build_student()
+    failed: list[str] = []
     for edition in args.editions:
         html = EDITIONS[edition]
         pages = sorted((html / "book").glob("*.html"))
@@ -99,12 +108,19 @@ def main() -> None:
                 old.unlink()
         for page in pages:
             png = out / f"{page.stem}.png"
-            for i, height in enumerate(HEIGHTS):
-                shoot(page, png, args.wait, height)
-                screens = crop_and_split(png, last_try=i == len(HEIGHTS) - 1)
-                if screens is not None:
-                    break
+            try:
+                for i, height in enumerate(HEIGHTS):
+                    shoot(page, png, args.wait, height)
+                    screens = crop_and_split(png, last_try=i == len(HEIGHTS) - 1)
+                    if screens is not None:
+                        break
+            except PageFailed as exc:
+                failed.append(str(exc))
+                print(f"{edition}: {exc}", file=sys.stderr, flush=True)
+                continue
             print(f"{png.relative_to(ROOT)}: {len(screens)} screens", flush=True)
+    if failed:
+        raise SystemExit(f"{len(failed)} page(s) not shot: " + "; ".join(failed))
 
 
 if __name__ == "__main__":

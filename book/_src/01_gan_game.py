@@ -271,9 +271,11 @@ plt.show()
 # The generator only receives gradients through $D(G(z))$. Differentiate the two generator losses with respect
 # to the logit $\ell = \ell(G(z))$, the number that backpropagation passes into $D$'s network and on into $G$:
 #
-# $$ \frac{\partial}{\partial \ell} \log\bigl(1 - \sigma(\ell)\bigr) = -\sigma(\ell) = -D(G(z)),
-#    \qquad
-#    \frac{\partial}{\partial \ell} \bigl(-\log \sigma(\ell)\bigr) = -\bigl(1 - \sigma(\ell)\bigr) = -\bigl(1 - D(G(z))\bigr). $$
+# $$ \begin{aligned}
+#    \frac{\partial}{\partial \ell} \log\bigl(1 - \sigma(\ell)\bigr) &= -\sigma(\ell) = -D(G(z)), \\
+#    \frac{\partial}{\partial \ell} \bigl(-\log \sigma(\ell)\bigr) &= -\bigl(1 - \sigma(\ell)\bigr)
+#      = -\bigl(1 - D(G(z))\bigr).
+#    \end{aligned} $$
 #
 # Early in training the generator is bad, the discriminator rejects its samples with confidence, and
 # $D(G(z)) \approx 0$. Then the minimax loss $L_G^{\text{mm}}$ gives a gradient of size $D(G(z)) \approx 0$: it
@@ -315,7 +317,8 @@ a2.legend(fontsize=9)
 a2.annotate(
     "early training:\nD rejects the fakes",
     xy=(0.02, -0.02),
-    xytext=(0.25, -0.55),
+    xytext=(0.3, -0.08),
+    va="top",
     fontsize=9,
     arrowprops=dict(arrowstyle="->", lw=0.8),
 )

@@ -564,11 +564,42 @@ else:
 
 # %% [markdown]
 # Read the table with the reference's runs above in mind. The D-wins column (epochs with `loss_unl` below
-# 0.01) counts how long $D$ wins the unsupervised game outright: it tells real from generated images almost perfectly, $G$'s
-# feature-matching loss grows, and the unlabelled images stop helping the classifier. The reference's own seed 1
-# went through such a phase with both versions of its script and came out of it; whether a run comes out, and
-# when, decides where it ends far more than the last few tenths of a point. Two seeds are two samples of that:
-# the full answer needs more seeds at full length, which `STAGE=recipe` of `book/_tools/gpu_runs.sh` runs on a GPU.
+# 0.01) counts how long $D$ wins the unsupervised game outright: it tells real from generated images almost
+# perfectly, $G$'s feature-matching loss grows, and the unlabelled images stop helping the classifier. The
+# reference's own seed 1 went through such a phase with both versions of its script and came out of it; whether a
+# run comes out, and when, decides where it ends far more than the last few tenths of a point. Two seeds are two
+# samples of that: the full answer needs more seeds at full length, which `STAGE=recipe` of
+# `book/_tools/gpu_runs.sh` runs on a GPU.
+#
+# The verdict so far, computed from the stored runs (validation only; each run judged by the $D$ its recipe
+# evaluates):
+
+# %%
+from ssgan_lib.recipes import RECIPES
+
+verdict = "No recipe experiment stored yet."
+if recipe_runs:
+    judged = {
+        n: last_val(m, RECIPES[m["config"]["recipe"]].eval_params)
+        for n, m in recipe_runs.items()
+    }
+    best = max(judged, key=lambda n: judged[n]["mean"])
+    top = judged[best]
+    evaluated = RECIPES[recipe_runs[best]["config"]["recipe"]].eval_params
+    verdict = (
+        f"Highest at the end: **{best}**, {top['mean']:.2f} % (mean of"
+        f" {top['seeds']} seeds, {evaluated} D, epoch {top['epoch']:.0f})."
+    )
+    if "final-anneal-90" in recipe_runs:  # same seed 1, same schedule to epoch 60
+        ep_a, v_a = val_curve(recipe_runs["final-anneal-90"], "averaged")
+        ep_l, v_l = val_curve(lib, "averaged")
+        const = at_epoch(ep_l, [v[0] for v in v_l], ep_a[-1])
+        verdict += (
+            f" Seed 1 of the final recipe at epoch {ep_a[-1]:.0f}: {v_a[-1][0]:.2f} %"
+            f" with the annealed rate, {const:.2f} % at the constant rate (the long run"
+            " above)."
+        )
+display(Markdown(verdict))
 
 # %% [markdown]
 # ### Which details matter: one switch at a time

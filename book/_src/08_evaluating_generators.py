@@ -92,7 +92,7 @@ from ssgan_lib.metrics import (
     train_feature_net,
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
-from ssgan_lib.plots import show_samples
+from ssgan_lib.plots import label_log_axis, show_samples
 from ssgan_lib.runinfo import glue
 from ssgan_lib.engine import Every
 from ssgan_lib.train import TrainConfig, Trainer
@@ -248,6 +248,8 @@ fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(ns, fid_real_n, "o-")
 ax.set_xscale("log")
 ax.set_yscale("log")
+label_log_axis(ax.xaxis, min(ns), max(ns))  # plain numbers: 100, 200, 500, ...
+label_log_axis(ax.yaxis, min(fid_real_n), max(fid_real_n))
 ax.set_xlabel("images per set n")
 ax.set_ylabel("FID, real vs held-out real")
 ax.set_title("the same distribution, estimated from n images")

@@ -102,6 +102,7 @@ ax.set_ylabel("ms per step and seed")
 ax.set_title(f"One training step of 100 images on {result['device_name']}")
 for i, v in enumerate(per_seed_ms):
     ax.text(i, v, f"{v:.2f}", ha="center", va="bottom")
+ax.set_ylim(0, 1.15 * max(per_seed_ms))  # room for the labels above the bars
 fig.tight_layout()
 plt.show()
 

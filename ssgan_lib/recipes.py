@@ -39,21 +39,28 @@ class Recipe:
     g_data_init: bool  # data-dependent init of G's output weight-norm scale and bias
     g_norm_eps: float  # added inside the sqrt of G's output weight norm (nn.l2normalize: 1e-6; nn.weight_norm: 0)
 
-    def describe(self) -> str:
-        sched = "constant" if not self.decay_fraction else f"linear decay to 0 over the last {self.decay_fraction:.0%}"
-        return (f"{self.name}: lr {self.lr:g} ({sched}), evaluates the {self.eval_params} D, "
-                f"G output init {'data-dependent' if self.g_data_init else 'g = 1, b = 0'}; "
-                f"{self.path} at {REFERENCE_REPO}/commit/{self.commit[:7]} ({self.date})")
+    @property
+    def schedule(self) -> str:
+        """The lr schedule in words, e.g. "to 0 over the last 33%"."""
+        return "constant" if not self.decay_fraction else f"to 0 over the last {self.decay_fraction:.0%}"
+
+    @property
+    def g_init(self) -> str:
+        """How G's output weight-norm scale and bias start."""
+        return "from data" if self.g_data_init else "g = 1, b = 0"
+
+    @property
+    def url(self) -> str:
+        """The MNIST script this recipe follows, at its commit."""
+        return f"{REFERENCE_REPO}/blob/{self.commit}/{self.path}"
 
 
 def markdown_table(recipes: "dict[str, Recipe] | None" = None) -> str:
     """The presets side by side as a Markdown table, one row per recipe, its commit linked."""
     rows = ["| recipe | lr | schedule | evaluates | G output init | MNIST script |", "|---|---|---|---|---|---|"]
     for r in (RECIPES if recipes is None else recipes).values():
-        sched = "constant" if not r.decay_fraction else f"to 0 over the last {r.decay_fraction:.0%}"
-        init = "from data" if r.g_data_init else "g = 1, b = 0"
-        link = f"[{r.commit[:7]}]({REFERENCE_REPO}/blob/{r.commit}/{r.path}), {r.date}"
-        rows.append(f"| `{r.name}` | {r.lr:g} | {sched} | {r.eval_params} D | {init} | {link} |")
+        link = f"[{r.commit[:7]}]({r.url}), {r.date}"
+        rows.append(f"| `{r.name}` | {r.lr:g} | {r.schedule} | {r.eval_params} D | {r.g_init} | {link} |")
     return "\n".join(rows)
 
 

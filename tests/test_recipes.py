@@ -25,7 +25,7 @@ def test_presets_fill_only_the_fields_left_open():
     with pytest.raises(ValueError, match="final, paper-2016-06"):
         get_recipe("nope")
     for r in RECIPES.values():  # each names the reference commit it follows
-        assert len(r.commit) == 40 and r.name in r.describe() and r.commit[:7] in r.describe()
+        assert len(r.commit) == 40 and r.url.endswith(f"/blob/{r.commit}/{r.path}")
 
 
 def test_a_stored_config_round_trips():
@@ -102,3 +102,4 @@ def test_markdown_table_has_one_row_per_recipe_with_its_commit_linked():
     assert len(lines) == 2 + len(RECIPES) and all(line.count("|") == 7 for line in lines)
     for r, line in zip(RECIPES.values(), lines[2:]):
         assert f"`{r.name}`" in line and f"{REFERENCE_REPO}/blob/{r.commit}/{r.path}" in line
+        assert f"| {r.schedule} |" in line and f"| {r.g_init} |" in line

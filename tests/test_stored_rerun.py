@@ -20,7 +20,7 @@ from ssgan_lib.train import Trainer, config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
 STORED = sorted((RESULTS / "recipe").glob("*.json"))
-CAMPAIGN_THREADS = 2  # OMP_NUM_THREADS of book/_tools/recipe_campaign.sh
+CAMPAIGN_THREADS = 2  # OMP_NUM_THREADS of book/_tools/campaign.sh
 
 
 @pytest.mark.slow

@@ -492,7 +492,7 @@ display(Markdown(markdown_table()))
 
 # %% [markdown]
 # Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100
-# labels, two seeds side by side, long enough to see where each ends. `book/_tools/recipe_campaign.sh` runs them on
+# labels, two seeds side by side, long enough to see where each ends. `book/_tools/campaign.sh` runs them on
 # a CPU (resumable; about 100 ms per step for two seeds, so 90 epochs take about an hour and a half) and every
 # finished run is stored in `book/results/recipe/` with its configuration, command, commit and curves. The
 # compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.

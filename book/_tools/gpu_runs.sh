@@ -28,7 +28,7 @@ if [[ $stage == all || $stage == one ]]; then
 fi
 if [[ $stage == all || $stage == recipe ]]; then
   # which version of the reference recipe reaches the paper's number (chapter 6), at the paper's full length, on
-  # the validation split, 4 seeds side by side; the CPU campaign (recipe_campaign.sh) runs compressed versions.
+  # the validation split, 4 seeds side by side; the CPU campaign (campaign.sh) runs compressed versions.
   # The variants are config overrides in ssgan_lib.recipes.STUDY; finished ones are skipped, one cut short continues.
   python -m ssgan_lib variants recipe --root runs/recipe-cuda --labels 100 --seeds 4 --device cuda --quiet
   mkdir -p book/results/recipe

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The CPU campaign behind chapters 6 and 7: the recipe experiments, the label-rate study and the headline run.
+#
+# Recipe experiments: 100 labels, seeds 1-2 side by side, judged on the VALIDATION split (5,000 training images
+# whose labels are never used); the test accuracy is stored as the run reports it and ranks nothing. The
+# label-rate study (`python -m ssgan_lib reproduce`, 3 seeds, 50 epochs, the default recipe) follows the paper's
+# protocol: no validation split, each run's test error once, after its last step.
+#
+#   bash book/_tools/campaign.sh            # run (or continue) every job in order
+#   bash book/_tools/campaign.sh --list     # what is done, running, waiting
+#   bash book/_tools/campaign.sh --collect  # store what has finished in book/results/
+#
+# Runs from a git worktree at a fixed commit (CAMPAIGN_COMMIT, default: HEAD when first started), writes to
+# CAMPAIGN_DIR (default /work/campaign/runs); a training run checkpoints every epoch, a study group every 10
+# epochs, and running the script again continues where it stopped. Each job is locked (flock on <job>.lock) by
+# the process that runs it, so a second copy of the script (e.g. a second lane with OMP_NUM_THREADS=1) takes the
+# next job. `--collect` copies each finished run's metrics.json (config, command, commit, device, wall time,
+# history) to book/results/<dest>, and the study's CSV and metadata (finished groups only) to
+# book/results/label_rate_mnist.csv / .meta.json. Checkpoints are never committed. The body is one { ... } block,
+# read whole before it runs: editing this file while a campaign runs does not change (or break) that campaign.
+set -euo pipefail
+{
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+CAMPAIGN_DIR="${CAMPAIGN_DIR:-/work/campaign/runs}"
+WT="${CAMPAIGN_WT:-/work/campaign/wt}"
+PY="${CAMPAIGN_PY:-$ROOT/.venv/bin/python}"
+export SSGAN_DATA_DIR="${SSGAN_DATA_DIR:-$(cd "$ROOT/.." && pwd)/shared/data}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+STUDY_CSV="$CAMPAIGN_DIR/label_rate_mnist.csv"
+STUDY=(--seeds 3 --epochs 50 --recipe final --device cpu --quiet --out "$STUDY_CSV")
+
+# name | where --collect stores it (under book/results/) | arguments
+#   train jobs: `train --labels 100 --seeds 2 --device cpu --quiet --out DIR` + arguments (later flags win)
+#   study jobs (name study-*): `reproduce` + STUDY + arguments, one label count per job
+JOBS=(
+  "paper-90|recipe/paper-90.json|--recipe paper-2016-06 --epochs 90"           # paper-era: 60 at 1e-3, 30 decaying
+  "final-anneal-90|recipe/final-anneal-90.json|--recipe final --epochs 90 --lr-decay-epochs 30"
+  "final-90|recipe/final-90.json|--recipe final --epochs 90"                   # final as published, same length
+  "study-100|label_rate_mnist.csv|--labels 100"                                # SSGAN-FM and supervised-only
+  "supervised-100|label_rate_supervised_100.json|--method supervised --epochs 50"  # how long supervised-only needs
+  "paper-90-no-ddi|recipe/paper-90-no-ddi.json|--recipe paper-2016-06 --epochs 90 --no-data-init"
+  "study-50|label_rate_mnist.csv|--labels 50"
+  "study-20|label_rate_mnist.csv|--labels 20"
+  "study-200|label_rate_mnist.csv|--labels 200"
+  "study-1000|label_rate_mnist.csv|--labels 1000"
+  "study-60000|label_rate_mnist.csv|--labels 60000 --methods supervised"       # the ceiling: every label
+  "final-300|recipe/final-300.json|--recipe final --epochs 300 --seeds 3"      # the headline, full length
+  "paper-300|recipe/paper-300.json|--recipe paper-2016-06 --epochs 300 --seeds 1"  # paper-era, full length
+)
+
+if [[ ! -d "$WT" ]]; then
+  mkdir -p "$(dirname "$WT")"
+  git -C "$ROOT" worktree add --detach "$WT" "${CAMPAIGN_COMMIT:-HEAD}" >/dev/null
+fi
+[[ "${1:-}" == "--collect" ]] || echo "campaign at commit $(git -C "$WT" rev-parse --short HEAD), runs in $CAMPAIGN_DIR"
+mkdir -p "$CAMPAIGN_DIR"
+
+for entry in "${JOBS[@]}"; do
+  IFS='|' read -r name dest args <<<"$entry"
+  out="$CAMPAIGN_DIR/$name"
+  if [[ $name == study-* ]]; then done_file="$out.done"; else done_file="$out/metrics.json"; fi
+  if [[ -f "$done_file" ]]; then status=done
+  elif [[ -e "$out/checkpoint.pt" || $name == study-* && -d "${STUDY_CSV%.csv}.partial" ]]; then status=started
+  else status=waiting; fi
+  if [[ "${1:-}" == "--collect" ]]; then
+    if [[ $name == study-* ]]; then
+      if [[ -f "$STUDY_CSV" ]] && ! cmp -s "$STUDY_CSV" "$ROOT/book/results/$dest"; then
+        cp "$STUDY_CSV" "$ROOT/book/results/$dest"
+        cp "${STUDY_CSV%.csv}.meta.json" "$ROOT/book/results/${dest%.csv}.meta.json"
+        echo "stored book/results/$dest"
+      fi
+    elif [[ $status == done && ! -f "$ROOT/book/results/$dest" ]]; then
+      cp "$done_file" "$ROOT/book/results/$dest" && echo "stored book/results/$dest"
+    fi
+    continue
+  fi
+  if [[ "${1:-}" == "--list" ]]; then
+    if [[ $status != done ]] && ! flock -n "$out.lock" true 2>/dev/null; then status="$status, running"; fi
+    echo "$name: $status ($args)"; continue
+  fi
+  [[ $status == done ]] && continue
+  exec 9>"$out.lock"
+  if ! flock -n 9; then exec 9>&-; continue; fi  # another lane runs it
+  if [[ -f "$done_file" ]]; then exec 9>&-; continue; fi  # finished while we looked
+  echo "$(date +%H:%M) $name: $args"
+  if [[ $name == study-* ]]; then
+    # shellcheck disable=SC2086
+    (cd "$WT" && "$PY" -m ssgan_lib reproduce "${STUDY[@]}" $args) && touch "$done_file" || true
+  else
+    resume=(); [[ -f "$out/checkpoint.pt" ]] && resume=(--resume)
+    # shellcheck disable=SC2086
+    (cd "$WT" && "$PY" -m ssgan_lib train --labels 100 --seeds 2 --device cpu --quiet --out "$out" $args \
+      "${resume[@]}") || true
+  fi
+  exec 9>&-
+done
+exit
+}

@@ -84,6 +84,23 @@ def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]
     return out
 
 
+def study_table(rows: list[dict]) -> str:
+    """The study as a Markdown table: one line per label count, mean ± sample std (n seeds) of each method, the
+    ratio SSGAN-FM / supervised-only of the mean errors (the paper's claim: well below 1; the book's target: at
+    most 0.5) and the paper's number where it has one."""
+    summary = summarize(rows)
+    fm = {n: (m, s, k) for n, m, s, k in summary.get("ssgan-fm", [])}
+    sup = {n: (m, s, k) for n, m, s, k in summary.get("supervised", [])}
+    cell = lambda g, n: f"{g[n][0]:.2f} ± {g[n][1]:.2f} (n={g[n][2]})" if n in g else "–"  # noqa: E731
+    lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | SSGAN / supervised | paper SSGAN (%) |",
+             "|---|---|---|---|---|"]
+    for n in sorted(set(fm) | set(sup)):
+        ratio = f"{fm[n][0] / sup[n][0]:.2f}" if n in fm and n in sup and sup[n][0] > 0 else "–"
+        paper = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
+        lines.append(f"| {n:,} | {cell(fm, n)} | {cell(sup, n)} | {ratio} | {paper} |")
+    return "\n".join(lines)
+
+
 def partial_dir(out: Path, method: str, labels: int) -> Path:
     """Where the group (``method``, ``labels``) keeps its checkpoint while it trains (removed when done)."""
     return out.with_name(f"{out.stem}.partial") / f"{method}-{labels}"

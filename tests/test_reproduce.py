@@ -110,3 +110,12 @@ def test_a_partial_checkpoint_from_other_settings_is_one_clear_error(tmp_path, m
     monkeypatch.setattr(reproduce.Trainer, "fit", real_fit)
     with pytest.raises(reproduce.CheckpointError, match="delete .*ssgan-fm-20"):
         reproduce.run_sweep(seeds=3, **kw)
+
+
+def test_study_table_has_mean_std_ratio_and_paper():
+    rows = [{"method": m, "labels": n, "seed": k, "test_error": e}
+            for m, n, k, e in [("ssgan-fm", 100, 1, 1.0), ("ssgan-fm", 100, 2, 3.0), ("supervised", 100, 1, 20.0),
+                               ("supervised", 100, 2, 20.0), ("supervised", 60000, 1, 1.5)]]
+    lines = reproduce.study_table(rows).splitlines()
+    assert lines[2] == "| 100 | 2.00 ± 1.41 (n=2) | 20.00 ± 0.00 (n=2) | 0.10 | 0.93 ± 0.065 |"
+    assert lines[3] == "| 60,000 | – | 1.50 ± 0.00 (n=1) | – | – |"

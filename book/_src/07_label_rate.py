@@ -73,11 +73,12 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 # the book's stored results, also in an installed package (Colab)
-from ssgan_lib import results_path
+from ssgan_lib import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
-from ssgan_lib.reproduce import PAPER_ERRORS, PAPER_STD, read_rows, run_sweep, summarize
+from ssgan_lib.reproduce import PAPER_ERRORS, read_rows, run_sweep, study_table, summarize
 from ssgan_lib.runinfo import glue
+from ssgan_lib.runs import seed_mean, val_curve
 
 rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 
@@ -85,28 +86,16 @@ rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 def show_study(rows, source):
     """The table (mean ± sample std over seeds, beside the paper) and the figure of one
     sweep."""
+    display(Markdown(study_table(rows) + f"\n\n*Mean ± sample std over seeds. {source}*"))
     summary = summarize(rows)
-    fm = {n: (m, s, k) for n, m, s, k in summary.get("ssgan-fm", [])}
-    sup = {n: (m, s, k) for n, m, s, k in summary.get("supervised", [])}
-    lines = [
-        "| labels | SSGAN-FM error (%) | supervised-only error (%) | paper SSGAN (%) |",
-        "|---|---|---|---|",
-    ]
-    for n in sorted(set(fm) | set(sup)):
-        f = f"{fm[n][0]:.2f} ± {fm[n][1]:.2f} (n={fm[n][2]})" if n in fm else "–"
-        s = f"{sup[n][0]:.2f} ± {sup[n][1]:.2f} (n={sup[n][2]})" if n in sup else "–"
-        p = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
-        lines.append(f"| {n:,} | {f} | {s} | {p} |")
-    display(
-        Markdown("\n".join(lines) + f"\n\n*Mean ± sample std over seeds. {source}*")
-    )
     plot_label_rate(
         {k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()},
         PAPER_ERRORS,
         title="MNIST test error against the number of labels",
     )
     plt.show()
-    return fm, sup
+    return ({n: (m, s, k) for n, m, s, k in summary.get(method, [])}
+            for method in ("ssgan-fm", "supervised"))
 
 
 # %% [markdown]
@@ -129,21 +118,59 @@ def show_study(rows, source):
 # %%
 stored = read_rows(results_path("label_rate_mnist.csv"))
 if stored:
+    meta = read_result("label_rate_mnist.meta.json")
     epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
     devices = sorted({r["device"] for r in stored if r["device"]})
-    commits = sorted({r["commit"] for r in stored if r["commit"]})
-    show_study(
+    commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
+    s_fm, s_sup = show_study(
         stored,
         f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
-        f"{', '.join(f'{e:g}' for e in epochs)} epochs on {', '.join(devices)}, "
-        f"commit {', '.join(commits)}.",
+        f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
+        f"{', '.join(sorted({r['recipe'] for r in stored}))}) on {', '.join(devices)}, "
+        f"{meta['wall_seconds_total'] / 3600:.1f} h of training, commit {', '.join(commits)}.",
     )
+    for n in sorted(set(s_fm) & set(s_sup)):
+        ratio = s_fm[n][0] / s_sup[n][0]
+        paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
+        print(f"{n:>5} labels: SSGAN-FM {s_fm[n][0]:5.2f} %{paper}, supervised-only "
+              f"{s_sup[n][0]:5.2f} %: ratio {ratio:.2f}, "
+              f"{'at most' if ratio <= 0.5 else 'more than'} half")
 else:
     print(
         "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"
         "the CPU campaign that produces it has not finished. The sweep below,\n"
         "run by this notebook, is all this page shows."
     )
+
+# %% [markdown]
+# ### How long the supervised-only baseline needs
+#
+# A baseline trained too briefly would flatter the SSGAN. The study trains supervised-only runs as long as the
+# SSGAN runs; the validation curve below (100 labels, validation split of 5,000 training images whose labels
+# are never used, stored by the same campaign) shows whether that is long enough: a curve that is flat well
+# before its last epoch is.
+
+# %%
+if results_path("label_rate_supervised_100.json").is_file():
+    sup_run = read_result("label_rate_supervised_100.json")
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for which, style in (("averaged", "-"), ("raw", ":")):
+        ep, acc = val_curve(sup_run, which)
+        ax.plot(ep, seed_mean(acc), style, label=f"{which} D (mean of {len(acc[0])} seeds)")
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+           title="Supervised-only, 100 labels: validation accuracy")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    plt.show()
+    ep, acc = val_curve(sup_run, "averaged")
+    curve = seed_mean(acc)
+    off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 0.2]  # outside the band
+    settled = ep[off[-1] + 1] if off else ep[0]
+    print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g}, within 0.2 points of it "
+          f"from epoch {settled:g} on")
+else:
+    print("Not stored yet: book/results/label_rate_supervised_100.json (the campaign's "
+          "supervised-100 run).")
 
 # %% [markdown]
 # ## A sweep of your own

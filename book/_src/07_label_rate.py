@@ -76,7 +76,9 @@ from IPython.display import Markdown, display
 from ssgan_lib import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
-from ssgan_lib.reproduce import PAPER_ERRORS, read_rows, run_sweep, study_table, summarize
+from ssgan_lib.reproduce import (
+    PAPER_ERRORS, read_rows, run_sweep, study_table, summarize
+)
 from ssgan_lib.runinfo import glue
 from ssgan_lib.runs import seed_mean, val_curve
 
@@ -86,7 +88,8 @@ rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 def show_study(rows, source):
     """The table (mean ± sample std over seeds, beside the paper) and the figure of one
     sweep."""
-    display(Markdown(study_table(rows) + f"\n\n*Mean ± sample std over seeds. {source}*"))
+    caption = f"*Mean ± sample std over seeds. {source}*"
+    display(Markdown(study_table(rows) + "\n\n" + caption))
     summary = summarize(rows)
     plot_label_rate(
         {k: [(n, m, s) for n, m, s, _ in v] for k, v in summary.items()},
@@ -127,7 +130,8 @@ if stored:
         f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
         f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
         f"{', '.join(sorted({r['recipe'] for r in stored}))}) on {', '.join(devices)}, "
-        f"{meta['wall_seconds_total'] / 3600:.1f} h of training, commit {', '.join(commits)}.",
+        f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
+        f"commit {', '.join(commits)}.",
     )
     for n in sorted(set(s_fm) & set(s_sup)):
         ratio = s_fm[n][0] / s_sup[n][0]
@@ -156,7 +160,8 @@ if results_path("label_rate_supervised_100.json").is_file():
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     for which, style in (("averaged", "-"), ("raw", ":")):
         ep, acc = val_curve(sup_run, which)
-        ax.plot(ep, seed_mean(acc), style, label=f"{which} D (mean of {len(acc[0])} seeds)")
+        label = f"{which} D (mean of {len(acc[0])} seeds)"
+        ax.plot(ep, seed_mean(acc), style, label=label)
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
            title="Supervised-only, 100 labels: validation accuracy")
     ax.legend()
@@ -164,7 +169,8 @@ if results_path("label_rate_supervised_100.json").is_file():
     plt.show()
     ep, acc = val_curve(sup_run, "averaged")
     curve = seed_mean(acc)
-    off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 0.2]  # outside the band
+    # evaluations outside a band of 0.2 points around the last value
+    off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 0.2]
     settled = ep[off[-1] + 1] if off else ep[0]
     print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g}, within 0.2 points of it "
           f"from epoch {settled:g} on")

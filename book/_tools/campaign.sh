@@ -38,7 +38,9 @@ JOBS=(
   "final-90|recipe/final-90.json|--recipe final --epochs 90"                   # final as published, same length
   "study-100|label_rate_mnist.csv|--labels 100"                                # SSGAN-FM and supervised-only
   "supervised-100|label_rate_supervised_100.json|--method supervised --epochs 50"  # how long supervised-only needs
-  "paper-90-no-ddi|recipe/paper-90-no-ddi.json|--recipe paper-2016-06 --epochs 90 --no-data-init"
+  # paper-era without its init machinery: no data-dependent init of D or G, D's hidden scales trainable (plain
+  # weight norm, as most ports do) against paper-90's data-dependent init with frozen scales
+  "paper-90-no-ddi|recipe/paper-90-no-ddi.json|--recipe paper-2016-06 --epochs 90 --no-data-init --no-g-data-init --hidden-scale trainable"
   "study-50|label_rate_mnist.csv|--labels 50"
   "study-20|label_rate_mnist.csv|--labels 20"
   "study-200|label_rate_mnist.csv|--labels 200"

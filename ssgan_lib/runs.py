@@ -68,6 +68,21 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
+def changed_flags(run: dict[str, Any]) -> str:
+    """The flags of the run's command that change its recipe: all but ``--labels --seeds --device --out --recipe
+    --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""
+    words, keep = shlex.split(run["command"]), []
+    words = words[words.index("train") + 1:] if "train" in words else words
+    skip_value = {"--labels", "--seeds", "--device", "--out", "--recipe", "--epochs"}
+    it = iter(words)
+    for w in it:
+        if w in skip_value:
+            next(it, None)
+        elif w not in ("--quiet", "--resume"):
+            keep.append(w)
+    return " ".join(keep)
+
+
 # ----------------------------------------------------------------------------------------------
 # writing a run
 # ----------------------------------------------------------------------------------------------

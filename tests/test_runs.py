@@ -57,3 +57,14 @@ def test_stored_recipe_runs_carry_what_reruns_them():
         cfg.validate()
         assert m["command"].startswith("python -m ssgan_lib train") and m["commit"]
         assert len(m["history"]["val_acc"]) == len(m["history"]["val_acc_raw"]) == len(m["history"]["eval_step"])
+
+
+def test_changed_flags_are_what_a_run_changes_in_its_recipe():
+    from ssgan_lib.runs import changed_flags
+
+    cmd = "python -m ssgan_lib train --labels 100 --seeds 2 --device cpu --quiet --out /x/y --recipe {}"
+    assert changed_flags({"command": cmd.format("final --epochs 90")}) == ""
+    assert changed_flags({"command": cmd.format("final --epochs 90 --lr-decay-epochs 30 --resume")}) == \
+        "--lr-decay-epochs 30"
+    assert changed_flags({"command": cmd.format("paper-2016-06 --no-data-init --hidden-scale trainable")}) == \
+        "--no-data-init --hidden-scale trainable"

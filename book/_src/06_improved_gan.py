@@ -377,7 +377,9 @@ else:
 # their test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
 
 # %%
-from ssgan_lib.runs import epoch_means, last_val, load_run, seed_mean, val_curve
+from ssgan_lib.runs import (
+    changed_flags, epoch_means, last_val, load_run, seed_mean, val_curve
+)
 
 reference = read_result("reference_runs.json")
 library_runs = {
@@ -552,7 +554,11 @@ if recipe_runs:
                 f" {m['wall_seconds'] / 3600:.1f} h |\n"
                 for n, m, raw, avg, dw in table
             )
-            + "\n*Raw and averaged D: validation accuracy (5,000 images) at the last"
+            + "\n*"
+            + "".join(
+                f"{n}: `{changed_flags(m)}`. " for n, m, *_ in table if changed_flags(m)
+            )
+            + "Raw and averaged D: validation accuracy (5,000 images) at the last"
             " evaluation, mean ± standard deviation over seeds. D-wins epochs: per"
             " seed, the epochs whose mean `loss_unl` is below 0.01. "
             + f"{table[0][1]['device_name']}; commands and commits in"
@@ -590,8 +596,18 @@ if recipe_runs:
         f"Highest at the end: **{best}**, {top['mean']:.2f} % (mean of"
         f" {top['seeds']} seeds, {evaluated} D, epoch {top['epoch']:.0f})."
     )
-    if "final-anneal-90" in recipe_runs:  # same seed 1, same schedule to epoch 60
-        ep_a, v_a = val_curve(recipe_runs["final-anneal-90"], "averaged")
+    pair = [recipe_runs.get(n) for n in ("final-anneal-90", "final-90")]
+    if all(pair):  # same seeds, same schedule to epoch 60, same commit
+        (ep_a, v_a), (ep_c, v_c) = (val_curve(m, "averaged") for m in pair)
+        diffs = [a - c for a, c in zip(v_a[-1], v_c[-1])]
+        spread = max(v_c[-1]) - min(v_c[-1])
+        verdict += (
+            f" Annealing the final recipe's rate over the last 30 of 90 epochs, seed by"
+            f" seed: {', '.join(f'{d:+.2f}' for d in diffs)} points (averaged D); the"
+            f" two seeds of the constant rate lie {spread:.2f} points apart."
+        )
+    elif pair[0] is not None:  # only the annealed run: against the long run, seed 1
+        ep_a, v_a = val_curve(pair[0], "averaged")
         ep_l, v_l = val_curve(lib, "averaged")
         const = at_epoch(ep_l, [v[0] for v in v_l], ep_a[-1])
         verdict += (

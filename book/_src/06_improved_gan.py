@@ -505,10 +505,11 @@ recipe_runs = {
 }
 if recipe_runs:
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
-    for name, m in recipe_runs.items():
+    for i, (name, m) in enumerate(recipe_runs.items()):
         for ax, which in zip(axes, ("raw", "averaged")):
             ep, vals = val_curve(m, which)
-            line, = ax.plot(ep, seed_mean(vals), "-", lw=1.4, label=name)
+            style = ("-", "--", ":", "-.")[i % 4]  # runs that overlap stay visible
+            line, = ax.plot(ep, seed_mean(vals), style, lw=1.4, label=name)
             ax.fill_between(
                 ep,
                 [min(v) for v in vals],
@@ -547,8 +548,10 @@ if recipe_runs:
             "| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) |"
             " D-wins epochs | wall |\n|---|---|---|---|---|---|---|\n"
             + "".join(
-                f"| {n} | {m['config']['recipe']}: {m['config']['lr']:g}, last"
-                f" {m['recipe']['lr_decay_epochs']:.0f} ep. | {raw['seeds']} ×"
+                f"| {n} | {m['config']['recipe']}: {m['config']['lr']:g}, "
+                + (f"last {m['recipe']['lr_decay_epochs']:.0f} ep."
+                   if m["recipe"]["lr_decay_epochs"] else "constant")
+                + f" | {raw['seeds']} ×"
                 f" {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} |"
                 f" {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} |"
                 f" {m['wall_seconds'] / 3600:.1f} h |\n"

@@ -175,8 +175,8 @@ if results_path("label_rate_supervised_100.json").is_file():
     print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g}, within 0.2 points of it "
           f"from epoch {settled:g} on")
 else:
-    print("Not stored yet: book/results/label_rate_supervised_100.json (the campaign's "
-          "supervised-100 run).")
+    print("Not stored yet: book/results/label_rate_supervised_100.json\n"
+          "(the campaign's supervised-100 run).")
 
 # %% [markdown]
 # ## A sweep of your own

@@ -84,13 +84,17 @@ def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]
     return out
 
 
+def by_labels(summary: dict, method: str) -> dict[int, tuple[float, float, int]]:
+    """One method of :func:`summarize`'s result as {labels: (mean error, std error, n seeds)}."""
+    return {n: (m, s, k) for n, m, s, k in summary.get(method, [])}
+
+
 def study_table(rows: list[dict]) -> str:
     """The study as a Markdown table: one line per label count, mean ± sample std (n seeds) of each method, the
     ratio SSGAN-FM / supervised-only of the mean errors (the paper's claim: well below 1; the book's target: at
     most 0.5) and the paper's number where it has one."""
     summary = summarize(rows)
-    fm = {n: (m, s, k) for n, m, s, k in summary.get("ssgan-fm", [])}
-    sup = {n: (m, s, k) for n, m, s, k in summary.get("supervised", [])}
+    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
     cell = lambda g, n: f"{g[n][0]:.2f} ± {g[n][1]:.2f} (n={g[n][2]})" if n in g else "–"  # noqa: E731
     lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | SSGAN / supervised | paper SSGAN (%) |",
              "|---|---|---|---|---|"]

@@ -542,7 +542,7 @@ if recipe_runs:
         e2, lu = epoch_means(m, "loss_unl")
         # per seed: epochs where D wins the game
         d_wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]
-        table.append((name, m, raw, avg, d_wins))
+        table.append((name, m, raw, avg, d_wins, changed_flags(m)))
     display(
         Markdown(
             "| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) |"
@@ -555,11 +555,11 @@ if recipe_runs:
                 f" {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} |"
                 f" {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} |"
                 f" {m['wall_seconds'] / 3600:.1f} h |\n"
-                for n, m, raw, avg, dw in table
+                for n, m, raw, avg, dw, _ in table
             )
             + "\n*"
             + "".join(
-                f"{n}: `{changed_flags(m)}`. " for n, m, *_ in table if changed_flags(m)
+                f"{n}: `{flags}`. " for n, *_, flags in table if flags
             )
             + "Raw and averaged D: validation accuracy (5,000 images) at the last"
             " evaluation, mean ± standard deviation over seeds. D-wins epochs: per"
@@ -600,7 +600,7 @@ if recipe_runs:
         f" {top['seeds']} seeds, {evaluated} D, epoch {top['epoch']:.0f})."
     )
     pair = [recipe_runs.get(n) for n in ("final-anneal-90", "final-90")]
-    if all(pair):  # same seeds, same schedule to epoch 60, same commit
+    if all(pair):  # same seeds, same schedule to epoch 60, same commit (both stored)
         (ep_a, v_a), (ep_c, v_c) = (val_curve(m, "averaged") for m in pair)
         diffs = [a - c for a, c in zip(v_a[-1], v_c[-1])]
         spread = max(v_c[-1]) - min(v_c[-1])
@@ -608,15 +608,6 @@ if recipe_runs:
             f" Annealing the final recipe's rate over the last 30 of 90 epochs, seed by"
             f" seed: {', '.join(f'{d:+.2f}' for d in diffs)} points (averaged D); the"
             f" two seeds of the constant rate lie {spread:.2f} points apart."
-        )
-    elif pair[0] is not None:  # only the annealed run: against the long run, seed 1
-        ep_a, v_a = val_curve(pair[0], "averaged")
-        ep_l, v_l = val_curve(lib, "averaged")
-        const = at_epoch(ep_l, [v[0] for v in v_l], ep_a[-1])
-        verdict += (
-            f" Seed 1 of the final recipe at epoch {ep_a[-1]:.0f}: {v_a[-1][0]:.2f} %"
-            f" with the annealed rate, {const:.2f} % at the constant rate (the long run"
-            " above)."
         )
 display(Markdown(verdict))
 

@@ -77,7 +77,7 @@ from ssgan_lib import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
 from ssgan_lib.reproduce import (
-    PAPER_ERRORS, read_rows, run_sweep, study_table, summarize
+    PAPER_ERRORS, by_labels, read_rows, run_sweep, study_table, summarize
 )
 from ssgan_lib.runinfo import glue
 from ssgan_lib.runs import seed_mean, val_curve
@@ -97,8 +97,7 @@ def show_study(rows, source):
         title="MNIST test error against the number of labels",
     )
     plt.show()
-    return ({n: (m, s, k) for n, m, s, k in summary.get(method, [])}
-            for method in ("ssgan-fm", "supervised"))
+    return by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
 
 
 # %% [markdown]

@@ -170,3 +170,26 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                   f"({tr.wall_seconds:.0f}s)", flush=True)
     print(f"sweep done in {time.perf_counter() - t_start:.0f}s; results in {out}")
     return rows
+
+
+def merge_sweeps(sources: list[Path], out: Path) -> list[dict]:
+    """Combine the CSVs (and metadata JSONs beside them) of sweeps run apart, e.g. one label count per job, into
+    ``out`` and its metadata. A (method, labels) group found in several sources is taken from the last one;
+    ``out`` itself may be among the sources, so results stored earlier are kept. Returns the combined rows."""
+    rows: dict[tuple[str, int], list[dict]] = {}
+    meta: dict = {"groups": {}}
+    for src in map(Path, sources):
+        fresh: dict[tuple[str, int], list[dict]] = {}
+        for r in read_rows(src):
+            fresh.setdefault((r["method"], r["labels"]), []).append(r)
+        rows.update(fresh)
+        m_path = src.with_suffix(".meta.json")
+        if m_path.exists():
+            m = json.loads(m_path.read_text())
+            meta["groups"].update(m.pop("groups", {}))
+            meta.update(m)
+    meta["wall_seconds_total"] = round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1)
+    merged = [r for group in rows.values() for r in group]
+    write_rows(out, merged)
+    write_json(meta, out.with_suffix(".meta.json"))
+    return merged

@@ -119,3 +119,26 @@ def test_study_table_has_mean_std_ratio_and_paper():
     lines = reproduce.study_table(rows).splitlines()
     assert lines[2] == "| 100 | 2.00 ± 1.41 (n=2) | 20.00 ± 0.00 (n=2) | 0.10 | 0.93 ± 0.065 |"
     assert lines[3] == "| 60,000 | – | 1.50 ± 0.00 (n=1) | – | – |"
+
+
+def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
+    def sweep(path, groups, wall):
+        rows = [{"method": m, "labels": n, "seed": s, "test_error": e, "epochs": 50, "recipe": "final",
+                 "device": "cpu", "commit": "abc"} for m, n, errs in groups for s, e in enumerate(errs, 1)]
+        reproduce.write_rows(path, rows)
+        meta = {"groups": {f"{m}/{n}": {"wall_seconds": wall} for m, n, _ in groups}, "seeds": 3}
+        path.with_suffix(".meta.json").write_text(json.dumps(meta))
+
+    stored, a, b = tmp_path / "book.csv", tmp_path / "a" / "s.csv", tmp_path / "b" / "s.csv"
+    sweep(stored, [("ssgan-fm", 20, [9.0, 9.0]), ("ssgan-fm", 100, [5.0])], 10.0)  # 100: an older run
+    sweep(a, [("ssgan-fm", 100, [1.0, 2.0, 3.0]), ("supervised", 100, [20.0, 21.0, 22.0])], 100.0)
+    sweep(b, [("ssgan-fm", 50, [4.0, 5.0, 6.0])], 1000.0)
+    reproduce.merge_sweeps([stored, a, b], stored)
+    got = {(m, n): [r["test_error"] for r in reproduce.read_rows(stored)
+                                        if (r["method"], r["labels"]) == (m, n)]
+           for m, n in [("ssgan-fm", 20), ("ssgan-fm", 50), ("ssgan-fm", 100), ("supervised", 100)]}
+    assert got == {("ssgan-fm", 20): [9.0, 9.0], ("ssgan-fm", 50): [4.0, 5.0, 6.0],
+                   ("ssgan-fm", 100): [1.0, 2.0, 3.0], ("supervised", 100): [20.0, 21.0, 22.0]}
+    meta = json.loads(stored.with_suffix(".meta.json").read_text())
+    assert sorted(meta["groups"]) == ["ssgan-fm/100", "ssgan-fm/20", "ssgan-fm/50", "supervised/100"]
+    assert meta["wall_seconds_total"] == 10.0 + 100.0 * 2 + 1000.0

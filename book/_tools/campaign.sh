@@ -15,8 +15,8 @@
 # epochs, and running the script again continues where it stopped. Each job is locked (flock on <job>.lock) by
 # the process that runs it, so a second copy of the script (e.g. a second lane with OMP_NUM_THREADS=1) takes the
 # next job. `--collect` copies each finished run's metrics.json (config, command, commit, device, wall time,
-# history) to book/results/<dest>, and the study's CSV and metadata (finished groups only) to
-# book/results/label_rate_mnist.csv / .meta.json. Checkpoints are never committed. The body is one { ... } block,
+# history) to book/results/<dest>; each study job writes its own CSV (lanes never share a file), and
+# `--collect` merges them with what is stored into book/results/label_rate_mnist.csv / .meta.json. Checkpoints are never committed. The body is one { ... } block,
 # read whole before it runs: editing this file while a campaign runs does not change (or break) that campaign.
 set -euo pipefail
 {
@@ -26,8 +26,7 @@ WT="${CAMPAIGN_WT:-/work/campaign/wt}"
 PY="${CAMPAIGN_PY:-$ROOT/.venv/bin/python}"
 export SSGAN_DATA_DIR="${SSGAN_DATA_DIR:-$(cd "$ROOT/.." && pwd)/shared/data}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
-STUDY_CSV="$CAMPAIGN_DIR/label_rate_mnist.csv"
-STUDY=(--seeds 3 --epochs 50 --recipe final --device cpu --quiet --out "$STUDY_CSV")
+STUDY=(--seeds 3 --epochs 50 --recipe final --device cpu --quiet)  # + --out <job>/label_rate_mnist.csv
 
 # name | where --collect stores it (under book/results/) | arguments
 #   train jobs: `train --labels 100 --seeds 2 --device cpu --quiet --out DIR` + arguments (later flags win)
@@ -37,11 +36,11 @@ JOBS=(
   "final-anneal-90|recipe/final-anneal-90.json|--recipe final --epochs 90 --lr-decay-epochs 30"
   "final-90|recipe/final-90.json|--recipe final --epochs 90"                   # final as published, same length
   "study-100|label_rate_mnist.csv|--labels 100"                                # SSGAN-FM and supervised-only
+  "study-50|label_rate_mnist.csv|--labels 50"
   "supervised-100|label_rate_supervised_100.json|--method supervised --epochs 50"  # how long supervised-only needs
   # paper-era without its init machinery: no data-dependent init of D or G, D's hidden scales trainable (plain
   # weight norm, as most ports do) against paper-90's data-dependent init with frozen scales
   "paper-90-no-ddi|recipe/paper-90-no-ddi.json|--recipe paper-2016-06 --epochs 90 --no-data-init --no-g-data-init --hidden-scale trainable"
-  "study-50|label_rate_mnist.csv|--labels 50"
   "study-20|label_rate_mnist.csv|--labels 20"
   "study-200|label_rate_mnist.csv|--labels 200"
   "study-1000|label_rate_mnist.csv|--labels 1000"
@@ -56,21 +55,18 @@ if [[ ! -d "$WT" ]]; then
 fi
 [[ "${1:-}" == "--collect" ]] || echo "campaign at commit $(git -C "$WT" rev-parse --short HEAD), runs in $CAMPAIGN_DIR"
 mkdir -p "$CAMPAIGN_DIR"
+study_csvs=()
 
 for entry in "${JOBS[@]}"; do
   IFS='|' read -r name dest args <<<"$entry"
   out="$CAMPAIGN_DIR/$name"
   if [[ $name == study-* ]]; then done_file="$out.done"; else done_file="$out/metrics.json"; fi
   if [[ -f "$done_file" ]]; then status=done
-  elif [[ -e "$out/checkpoint.pt" || $name == study-* && -d "${STUDY_CSV%.csv}.partial" ]]; then status=started
+  elif [[ -e "$out/checkpoint.pt" || -d "$out/label_rate_mnist.partial" ]]; then status=started
   else status=waiting; fi
   if [[ "${1:-}" == "--collect" ]]; then
     if [[ $name == study-* ]]; then
-      if [[ -f "$STUDY_CSV" ]] && ! cmp -s "$STUDY_CSV" "$ROOT/book/results/$dest"; then
-        cp "$STUDY_CSV" "$ROOT/book/results/$dest"
-        cp "${STUDY_CSV%.csv}.meta.json" "$ROOT/book/results/${dest%.csv}.meta.json"
-        echo "stored book/results/$dest"
-      fi
+      [[ -f "$out/label_rate_mnist.csv" ]] && study_csvs+=("$out/label_rate_mnist.csv")
     elif [[ $status == done && ! -f "$ROOT/book/results/$dest" ]]; then
       cp "$done_file" "$ROOT/book/results/$dest" && echo "stored book/results/$dest"
     fi
@@ -87,7 +83,8 @@ for entry in "${JOBS[@]}"; do
   echo "$(date +%H:%M) $name: $args"
   if [[ $name == study-* ]]; then
     # shellcheck disable=SC2086
-    (cd "$WT" && "$PY" -m ssgan_lib reproduce "${STUDY[@]}" $args) && touch "$done_file" || true
+    (cd "$WT" && "$PY" -m ssgan_lib reproduce "${STUDY[@]}" --out "$out/label_rate_mnist.csv" $args) \
+      && touch "$done_file" || true
   else
     resume=(); [[ -f "$out/checkpoint.pt" ]] && resume=(--resume)
     # shellcheck disable=SC2086
@@ -96,5 +93,14 @@ for entry in "${JOBS[@]}"; do
   fi
   exec 9>&-
 done
+if [[ "${1:-}" == "--collect" && ${#study_csvs[@]} -gt 0 ]]; then
+  # each study job has its own CSV (lanes never write one file); the book's CSV is their union, with the groups
+  # stored earlier kept (a group found again is replaced)
+  stored="$ROOT/book/results/label_rate_mnist.csv"
+  before=$(cat "$stored" 2>/dev/null || true)
+  "$PY" -c 'import sys; from pathlib import Path; from ssgan_lib.reproduce import merge_sweeps
+merge_sweeps([Path(p) for p in sys.argv[1:]], Path(sys.argv[1]))' "$stored" "${study_csvs[@]}"
+  if [[ "$(cat "$stored")" != "$before" ]]; then echo "stored book/results/label_rate_mnist.csv (.meta.json)"; fi
+fi
 exit
 }

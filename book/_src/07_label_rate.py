@@ -111,7 +111,8 @@ def show_study(rows, source):
 # ```
 #
 # (the second line is the ceiling: every training label, no GAN). On a 2-core CPU `book/_tools/campaign.sh` runs
-# it one label count at a time, for hours per label count; the caption of the table says how long it took.
+# it one label count per job, two jobs side by side on one core each, for hours per label count; the caption of
+# the table says how long it took.
 #
 # It writes `label_rate_mnist.csv` (`method, labels, seed, test_error, epochs, recipe, device, commit`, one row
 # per run) and resumes a partly finished sweep; the file committed in `book/results/` is read here, and the

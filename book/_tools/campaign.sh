@@ -73,7 +73,7 @@ for entry in "${JOBS[@]}"; do
     continue
   fi
   if [[ "${1:-}" == "--list" ]]; then
-    if [[ $status != done ]] && ! flock -n "$out.lock" true 2>/dev/null; then status="$status, running"; fi
+    if [[ $status != done && -e "$out.lock" ]] && ! flock -n "$out.lock" true 2>/dev/null; then status="$status, running"; fi
     echo "$name: $status ($args)"; continue
   fi
   [[ $status == done ]] && continue

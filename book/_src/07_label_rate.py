@@ -133,12 +133,20 @@ if stored:
         f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
         f"commit {', '.join(commits)}.",
     )
-    for n in sorted(set(s_fm) & set(s_sup)):
-        ratio = s_fm[n][0] / s_sup[n][0]
+    for n in sorted(set(s_fm) | set(s_sup)):
         paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
-        print(f"{n:>5} labels: SSGAN-FM {s_fm[n][0]:5.2f} %{paper}, supervised-only "
-              f"{s_sup[n][0]:5.2f} %: ratio {ratio:.2f}, "
-              f"{'at most' if ratio <= 0.5 else 'more than'} half")
+        fm = f"{s_fm[n][0]:5.2f} %{paper}" if n in s_fm else "not stored yet"
+        sup = f"{s_sup[n][0]:5.2f} %" if n in s_sup else "not stored yet"
+        verdict = ""
+        if n in s_fm and n in s_sup:
+            ratio = s_fm[n][0] / s_sup[n][0]
+            half = "at most" if ratio <= 0.5 else "more than"
+            verdict = f": ratio {ratio:.2f}, {half} half"
+        print(f"{n:>5} labels: SSGAN-FM {fm}, supervised-only {sup}{verdict}")
+        if n in s_fm:
+            per_seed = ", ".join(f"{r['test_error']:.2f}" for r in stored
+                                 if r["method"] == "ssgan-fm" and r["labels"] == n)
+            print(f"{'':13}SSGAN-FM per seed: {per_seed} %")
 else:
     print(
         "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"

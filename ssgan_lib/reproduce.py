@@ -105,6 +105,11 @@ def study_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _wall_total(meta: dict) -> float:
+    """Seconds of training of every group in a sweep's metadata."""
+    return round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1)
+
+
 def partial_dir(out: Path, method: str, labels: int) -> Path:
     """Where the group (``method``, ``labels``) keeps its checkpoint while it trains (removed when done)."""
     return out.with_name(f"{out.stem}.partial") / f"{method}-{labels}"
@@ -157,7 +162,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                          "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
                          "epochs": tr.step / tr.steps_per_epoch, "steps": tr.step, "seeds": seeds,
                          "ssgan_lib": __version__, "torch": torch.__version__,
-                         "wall_seconds_total": round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1),
+                         "wall_seconds_total": _wall_total(meta),
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
                                      "for run s; unlabelled pool all 60,000; test error of the D the recipe "
                                      "evaluates, after the last step; no validation split, nothing tuned"})
@@ -188,7 +193,7 @@ def merge_sweeps(sources: list[Path], out: Path) -> list[dict]:
             m = json.loads(m_path.read_text())
             meta["groups"].update(m.pop("groups", {}))
             meta.update(m)
-    meta["wall_seconds_total"] = round(sum(g["wall_seconds"] for g in meta["groups"].values()), 1)
+    meta["wall_seconds_total"] = _wall_total(meta)
     merged = [r for group in rows.values() for r in group]
     write_rows(out, merged)
     write_json(meta, out.with_suffix(".meta.json"))

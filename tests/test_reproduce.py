@@ -134,8 +134,7 @@ def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
     sweep(a, [("ssgan-fm", 100, [1.0, 2.0, 3.0]), ("supervised", 100, [20.0, 21.0, 22.0])], 100.0)
     sweep(b, [("ssgan-fm", 50, [4.0, 5.0, 6.0])], 1000.0)
     reproduce.merge_sweeps([stored, a, b], stored)
-    got = {(m, n): [r["test_error"] for r in reproduce.read_rows(stored)
-                                        if (r["method"], r["labels"]) == (m, n)]
+    got = {(m, n): [r["test_error"] for r in reproduce.read_rows(stored) if (r["method"], r["labels"]) == (m, n)]
            for m, n in [("ssgan-fm", 20), ("ssgan-fm", 50), ("ssgan-fm", 100), ("supervised", 100)]}
     assert got == {("ssgan-fm", 20): [9.0, 9.0], ("ssgan-fm", 50): [4.0, 5.0, 6.0],
                    ("ssgan-fm", 100): [1.0, 2.0, 3.0], ("supervised", 100): [20.0, 21.0, 22.0]}

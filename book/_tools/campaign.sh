@@ -16,8 +16,9 @@
 # the process that runs it, so a second copy of the script (e.g. a second lane with OMP_NUM_THREADS=1) takes the
 # next job. `--collect` copies each finished run's metrics.json (config, command, commit, device, wall time,
 # history) to book/results/<dest>; each study job writes its own CSV (lanes never share a file), and
-# `--collect` merges them with what is stored into book/results/label_rate_mnist.csv / .meta.json. Checkpoints are never committed. The body is one { ... } block,
-# read whole before it runs: editing this file while a campaign runs does not change (or break) that campaign.
+# `--collect` merges them with what is stored into book/results/label_rate_mnist.csv / .meta.json. Checkpoints
+# are never committed. The body is one { ... } block, read whole before it runs: editing this file while a
+# campaign runs does not change (or break) that campaign.
 set -euo pipefail
 {
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -73,7 +74,9 @@ for entry in "${JOBS[@]}"; do
     continue
   fi
   if [[ "${1:-}" == "--list" ]]; then
-    if [[ $status != done && -e "$out.lock" ]] && ! flock -n "$out.lock" true 2>/dev/null; then status="$status, running"; fi
+    if [[ $status != done && -e "$out.lock" ]] && ! flock -n "$out.lock" true 2>/dev/null; then
+      status="$status, running"
+    fi
     echo "$name: $status ($args)"; continue
   fi
   [[ $status == done ]] && continue

@@ -160,8 +160,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                                                "config": asdict(cfg), "commit": commit, "history": tr.history}
             meta.update({"commit": commit, "device": device,
                          "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
-                         "epochs": tr.step / tr.steps_per_epoch, "steps": tr.step, "seeds": seeds,
-                         "ssgan_lib": __version__, "torch": torch.__version__,
+                         "seeds": seeds, "ssgan_lib": __version__, "torch": torch.__version__,
                          "wall_seconds_total": _wall_total(meta),
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
                                      "for run s; unlabelled pool all 60,000; test error of the D the recipe "
@@ -180,7 +179,8 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
 def merge_sweeps(sources: list[Path], out: Path) -> list[dict]:
     """Combine the CSVs (and metadata JSONs beside them) of sweeps run apart, e.g. one label count per job, into
     ``out`` and its metadata. A (method, labels) group found in several sources is taken from the last one;
-    ``out`` itself may be among the sources, so results stored earlier are kept. Returns the combined rows."""
+    ``out`` itself may be among the sources, so results stored earlier are kept. Lengths (``steps``, the config's
+    ``epochs``) are per group only: groups of one sweep may differ in length. Returns the combined rows."""
     rows: dict[tuple[str, int], list[dict]] = {}
     meta: dict = {"groups": {}}
     for src in map(Path, sources):
@@ -193,6 +193,8 @@ def merge_sweeps(sources: list[Path], out: Path) -> list[dict]:
             m = json.loads(m_path.read_text())
             meta["groups"].update(m.pop("groups", {}))
             meta.update(m)
+    for key in ("epochs", "steps"):  # written at the top level by sweeps before 2026-12: the last group's
+        meta.pop(key, None)
     meta["wall_seconds_total"] = _wall_total(meta)
     merged = [r for group in rows.values() for r in group]
     write_rows(out, merged)

@@ -27,10 +27,11 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
         pytest.approx(by_key, abs=1e-4)  # is what the file holds (4 decimals)
     assert all(r["recipe"] == "paper-2016-06" and r["device"] == "cpu" and r["epochs"] == 0.005 for r in again)
     meta = json.loads(out.with_suffix(".meta.json").read_text())
-    for key in ("commit", "device", "epochs", "wall_seconds_total", "protocol"):
+    for key in ("commit", "device", "wall_seconds_total", "protocol"):
         assert key in meta
-    assert meta["steps"] == 3
+    assert "steps" not in meta and "epochs" not in meta  # lengths are per group
     group = meta["groups"]["ssgan-fm/20"]
+    assert group["steps"] == 3 and group["config"]["steps"] == 3
     assert group["config"]["recipe"] == "paper-2016-06" and len(group["history"]["step"]) >= 1
     summary = reproduce.summarize(reproduce.read_rows(out))
     assert [n for n, *_ in summary["ssgan-fm"]] == [20, 100] and all(k == 2 for *_, k in summary["ssgan-fm"])
@@ -126,7 +127,7 @@ def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
         rows = [{"method": m, "labels": n, "seed": s, "test_error": e, "epochs": 50, "recipe": "final",
                  "device": "cpu", "commit": "abc"} for m, n, errs in groups for s, e in enumerate(errs, 1)]
         reproduce.write_rows(path, rows)
-        meta = {"groups": {f"{m}/{n}": {"wall_seconds": wall} for m, n, _ in groups}, "seeds": 3}
+        meta = {"groups": {f"{m}/{n}": {"wall_seconds": wall} for m, n, _ in groups}, "seeds": 3, "steps": 9}
         path.with_suffix(".meta.json").write_text(json.dumps(meta))
 
     stored, a, b = tmp_path / "book.csv", tmp_path / "a" / "s.csv", tmp_path / "b" / "s.csv"
@@ -141,3 +142,4 @@ def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
     meta = json.loads(stored.with_suffix(".meta.json").read_text())
     assert sorted(meta["groups"]) == ["ssgan-fm/100", "ssgan-fm/20", "ssgan-fm/50", "supervised/100"]
     assert meta["wall_seconds_total"] == 10.0 + 100.0 * 2 + 1000.0
+    assert "steps" not in meta  # one group's length, not the sweep's

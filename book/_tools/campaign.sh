@@ -39,6 +39,9 @@ JOBS=(
   "study-100|label_rate_mnist.csv|--labels 100"                                # SSGAN-FM and supervised-only
   "study-50|label_rate_mnist.csv|--labels 50"
   "supervised-100|label_rate_supervised_100.json|--method supervised --epochs 50"  # how long supervised-only needs
+  # paper-era, more seeds, its constant-rate phase only: does D win from about epoch 12 on (as in paper-90's two
+  # seeds) or early and then let go (as in both seeds of the reference)?
+  "paper-20-seeds-3-5|recipe/paper-20-seeds-3-5.json|--recipe paper-2016-06 --epochs 20 --lr-decay-epochs 0 --seed 3 --seeds 3"
   # paper-era without its init machinery: no data-dependent init of D or G, D's hidden scales trainable (plain
   # weight norm, as most ports do) against paper-90's data-dependent init with frozen scales
   "paper-90-no-ddi|recipe/paper-90-no-ddi.json|--recipe paper-2016-06 --epochs 90 --no-data-init --no-g-data-init --hidden-scale trainable"

@@ -581,7 +581,9 @@ def d_wins(epochs, loss_unl):
     epoch from which a run stays in that phase to its end, if it does."""
     won = [v < 0.01 for v in loss_unl]
     w = [e for e, x in zip(epochs, won) if x]
-    text = f"{len(w)} of {len(epochs)}" + (f" (epochs {w[0]:.0f}-{w[-1]:.0f})" if w else "")
+    text = f"{len(w)} of {len(epochs)}"
+    if w:
+        text += f" (epochs {w[0]:.0f}-{w[-1]:.0f})"
     k = len(won)
     while k > 0 and won[k - 1]:
         k -= 1
@@ -591,7 +593,8 @@ def d_wins(epochs, loss_unl):
 
 
 for r in reference["runs"]:
-    print(f"reference, {r['recipe']:>13}, seed {r['seed']}: {d_wins(r['epoch'], r['loss_unl'])}")
+    phase = d_wins(r["epoch"], r["loss_unl"])
+    print(f"reference, {r['recipe']:>13}, seed {r['seed']}: {phase}")
 for name, m in recipe_runs.items():
     e2, lu = epoch_means(m, "loss_unl")
     for s, col in enumerate(zip(*lu)):

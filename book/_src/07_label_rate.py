@@ -188,8 +188,8 @@ if results_path("label_rate_supervised_100.json").is_file():
           f"from epoch {settled:g} on (first evaluation: {curve[0]:.2f} %)")
     i, s = min(((i, s) for i in range(len(ep)) for s in range(len(acc[0]))),
                key=lambda t: acc[t[0]][t[1]])
-    print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, averaged D {acc[i][s]:.2f} %, "
-          f"raw D {raw[i][s]:.2f} %")
+    print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "
+          f"averaged D {acc[i][s]:.2f} %, raw D {raw[i][s]:.2f} %")
 else:
     print("Not stored yet: book/results/label_rate_supervised_100.json\n"
           "(the campaign's supervised-100 run).")

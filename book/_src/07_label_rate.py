@@ -137,12 +137,11 @@ if stored:
         paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
         fm = f"{s_fm[n][0]:5.2f} %{paper}" if n in s_fm else "not stored yet"
         sup = f"{s_sup[n][0]:5.2f} %" if n in s_sup else "not stored yet"
-        verdict = ""
+        print(f"{n:>5} labels: SSGAN-FM {fm}, supervised-only {sup}")
         if n in s_fm and n in s_sup:
             ratio = s_fm[n][0] / s_sup[n][0]
             half = "at most" if ratio <= 0.5 else "more than"
-            verdict = f": ratio {ratio:.2f}, {half} half"
-        print(f"{n:>5} labels: SSGAN-FM {fm}, supervised-only {sup}{verdict}")
+            print(f"{'':13}SSGAN-FM / supervised-only: {ratio:.2f}, {half} half")
         if n in s_fm:
             per_seed = ", ".join(f"{r['test_error']:.2f}" for r in stored
                                  if r["method"] == "ssgan-fm" and r["labels"] == n)
@@ -184,8 +183,9 @@ if results_path("label_rate_supervised_100.json").is_file():
     # evaluations outside a band of 1 point around the last value
     off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 1.0]
     settled = ep[off[-1] + 1] if off else ep[0]
-    print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g}, within 1 point of it "
-          f"from epoch {settled:g} on (first evaluation: {curve[0]:.2f} %)")
+    print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g} (first evaluation: "
+          f"{curve[0]:.2f} %),\nwithin 1 point of its last value "
+          f"from epoch {settled:g} on")
     i, s = min(((i, s) for i in range(len(ep)) for s in range(len(acc[0]))),
                key=lambda t: acc[t[0]][t[1]])
     print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "

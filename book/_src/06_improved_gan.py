@@ -413,8 +413,9 @@ ax2.set_title("the unsupervised game", fontsize=10)
 handles, labels = ax.get_legend_handles_labels()
 fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
 rows = (len(labels) + 1) // 2
-fig.set_figheight(3.2 + 0.2 * rows)  # inches: the plots, then the legend's rows
-fig.tight_layout(rect=(0, (0.1 + 0.2 * rows) / (3.2 + 0.2 * rows), 1, 1))
+height = 3.2 + 0.2 * rows  # inches: the plots, then the legend's rows
+fig.set_figheight(height)
+fig.tight_layout(rect=(0, (0.1 + 0.2 * rows) / height, 1, 1))
 plt.show()
 
 
@@ -538,8 +539,8 @@ if recipe_runs:
         raw, avg = last_val(m, "raw"), last_val(m, "averaged")
         e2, lu = epoch_means(m, "loss_unl")
         # per seed: epochs where D wins the game
-        d_wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]
-        table.append((name, m, raw, avg, d_wins, changed_flags(m)))
+        wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]
+        table.append((name, m, raw, avg, wins, changed_flags(m)))
     display(
         Markdown(
             "| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) |"

@@ -3,7 +3,7 @@
     python book/_tools/import_reference_logs.py ../shared/reference-runs book/_tools/reference_logs \
         book/results/reference_runs.json
 
-Each log is read from the first folder that has it: `../shared/reference-runs/` holds the first three (with the
+Each log is read from the first folder that has it: `../shared/reference-runs/` holds three (with the
 README that says how they were run), `book/_tools/reference_logs/` those this project ran since (its README).
 
 The logs are those of Salimans et al.'s Theano code (openai/improved-gan), run unchanged on a 2-core CPU machine
@@ -23,6 +23,7 @@ RUNS = {
     # file: (recipe it runs, seed, what the log's "test err" column evaluates)
     "final.log": ("final", 1, "averaged"),
     "final_seed2.log": ("final", 2, "averaged"),
+    "final_seed3.log": ("final", 3, "averaged"),
     "paper_era.log": ("paper-2016-06", 1, "raw"),
     "paper_era_seed2.log": ("paper-2016-06", 2, "raw"),
 }
@@ -56,7 +57,8 @@ def main() -> None:
         "about": "The real reference (openai/improved-gan, Theano 1.0.5 + Lasagne, scripts unchanged), MNIST, "
                  "feature matching, 100 labels, on a 2-core CPU machine, one thread per run; epochs 1-based; errors "
                  "on the 10,000 test images as the scripts print them. Stopped before epoch 300 when the machine's "
-                 "time ran out (the paper-era seed-2 run after 30 epochs, when its early phase was over).",
+                 "time ran out (the paper-era seed-2 run after 30 epochs, when its early phase was over; the final "
+                 "script's seed 3 after 27 epochs).",
         "commits": {"final": "4f5d1ec (MNIST files of 0fa06b5, 14 June 2016)",
                     "paper-2016-06": "2b81a18^ (27f970c, 8 June 2016)"},
         "runs": runs,

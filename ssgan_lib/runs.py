@@ -68,6 +68,22 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
+def d_wins(epochs: list[int], loss_unl: list[float], below: float = 0.01) -> str:
+    """The epochs in which D wins the unsupervised game outright (epoch mean of ``loss_unl`` below ``below``), as
+    text: ``"n of N (epochs a-b)"``, plus ``", every epoch from e on"`` when a run stays in that phase to its end."""
+    won = [v < below for v in loss_unl]
+    w = [e for e, x in zip(epochs, won) if x]
+    text = f"{len(w)} of {len(epochs)}"
+    if w:
+        text += f" (epochs {w[0]:.0f}-{w[-1]:.0f})"
+    k = len(won)
+    while k > 0 and won[k - 1]:
+        k -= 1
+    if k < len(won):
+        text += f", every epoch from {epochs[k]:.0f} on"
+    return text
+
+
 def changed_flags(run: dict[str, Any]) -> str:
     """The flags of the run's command that change its recipe: all but ``--labels --seeds --device --out --recipe
     --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""

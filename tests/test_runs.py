@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ssgan_lib.runs import epoch_means, last_val, load_run, seed_mean, val_curve
+from ssgan_lib.runs import d_wins, epoch_means, last_val, load_run, seed_mean, val_curve
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -36,6 +36,13 @@ def test_curves_are_the_stored_values_reshaped():
         val_curve(old, "raw")
     with pytest.raises(FileNotFoundError, match="nope"):
         load_run(RESULTS / "nope.json")
+
+
+def test_d_wins_counts_the_epochs_below_the_threshold_and_a_phase_that_lasts():
+    assert d_wins([1, 2, 3, 4], [0.2, 0.3, 0.4, 0.4]) == "0 of 4"
+    assert d_wins([1, 2, 3, 4], [0.2, 0.005, 0.001, 0.4]) == "2 of 4 (epochs 2-3)"
+    assert d_wins([1, 2, 3, 4, 5], [0.005, 0.3, 0.2, 0.0, 0.001]) == "3 of 5 (epochs 1-5), every epoch from 4 on"
+    assert d_wins([1, 2], [0.05, 0.05], below=0.1) == "2 of 2 (epochs 1-2), every epoch from 1 on"
 
 
 def test_stored_reference_runs_are_complete():

@@ -579,21 +579,7 @@ else:
 # point. The next cell lists, for every run of the reference and of the library, which epochs those are:
 
 # %%
-def d_wins(epochs, loss_unl):
-    """Epochs whose mean loss_unl is below 0.01: 'n of N (first-last)', and the
-    epoch from which a run stays in that phase to its end, if it does."""
-    won = [v < 0.01 for v in loss_unl]
-    w = [e for e, x in zip(epochs, won) if x]
-    text = f"{len(w)} of {len(epochs)}"
-    if w:
-        text += f" (epochs {w[0]:.0f}-{w[-1]:.0f})"
-    k = len(won)
-    while k > 0 and won[k - 1]:
-        k -= 1
-    if k < len(won):
-        text += f", every epoch from {epochs[k]:.0f} on"
-    return text
-
+from ssgan_lib.runs import d_wins  # "n of N (epochs a-b)[, every epoch from e on]"
 
 for r in reference["runs"]:
     phase = d_wins(r["epoch"], r["loss_unl"])
@@ -605,16 +591,16 @@ for name, m in recipe_runs.items():
 
 # %% [markdown]
 # Some runs of the reference go through such a phase at the start, with both versions of the script, and leave it
-# early; others never enter it (the epochs are printed above). The library's final-recipe runs never enter it, nor
-# does its paper-era run without data-dependent initialisation (`paper-90-no-ddi`). Its paper-era runs as written
-# all enter it at the start, as the reference's paper-era runs and its final seed 1 do; then seeds 1 and 2
-# (`paper-90`), after some epochs out of it, fall back into it for good ("every epoch from ... on"), while seeds
-# 3-5 (`paper-20-seeds-3-5`, the paper-era rate held constant for 20 epochs) leave it and stay out through their 20
-# epochs, as the reference's runs do, their accuracy climbing. So whether a paper-era run falls back is a matter of
-# its seed, and two seeds had been too few to see it. A run with the reference's float32 arithmetic where it
-# differs (Theano cuts `softplus` off above 14 and the sigmoid in its gradient above 15, where PyTorch keeps the
-# exact value) falls back as well (`book/_tools/reference_oracle/README.md`), so those cut-offs are not what keeps
-# a run out of that phase.
+# early; others never enter it (the epochs are printed above). The library's final-recipe runs here never enter it
+# (chapter 7 lists the runs of its study that do), nor does its paper-era run without data-dependent initialisation
+# (`paper-90-no-ddi`). Its paper-era runs as written all enter it at the start, as the reference's paper-era runs
+# and its final seed 1 do; then seeds 1 and 2 (`paper-90`), after some epochs out of it, fall back into it for good
+# ("every epoch from ... on"), while seeds 3-5 (`paper-20-seeds-3-5`, the paper-era rate held constant for 20
+# epochs) leave it and stay out through their 20 epochs, as the reference's runs do, their accuracy climbing. So
+# whether a paper-era run falls back is a matter of its seed, and two seeds had been too few to see it. A run with
+# the reference's float32 arithmetic where it differs (Theano cuts `softplus` off above 14 and the sigmoid in its
+# gradient above 15, where PyTorch keeps the exact value) falls back as well
+# (`book/_tools/reference_oracle/README.md`), so those cut-offs are not what keeps a run out of that phase.
 #
 # The verdict so far, computed from the stored runs (validation only; each run judged by the $D$ its recipe
 # evaluates):

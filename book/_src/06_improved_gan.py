@@ -460,7 +460,8 @@ glue("ch06_ref_epochs", float(ref_s1["epoch"][-1]))
 glue("ch06_ref_raw_last", 100 * (1 - ref_s1["raw_test_err"][-1]))
 glue("ch06_ref_avg_last", 100 * (1 - ref_s1["test_err"][-1]))
 glue("ch06_ref_s1_early", float(rows[0][6]))
-calm = [r[1] for r in rows if r[0] == "reference, final" and r[6] == 0]  # final-script seeds without that phase
+# the final script's seeds without that phase
+calm = [r[1] for r in rows if r[0] == "reference, final" and r[6] == 0]
 glue("ch06_ref_calm_seeds", ("seed " if len(calm) == 1 else "seeds ") + " and ".join(map(str, calm)))
 glue("ch06_lib_at_ref_end", at_epoch(ep, seed_mean(vals), ref_s1["epoch"][-1]))
 glue("ch06_lib_test", 100 * lib["test_accuracy"])
@@ -626,7 +627,8 @@ if recipe_runs:
              if n != best and top["mean"] - judged[n]["mean"] < band]
     if close:
         verdict += (
-            f" Within the spread of its seeds ({band:.2f} points) end: {', '.join(close)}."
+            f" Within the spread of its seeds ({band:.2f} points) end:"
+            f" {', '.join(close)}."
         )
     pair = [recipe_runs.get(n) for n in ("final-anneal-90", "final-90")]
     if all(pair):  # same seeds, same schedule to epoch 60, same commit (both stored)

@@ -135,7 +135,8 @@ if stored:
     )
     for n in sorted(set(s_fm) | set(s_sup)):
         if n == 60000 and n not in s_fm:  # supervised-only by design
-            print(f"every label (60000): supervised-only {s_sup[n][0]:5.2f} %, the ceiling")
+            print(f"every label (60000): supervised-only {s_sup[n][0]:5.2f} %,"
+                  " the ceiling")
             continue
         paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
         fm = f"{s_fm[n][0]:5.2f} %{paper}" if n in s_fm else "not stored yet"
@@ -150,7 +151,8 @@ if stored:
                                  if r["method"] == "ssgan-fm" and r["labels"] == n)
             print(f"{'':13}SSGAN-FM per seed: {per_seed} %")
             group = meta["groups"].get(f"ssgan-fm/{n}")
-            if group:  # epochs in which D wins the unsupervised game outright (chapter 6)
+            # epochs in which D wins the unsupervised game outright (chapter 6)
+            if group:
                 run_ = dict(group, epochs=group["config"]["epochs"])
                 e, lu = epoch_means(run_, "loss_unl")
                 wins = [d_wins(e, col) for col in zip(*lu)]
@@ -160,17 +162,22 @@ if stored:
                     if not w.startswith("0 of"):
                         seed = group["config"]["seed"] + k
                         print(f"{'':13}D wins (loss_unl < 0.01), seed {seed}: {w}")
-    # the verdict, from the same numbers: where does the GAN at least halve the error, how far from the paper?
+    # the verdict, from the same numbers: where does the GAN at least halve the
+    # error, and how far is it from the paper?
     both = [n for n in sorted(s_fm) if n in s_sup]
     halved = [n for n in both if s_fm[n][0] <= 0.5 * s_sup[n][0]]
-    not_halved = [f"{n} (ratio {s_fm[n][0] / s_sup[n][0]:.2f})" for n in both if n not in halved]
+    not_halved = [f"{n} (ratio {s_fm[n][0] / s_sup[n][0]:.2f})"
+                  for n in both if n not in halved]
     vs_paper = [f"{n} labels {s_fm[n][0]:.2f} % against {PAPER_ERRORS[n]:.2f} %"
                 for n in sorted(s_fm) if n in PAPER_ERRORS]
+    not_at = f"; not at {', '.join(not_halved)}" if not_halved else ""
     display(Markdown(
-        "**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at "
-        + (", ".join(map(str, halved)) or "no label count") + " labels"
-        + (f"; not at {', '.join(not_halved)}" if not_halved else "") + ". Against the paper's 300-epoch "
-        f"numbers, after {', '.join(f'{e:g}' for e in epochs)} epochs: " + "; ".join(vs_paper) + "."
+        "**What the stored study shows.** SSGAN-FM has at most half the"
+        " supervised-only error at "
+        + (", ".join(map(str, halved)) or "no label count") + " labels" + not_at
+        + ". Against the paper's 300-epoch numbers, after "
+        + ", ".join(f"{e:g}" for e in epochs) + " epochs: "
+        + "; ".join(vs_paper) + "."
     ))
 else:
     print(

@@ -26,7 +26,7 @@ import torch
 from . import __version__
 from .data import load_mnist
 from .atomic import atomic_path, write_json
-from .runs import git_commit
+from .runs import d_wins, epoch_means, git_commit
 from .train import CheckpointError, TrainConfig, Trainer
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
@@ -103,6 +103,60 @@ def study_table(rows: list[dict]) -> str:
         paper = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
         lines.append(f"| {n:,} | {cell(fm, n)} | {cell(sup, n)} | {ratio} | {paper} |")
     return "\n".join(lines)
+
+
+def study_lines(rows: list[dict], meta: dict | None = None) -> list[str]:
+    """The study, one block of lines per label count: mean errors (with the paper's), SSGAN-FM / supervised-only
+    and whether that is at most half, the errors per seed and, from the histories in ``meta`` (the sweep's
+    ``.meta.json``), the epochs in which each seed's D wins the unsupervised game outright
+    (:func:`~ssgan_lib.runs.d_wins`). Every line fits 80 characters."""
+    summary = summarize(rows)
+    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    groups = (meta or {}).get("groups", {})
+    out, pad = [], " " * 13
+    for n in sorted(set(fm) | set(sup)):
+        if n not in fm:  # e.g. 60,000: supervised-only by design
+            out.append(f"{n:>5} labels: supervised-only {sup[n][0]:5.2f} % (no SSGAN-FM run)")
+            continue
+        paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
+        s = f", supervised-only {sup[n][0]:5.2f} %" if n in sup else ""
+        out.append(f"{n:>5} labels: SSGAN-FM {fm[n][0]:5.2f} %{paper}{s}")
+        if n in sup:
+            ratio = fm[n][0] / sup[n][0]
+            out.append(f"{pad}SSGAN-FM / supervised-only: {ratio:.2f}, "
+                       f"{'at most' if ratio <= 0.5 else 'more than'} half")
+        per_seed = ", ".join(f"{r['test_error']:.2f}" for r in sorted(rows, key=lambda r: r["seed"])
+                             if r["method"] == "ssgan-fm" and r["labels"] == n)
+        out.append(f"{pad}SSGAN-FM per seed: {per_seed} %")
+        group = groups.get(f"ssgan-fm/{n}")
+        if group and group.get("history", {}).get("loss_unl"):
+            e, lu = epoch_means(dict(group, epochs=group["config"]["epochs"]), "loss_unl")
+            wins = [(group["config"]["seed"] + k, d_wins(e, col)) for k, col in enumerate(zip(*lu))]
+            wins = [(seed, w) for seed, w in wins if not w.startswith("0 of")]
+            if not wins:
+                out.append(f"{pad}D wins: never")
+            out.extend(f"{pad}D wins, seed {seed}: {w}" for seed, w in wins)
+    return out
+
+
+def study_verdict(rows: list[dict]) -> str:
+    """One Markdown paragraph, from the rows only: the label counts at which SSGAN-FM has at most half the
+    supervised-only error (and those where it has not, with the ratio), and each mean beside the paper's."""
+    summary = summarize(rows)
+    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    both = [n for n in sorted(fm) if n in sup]
+    halved = [n for n in both if fm[n][0] <= 0.5 * sup[n][0]]
+    not_halved = [f"{n:,} (ratio {fm[n][0] / sup[n][0]:.2f})" for n in both if n not in halved]
+    epochs = sorted({r["epochs"] for r in rows if r.get("epochs")})
+    text = ("**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at "
+            + (", ".join(f"{n:,}" for n in halved) or "no label count") + " labels"
+            + (f"; not at {', '.join(not_halved)}" if not_halved else "") + ".")
+    vs_paper = [f"{n} labels {fm[n][0]:.2f} % against {PAPER_ERRORS[n]:.2f} %" for n in sorted(fm)
+                if n in PAPER_ERRORS]
+    if vs_paper:
+        after = f", after {', '.join(f'{e:g}' for e in epochs)} epochs" if epochs else ""
+        text += f" Against the paper's 300-epoch numbers{after}: " + "; ".join(vs_paper) + "."
+    return text
 
 
 def _wall_total(meta: dict) -> float:

@@ -122,6 +122,34 @@ def test_study_table_has_mean_std_ratio_and_paper():
     assert lines[3] == "| 60,000 | – | 1.50 ± 0.00 (n=1) | – | – |"
 
 
+def test_study_lines_and_verdict_say_what_the_rows_and_histories_hold():
+    rows = [{"method": m, "labels": n, "seed": k, "test_error": e, "epochs": 2}
+            for m, n, k, e in [("ssgan-fm", 100, 2, 3.0), ("ssgan-fm", 100, 1, 1.0), ("supervised", 100, 1, 20.0),
+                               ("supervised", 100, 2, 20.0), ("ssgan-fm", 20, 1, 40.0), ("supervised", 20, 1, 50.0),
+                               ("supervised", 60000, 1, 1.5)]]
+    # 2 epochs of 2 steps, logged every step, two seeds: seed 2's D wins both epochs
+    hist = {"step": [1, 2, 3, 4], "loss_unl": [[0.3, 0.005], [0.3, 0.001], [0.2, 0.0], [0.2, 0.0]]}
+    meta = {"groups": {"ssgan-fm/100": {"steps": 4, "config": {"epochs": 2, "seed": 1}, "history": hist}}}
+    lines = reproduce.study_lines(rows, meta)
+    assert lines == [
+        "   20 labels: SSGAN-FM 40.00 % (paper 16.77 %), supervised-only 50.00 %",
+        "             SSGAN-FM / supervised-only: 0.80, more than half",
+        "             SSGAN-FM per seed: 40.00 %",
+        "  100 labels: SSGAN-FM  2.00 % (paper 0.93 %), supervised-only 20.00 %",
+        "             SSGAN-FM / supervised-only: 0.10, at most half",
+        "             SSGAN-FM per seed: 1.00, 3.00 %",
+        "             D wins, seed 2: 2 of 2 (epochs 1-2), every epoch from 1 on",
+        "60000 labels: supervised-only  1.50 % (no SSGAN-FM run)",
+    ]
+    assert max(map(len, lines)) <= 80
+    meta["groups"]["ssgan-fm/100"]["history"]["loss_unl"] = [[0.3, 0.3]] * 4
+    assert reproduce.study_lines(rows, meta)[6] == "             D wins: never"
+    assert reproduce.study_verdict(rows) == (
+        "**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at 100 labels;"
+        " not at 20 (ratio 0.80). Against the paper's 300-epoch numbers, after 2 epochs: 20 labels 40.00 %"
+        " against 16.77 %; 100 labels 2.00 % against 0.93 %.")
+
+
 def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
     def sweep(path, groups, wall):
         rows = [{"method": m, "labels": n, "seed": s, "test_error": e, "epochs": 50, "recipe": "final",

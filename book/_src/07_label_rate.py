@@ -77,10 +77,11 @@ from ssgan_lib import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
 from ssgan_lib.reproduce import (
-    PAPER_ERRORS, by_labels, read_rows, run_sweep, study_table, summarize
+    PAPER_ERRORS, by_labels, read_rows, run_sweep, study_lines, study_table,
+    study_verdict, summarize
 )
 from ssgan_lib.runinfo import glue
-from ssgan_lib.runs import d_wins, epoch_means, seed_mean, val_curve
+from ssgan_lib.runs import seed_mean, val_curve
 
 rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 
@@ -125,7 +126,7 @@ if stored:
     epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
     devices = sorted({r["device"] for r in stored if r["device"]})
     commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
-    s_fm, s_sup = show_study(
+    show_study(
         stored,
         f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
         f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
@@ -133,52 +134,8 @@ if stored:
         f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
         f"commit {', '.join(commits)}.",
     )
-    for n in sorted(set(s_fm) | set(s_sup)):
-        if n == 60000 and n not in s_fm:  # supervised-only by design
-            print(f"every label (60000): supervised-only {s_sup[n][0]:5.2f} %,"
-                  " the ceiling")
-            continue
-        paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
-        fm = f"{s_fm[n][0]:5.2f} %{paper}" if n in s_fm else "not stored yet"
-        sup = f"{s_sup[n][0]:5.2f} %" if n in s_sup else "not stored yet"
-        print(f"{n:>5} labels: SSGAN-FM {fm}, supervised-only {sup}")
-        if n in s_fm and n in s_sup:
-            ratio = s_fm[n][0] / s_sup[n][0]
-            half = "at most" if ratio <= 0.5 else "more than"
-            print(f"{'':13}SSGAN-FM / supervised-only: {ratio:.2f}, {half} half")
-        if n in s_fm:
-            per_seed = ", ".join(f"{r['test_error']:.2f}" for r in stored
-                                 if r["method"] == "ssgan-fm" and r["labels"] == n)
-            print(f"{'':13}SSGAN-FM per seed: {per_seed} %")
-            group = meta["groups"].get(f"ssgan-fm/{n}")
-            # epochs in which D wins the unsupervised game outright (chapter 6)
-            if group:
-                run_ = dict(group, epochs=group["config"]["epochs"])
-                e, lu = epoch_means(run_, "loss_unl")
-                wins = [d_wins(e, col) for col in zip(*lu)]
-                if all(w.startswith("0 of") for w in wins):
-                    print(f"{'':13}D wins (loss_unl < 0.01): no epoch, no seed")
-                for k, w in enumerate(wins):
-                    if not w.startswith("0 of"):
-                        seed = group["config"]["seed"] + k
-                        print(f"{'':13}D wins (loss_unl < 0.01), seed {seed}: {w}")
-    # the verdict, from the same numbers: where does the GAN at least halve the
-    # error, and how far is it from the paper?
-    both = [n for n in sorted(s_fm) if n in s_sup]
-    halved = [n for n in both if s_fm[n][0] <= 0.5 * s_sup[n][0]]
-    not_halved = [f"{n} (ratio {s_fm[n][0] / s_sup[n][0]:.2f})"
-                  for n in both if n not in halved]
-    vs_paper = [f"{n} labels {s_fm[n][0]:.2f} % against {PAPER_ERRORS[n]:.2f} %"
-                for n in sorted(s_fm) if n in PAPER_ERRORS]
-    not_at = f"; not at {', '.join(not_halved)}" if not_halved else ""
-    display(Markdown(
-        "**What the stored study shows.** SSGAN-FM has at most half the"
-        " supervised-only error at "
-        + (", ".join(map(str, halved)) or "no label count") + " labels" + not_at
-        + ". Against the paper's 300-epoch numbers, after "
-        + ", ".join(f"{e:g}" for e in epochs) + " epochs: "
-        + "; ".join(vs_paper) + "."
-    ))
+    print("\n".join(study_lines(stored, meta)))
+    display(Markdown(study_verdict(stored)))
 else:
     print(
         "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"
@@ -191,10 +148,11 @@ else:
 # where the caption gives fewer epochs than the paper's 300, the runs stopped early, and the reference's own seed-1
 # curves in chapter 6 (both versions) are still rising after 50 epochs. And the labelled subset: with 20 labels
 # (two images per class) it decides a lot, as the per-seed lines show. A run can also stop being a GAN: where a "D
-# wins" line says "every epoch from ... on", $D$ tells real from generated images almost perfectly from then on
-# (chapter 6's D-wins phase), $G$ gets no useful signal, and the classifier learns from the labels alone. Where the
-# verdict says "at most half", the unlabelled images, through the GAN game, did what the method promises at that
-# number of labels; the 60,000-label row is the ceiling to hold the 200-label row against.
+# wins" line (epochs whose mean `loss_unl` is below 0.01) says "every epoch from ... on", $D$ tells real from
+# generated images almost perfectly from then on (chapter 6's D-wins phase), $G$ gets no useful signal, and the
+# classifier learns from the labels alone. Where the verdict says "at most half", the unlabelled images, through
+# the GAN game, did what the method promises at that number of labels; the 60,000-label row is the ceiling to hold
+# the 200-label row against.
 #
 # ### How long the supervised-only baseline needs
 #

@@ -84,6 +84,34 @@ def d_wins(epochs: list[int], loss_unl: list[float], below: float = 0.01) -> str
     return text
 
 
+def recipe_table(runs: dict[str, dict[str, Any]], below: float = 0.01) -> str:
+    """Stored recipe runs (name -> record) as a Markdown table with its caption: recipe, rate and schedule, seeds
+    x epochs, the last validation accuracy of the raw and the averaged D (mean ± std over seeds), per seed the
+    number of epochs in which D wins outright (mean ``loss_unl`` below ``below``), and the wall time; the caption
+    names each run's recipe-changing flags (:func:`changed_flags`)."""
+    lines = ["| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) | D-wins epochs | wall |",
+             "|---|---|---|---|---|---|---|"]
+    notes = []
+    for name, m in runs.items():
+        raw, avg = last_val(m, "raw"), last_val(m, "averaged")
+        _, lu = epoch_means(m, "loss_unl")
+        wins = [sum(1 for v in col if v < below) for col in zip(*lu)]
+        decay = m["recipe"]["lr_decay_epochs"]
+        lines.append(
+            f"| {name} | {m['config']['recipe']}: {m['config']['lr']:g}, "
+            + (f"last {decay:.0f} ep." if decay else "constant")
+            + f" | {raw['seeds']} × {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f}"
+            f" | {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, wins))}"
+            f" | {m['wall_seconds'] / 3600:.1f} h |")
+        if changed_flags(m):
+            notes.append(f"{name}: `{changed_flags(m)}`. ")
+    device = next(iter(runs.values()))["device_name"] if runs else ""
+    caption = ("*" + "".join(notes) + "Raw and averaged D: validation accuracy (5,000 images) at the last"
+               " evaluation, mean ± standard deviation over seeds. D-wins epochs: per seed, the epochs whose mean"
+               f" `loss_unl` is below {below:g}. {device}; commands and commits in `book/results/recipe/`.*")
+    return "\n".join(lines) + "\n\n" + caption
+
+
 def changed_flags(run: dict[str, Any]) -> str:
     """The flags of the run's command that change its recipe: all but ``--labels --seeds --device --out --recipe
     --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ssgan_lib.runs import d_wins, epoch_means, last_val, load_run, seed_mean, val_curve
+from ssgan_lib.runs import d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean, val_curve
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -36,6 +36,17 @@ def test_curves_are_the_stored_values_reshaped():
         val_curve(old, "raw")
     with pytest.raises(FileNotFoundError, match="nope"):
         load_run(RESULTS / "nope.json")
+
+
+def test_recipe_table_reports_the_last_evaluation_d_wins_and_flags():
+    run = dict(record(), config={"recipe": "final", "lr": 0.003}, recipe={"lr_decay_epochs": 1},
+               wall_seconds=7200.0, device_name="cpu",
+               command="python -m ssgan_lib train --labels 100 --seeds 2 --recipe final --lr-decay-epochs 1")
+    run["history"]["loss_unl"] = [[0.005, 0.5], [0.005, 0.5], [0.5, 0.5], [0.5, 0.5]]  # seed 1: D wins epoch 1
+    table, caption = recipe_table({"a": run}).split("\n\n")
+    assert table.splitlines()[2] == ("| a | final: 0.003, last 1 ep. | 2 × 2 | 90.00 ± 14.14 | 92.50 ± 3.54 | 1, 0"
+                                     " | 2.0 h |")
+    assert caption.startswith("*a: `--lr-decay-epochs 1`. ") and caption.endswith("`book/results/recipe/`.*")
 
 
 def test_d_wins_counts_the_epochs_below_the_threshold_and_a_phase_that_lasts():

@@ -378,7 +378,7 @@ else:
 
 # %%
 from ssgan_lib.runs import (
-    changed_flags, epoch_means, last_val, load_run, seed_mean, val_curve
+    epoch_means, last_val, load_run, recipe_table, seed_mean, val_curve
 )
 
 reference = read_result("reference_runs.json")
@@ -537,38 +537,7 @@ if recipe_runs:
     )
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     plt.show()
-    table = []
-    for name, m in recipe_runs.items():
-        raw, avg = last_val(m, "raw"), last_val(m, "averaged")
-        e2, lu = epoch_means(m, "loss_unl")
-        # per seed: epochs where D wins the game
-        wins = [sum(1 for v in col if v < 0.01) for col in zip(*lu)]
-        table.append((name, m, raw, avg, wins, changed_flags(m)))
-    display(
-        Markdown(
-            "| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) |"
-            " D-wins epochs | wall |\n|---|---|---|---|---|---|---|\n"
-            + "".join(
-                f"| {n} | {m['config']['recipe']}: {m['config']['lr']:g}, "
-                + (f"last {m['recipe']['lr_decay_epochs']:.0f} ep."
-                   if m["recipe"]["lr_decay_epochs"] else "constant")
-                + f" | {raw['seeds']} ×"
-                f" {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f} |"
-                f" {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, dw))} |"
-                f" {m['wall_seconds'] / 3600:.1f} h |\n"
-                for n, m, raw, avg, dw, _ in table
-            )
-            + "\n*"
-            + "".join(
-                f"{n}: `{flags}`. " for n, *_, flags in table if flags
-            )
-            + "Raw and averaged D: validation accuracy (5,000 images) at the last"
-            " evaluation, mean ± standard deviation over seeds. D-wins epochs: per"
-            " seed, the epochs whose mean `loss_unl` is below 0.01. "
-            + f"{table[0][1]['device_name']}; commands and commits in"
-            " `book/results/recipe/`.*"
-        )
-    )
+    display(Markdown(recipe_table(recipe_runs)))
 else:
     print("No recipe experiment stored in book/results/recipe/ yet.")
 

@@ -26,7 +26,7 @@ import torch
 from . import __version__
 from .data import load_mnist
 from .atomic import atomic_path, write_json
-from .runs import d_wins, epoch_means, git_commit
+from .runs import D_WINS_BELOW, d_wins, epoch_means, git_commit
 from .train import CheckpointError, TrainConfig, Trainer
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
@@ -131,8 +131,8 @@ def study_lines(rows: list[dict], meta: dict | None = None) -> list[str]:
         group = groups.get(f"ssgan-fm/{n}")
         if group and group.get("history", {}).get("loss_unl"):
             e, lu = epoch_means(dict(group, epochs=group["config"]["epochs"]), "loss_unl")
-            wins = [(group["config"]["seed"] + k, d_wins(e, col)) for k, col in enumerate(zip(*lu))]
-            wins = [(seed, w) for seed, w in wins if not w.startswith("0 of")]
+            wins = [(group["config"]["seed"] + k, d_wins(e, col)) for k, col in enumerate(zip(*lu))
+                    if min(col) < D_WINS_BELOW]
             if not wins:
                 out.append(f"{pad}D wins: never")
             out.extend(f"{pad}D wins, seed {seed}: {w}" for seed, w in wins)

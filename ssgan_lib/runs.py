@@ -68,7 +68,10 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
-def d_wins(epochs: list[int], loss_unl: list[float], below: float = 0.01) -> str:
+D_WINS_BELOW = 0.01  # an epoch mean of loss_unl below this: D wins the unsupervised game outright
+
+
+def d_wins(epochs: list[int], loss_unl: list[float], below: float = D_WINS_BELOW) -> str:
     """The epochs in which D wins the unsupervised game outright (epoch mean of ``loss_unl`` below ``below``), as
     text: ``"n of N (epochs a-b)"``, plus ``", every epoch from e on"`` when a run stays in that phase to its end."""
     won = [v < below for v in loss_unl]
@@ -84,7 +87,7 @@ def d_wins(epochs: list[int], loss_unl: list[float], below: float = 0.01) -> str
     return text
 
 
-def recipe_table(runs: dict[str, dict[str, Any]], below: float = 0.01) -> str:
+def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -> str:
     """Stored recipe runs (name -> record) as a Markdown table with its caption: recipe, rate and schedule, seeds
     x epochs, the last validation accuracy of the raw and the averaged D (mean ± std over seeds), per seed the
     number of epochs in which D wins outright (mean ``loss_unl`` below ``below``), and the wall time; the caption
@@ -103,8 +106,9 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = 0.01) -> str:
             + f" | {raw['seeds']} × {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f}"
             f" | {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, wins))}"
             f" | {m['wall_seconds'] / 3600:.1f} h |")
-        if changed_flags(m):
-            notes.append(f"{name}: `{changed_flags(m)}`. ")
+        flags = changed_flags(m)
+        if flags:
+            notes.append(f"{name}: `{flags}`. ")
     device = next(iter(runs.values()))["device_name"] if runs else ""
     caption = ("*" + "".join(notes) + "Raw and averaged D: validation accuracy (5,000 images) at the last"
                " evaluation, mean ± standard deviation over seeds. D-wins epochs: per seed, the epochs whose mean"

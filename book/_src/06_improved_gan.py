@@ -378,7 +378,8 @@ else:
 
 # %%
 from ssgan_lib.runs import (
-    epoch_means, last_val, load_run, recipe_table, seed_mean, val_curve
+    D_WINS_BELOW, epoch_means, last_val, load_run, recipe_table, seed_mean,
+    val_curve
 )
 
 reference = read_result("reference_runs.json")
@@ -427,13 +428,15 @@ def at_epoch(epochs, values, e):
 rows = []
 for r in reference["runs"]:
     raw = [100 * (1 - e) for e in r.get("raw_test_err", r["test_err"])]
-    early = sum(1 for e, lu in zip(r["epoch"], r["loss_unl"]) if e <= 20 and lu < 0.01)
+    early = sum(1 for e, lu in zip(r["epoch"], r["loss_unl"])
+                if e <= 20 and lu < D_WINS_BELOW)
     rows.append((f"reference, {r['recipe']}", r["seed"], "test, raw D", r["epoch"][-1],
                  at_epoch(r["epoch"], raw, 25), raw[-1], early))
 lib = load_run(library_runs["library, final, seed 1 (validation, averaged D)"])
 ep, vals = val_curve(lib, "averaged")
 e2, lu = epoch_means(lib, "loss_unl")
-lib_early = sum(1 for e, v in zip(e2, seed_mean(lu)) if e <= 20 and v < 0.01)
+lib_early = sum(1 for e, v in zip(e2, seed_mean(lu))
+                if e <= 20 and v < D_WINS_BELOW)
 rows.append((
     "library, final",
     1,
@@ -617,12 +620,12 @@ display(Markdown(verdict))
 # unsupervised game for most of each run (the D-wins column). Without that machinery (`paper-90-no-ddi`: the same
 # rate of 0.001 and the same decay, plain weight norm, default initialisation) its $D$ never wins outright (see the
 # list above) and it ends among the best: the fall-back belongs to that machinery at the lower rate (which of its
-# three parts, these runs cannot say), not to the rate or its decay. The reference's runs show that such a phase can end, so `paper-300` in the
-# campaign gives the paper-era version as written the paper's full 300 epochs. Annealing the final recipe's rate
-# moves each seed by far less than the two seeds differ from each other (the verdict above). So on the validation
-# split no schedule beats another by more than the seeds scatter, and the default is the one of the best that the
-# reference repository keeps: the final script as published, at a constant rate, with the averaged $D$ evaluated.
-# Chapter 7's study uses it.
+# three parts, these runs cannot say), not to the rate or its decay. The reference's runs show that such a phase
+# can end, so `paper-300` in the campaign gives the paper-era version as written the paper's full 300 epochs.
+# Annealing the final recipe's rate moves each seed by far less than the two seeds differ from each other (the
+# verdict above). So on the validation split no schedule beats another by more than the seeds scatter, and the
+# default is the one of the best that the reference repository keeps: the final script as published, at a constant
+# rate, with the averaged $D$ evaluated. Chapter 7's study uses it.
 
 # %% [markdown]
 # ### Which details matter: one switch at a time

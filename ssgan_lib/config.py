@@ -26,6 +26,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     labels: int = 100  # labelled training images, class-balanced (labels/10 per class); the paper: 20, 50, 100, 200
     seed: int = 1  # seed of run 0: its weights, noise, batch order and labelled subset; run s uses seed + s
+    data_seed: int | None = None  # one labelled subset for every run, drawn with this seed (reference: --seed_data)
     seeds: int = 1  # independent runs trained side by side in one process (seed axis S)
     method: str = "ssgan-fm"  # "ssgan-fm" (K logits + feature matching), "sgan" (K+1 classes), "supervised" (no GAN)
     model: str = "mlp"  # "mlp": the Salimans et al. MNIST pair; "dcgan": convolutional pair, K+1 head
@@ -104,6 +105,8 @@ class TrainConfig:
             bad(f"val_size must be in [0, {n_train}), got {self.val_size}")
         if self.seeds < 1:
             bad(f"seeds must be >= 1, got {self.seeds}")
+        if self.data_seed is not None and (not isinstance(self.data_seed, int) or self.data_seed < 0):
+            bad(f"data_seed must be a whole number >= 0, got {self.data_seed!r}")
         if self.model == "dcgan" and self.seeds != 1:
             bad("the dcgan model trains one seed at a time (seeds must be 1)")
         if self.model == "dcgan":  # settings of the Salimans pair that the DCGAN pair does not have
@@ -146,7 +149,7 @@ class TrainConfig:
         check_device(self.device)
 
     # what must agree between a checkpoint and the run that resumes it
-    COMPAT = ("labels", "seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale",
+    COMPAT = ("labels", "seed", "data_seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale",
               "recipe", "g_data_init")
 
 

@@ -153,7 +153,8 @@ class Trainer:
         pool, val = validation_split(N, cfg.val_size, seed=0) if cfg.val_size else (torch.arange(N), torch.arange(0))
         self.val_idx = val.to(self.device)
         try:
-            lab = [balanced_subset(self.data.train_y, cfg.labels, seed=cfg.seed + s, pool=pool) for s in range(S)]
+            lab = [balanced_subset(self.data.train_y, cfg.labels, pool=pool,
+                                   seed=cfg.seed + s if cfg.data_seed is None else cfg.data_seed) for s in range(S)]
         except ValueError as exc:  # e.g. more labels of a class than the pool holds: bad input, not a crash
             raise ConfigError(f"labels ({cfg.labels}): {exc}") from exc
         self.batches = Batches(torch.stack(lab).to(self.device), N, B, self.steps_per_epoch)

@@ -41,6 +41,18 @@ def test_a_tiny_run_learns(mnist):
     assert tr.step == 60 and tr.wall_seconds > 0
 
 
+def test_data_seed_gives_every_run_one_labelled_subset(mnist):
+    """data_seed (the reference's --seed_data) fixes the labelled subset; the weights still follow seed + s."""
+    own = Trainer(tiny(seeds=2, seed=1), data=mnist, progress=False)
+    shared = Trainer(tiny(seeds=2, seed=1, data_seed=2), data=mnist, progress=False)
+    assert not torch.equal(own.lab_idx[0], own.lab_idx[1])  # by default each run draws its own subset
+    assert torch.equal(shared.lab_idx[0], own.lab_idx[1]) and torch.equal(shared.lab_idx[1], own.lab_idx[1])
+    for a, b in zip(own.D.parameters(), shared.D.parameters()):
+        assert torch.equal(a, b)  # same initial weights: only the subset moved
+    with pytest.raises(ConfigError, match="data_seed"):
+        tiny(data_seed=-1).validate()
+
+
 def test_seeds_side_by_side_equal_separate_runs(mnist):
     """The same draw_inputs, sliced by seed, into an S = 2 trainer and two S = 1 trainers."""
     big = Trainer(tiny(seeds=2, seed=1), data=mnist, progress=False)

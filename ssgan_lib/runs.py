@@ -68,6 +68,36 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
+def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs of one recipe and length trained as separate jobs (one seed each, e.g. the 300-epoch headline, two
+    lanes side by side) as one record with a seed axis, so that :func:`val_curve`, :func:`last_val` and
+    :func:`recipe_table` read it like a run of ``seeds = S``. Per-seed values are put side by side in the given
+    order; the test accuracy is their mean, the wall time their sum; ``command`` and ``config`` are the first
+    run's, ``commands`` and ``configs`` every run's. ``ValueError`` when the runs differ in anything but their seed or were logged on other steps."""
+    if not runs:
+        raise ValueError("no runs to combine")
+    first = runs[0]
+    same = {k: v for k, v in first["config"].items() if k not in ("seed", "seeds", "device")}
+    for r in runs[1:]:
+        other = {k: v for k, v in r["config"].items() if k not in ("seed", "seeds", "device")}
+        diff = sorted(k for k in same.keys() | other.keys() if same.get(k) != other.get(k))
+        if diff:
+            raise ValueError(f"runs differ in more than their seed: {', '.join(diff)}")
+        for k in ("step", "eval_step"):
+            if r["history"][k] != first["history"][k]:
+                raise ValueError(f"runs logged on different steps ({k}): were they all finished?")
+    h = first["history"]
+    history = {k: ([[x for r in runs for x in r["history"][k][i]] for i in range(len(h[k]))]
+                   if k not in ("step", "eval_step") else list(h[k])) for k in h}
+    per_seed = [a for r in runs for a in r["test_accuracy_per_seed"]]
+    val = [a for r in runs for a in (r["val_accuracy_per_seed"] or [])]
+    mean = statistics.fmean(per_seed)
+    return {**first, "test_accuracy": mean, "test_error": 100.0 * (1 - mean), "test_accuracy_per_seed": per_seed,
+            "val_accuracy_per_seed": val or None, "seeds": len(per_seed),
+            "wall_seconds": sum(r["wall_seconds"] for r in runs), "history": history,
+            "commands": [r["command"] for r in runs], "configs": [r["config"] for r in runs]}
+
+
 D_WINS_BELOW = 0.01  # an epoch mean of loss_unl below this: D wins the unsupervised game outright
 
 
@@ -116,12 +146,40 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
     return "\n".join(lines) + "\n\n" + caption
 
 
+def seed_subset_table(runs: dict[int, dict[str, Any]]) -> tuple[str, str]:
+    """Runs trained with ``data_seed`` set (every seed on one labelled subset), keyed by that data seed: a Markdown
+    table with one row per weight seed (its initial weights, noise and batch order) and one column per subset,
+    each cell the last validation accuracy of the averaged D (raw D in brackets), and one sentence comparing the
+    spread of the row means (the weight seeds) with that of the column means (the subsets)."""
+    subsets = sorted(runs)
+    first = runs[subsets[0]]
+    seeds = [first["config"]["seed"] + s for s in range(first["config"]["seeds"])]
+    avg = {d: val_curve(runs[d], "averaged")[1][-1] for d in subsets}
+    raw = {d: val_curve(runs[d], "raw")[1][-1] for d in subsets}
+    epochs = {last_val(runs[d])["epoch"] for d in subsets}
+    lines = ["| weights, noise, batch order | " + " | ".join(f"subset {d}" for d in subsets) + " | mean |",
+             "|---|" + "---|" * (len(subsets) + 1)]
+    rows = []
+    for i, seed in enumerate(seeds):
+        rows.append(statistics.fmean(avg[d][i] for d in subsets))
+        lines.append(f"| seed {seed} | " + " | ".join(f"{avg[d][i]:.2f} ({raw[d][i]:.2f})" for d in subsets)
+                     + f" | {rows[-1]:.2f} |")
+    cols = [statistics.fmean(avg[d]) for d in subsets]
+    lines.append("| mean | " + " | ".join(f"{c:.2f}" for c in cols) + " | |")
+    spread = lambda v: max(v) - min(v)  # noqa: E731
+    verdict = (f"After {', '.join(f'{e:g}' for e in sorted(epochs))} epochs the weight seeds' means span "
+               f"{spread(rows):.2f} points ({min(rows):.2f}-{max(rows):.2f} %), the subsets' means "
+               f"{spread(cols):.2f} points ({min(cols):.2f}-{max(cols):.2f} %): in these runs the "
+               + ("weight seed" if spread(rows) > spread(cols) else "labelled subset") + " moves the result more.")
+    return "\n".join(lines), verdict
+
+
 def changed_flags(run: dict[str, Any]) -> str:
-    """The flags of the run's command that change its recipe: all but ``--labels --seeds --device --out --recipe
-    --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""
+    """The flags of the run's command that change its recipe: all but ``--labels --seed(s) --data-seed --device
+    --out --recipe --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""
     words, keep = shlex.split(run["command"]), []
     words = words[words.index("train") + 1:] if "train" in words else words
-    skip_value = {"--labels", "--seeds", "--device", "--out", "--recipe", "--epochs"}
+    skip_value = {"--labels", "--seed", "--seeds", "--data-seed", "--device", "--out", "--recipe", "--epochs"}
     it = iter(words)
     for w in it:
         if w in skip_value:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ssgan_lib.runs import d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean, val_curve
+from ssgan_lib.runs import (combine_seeds, d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean,
+                            seed_subset_table, val_curve)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -87,3 +88,44 @@ def test_changed_flags_are_what_a_run_changes_in_its_recipe():
         "--lr-decay-epochs 30"
     assert changed_flags({"command": cmd.format("paper-2016-06 --no-data-init --hidden-scale trainable")}) == \
         "--no-data-init --hidden-scale trainable"
+    assert changed_flags({"command": cmd.format("final --seed 3 --data-seed 2 --lr 0.001")}) == "--lr 0.001"
+
+
+def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
+    def one(seed, acc, loss):
+        r = record()
+        r["history"] = {k: ([[v[0]] for v in vals] if k not in ("step", "eval_step") else vals)
+                        for k, vals in r["history"].items()}
+        r["history"]["loss_unl"] = [[loss]] * 4
+        return dict(r, config={"seed": seed, "seeds": 1, "lr": 0.003}, seeds=1, test_accuracy_per_seed=[acc],
+                    val_accuracy_per_seed=[acc], wall_seconds=10.0, command=f"train --seed {seed}")
+    both = combine_seeds([one(1, 0.98, 0.1), one(2, 0.99, 0.2)])
+    assert both["seeds"] == 2 and both["test_accuracy_per_seed"] == [0.98, 0.99]
+    assert both["test_error"] == pytest.approx(1.5) and both["wall_seconds"] == 20.0
+    assert both["commands"] == ["train --seed 1", "train --seed 2"] and both["config"]["seed"] == 1
+    assert val_curve(both)[1] == [[50.0, 50.0], [90.0, 90.0]]
+    assert epoch_means(both, "loss_unl")[1] == [[0.1, 0.2], [0.1, 0.2]]
+    other = one(2, 0.99, 0.2)
+    other["config"]["lr"] = 0.001
+    with pytest.raises(ValueError, match="lr"):
+        combine_seeds([one(1, 0.98, 0.1), other])
+    short = one(2, 0.99, 0.2)
+    short["history"]["eval_step"] = [4]
+    with pytest.raises(ValueError, match="finished"):
+        combine_seeds([one(1, 0.98, 0.1), short])
+
+
+def test_seed_subset_table_rows_are_weight_seeds_and_columns_subsets():
+    def on_subset(accs):  # the last evaluation of three seeds (1, 2, 3) trained on one subset
+        r = record()
+        r["history"]["val_acc"] = [[0.5] * 3, accs]
+        r["history"]["val_acc_raw"] = [[0.5] * 3, [a - 0.01 for a in accs]]
+        return dict(r, config={"seed": 1, "seeds": 3})
+    table, verdict = seed_subset_table({2: on_subset([0.95, 0.98, 0.97]), 1: on_subset([0.94, 0.98, 0.98])})
+    lines = table.splitlines()
+    assert lines[0] == "| weights, noise, batch order | subset 1 | subset 2 | mean |"
+    assert lines[2] == "| seed 1 | 94.00 (93.00) | 95.00 (94.00) | 94.50 |"
+    assert lines[-1] == "| mean | 96.67 | 96.67 | |"
+    assert verdict.startswith("After 2 epochs the weight seeds' means span 3.50 points (94.50-98.00 %)")
+    assert verdict.endswith("the subsets' means 0.00 points (96.67-96.67 %): in these runs the weight seed moves the "
+                            "result more.")

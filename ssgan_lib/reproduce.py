@@ -89,17 +89,26 @@ def by_labels(summary: dict, method: str) -> dict[int, tuple[float, float, int]]
     return {n: (m, s, k) for n, m, s, k in summary.get(method, [])}
 
 
+TARGET_RATIO = 0.5  # the book's target: SSGAN-FM's mean error at most half of supervised-only's
+
+
+def error_ratios(fm: dict, sup: dict) -> dict[int, float]:
+    """SSGAN-FM / supervised-only mean test error per label count that has both (:func:`by_labels` dicts)."""
+    return {n: fm[n][0] / sup[n][0] for n in sorted(fm) if n in sup and sup[n][0] > 0}
+
+
 def study_table(rows: list[dict]) -> str:
     """The study as a Markdown table: one line per label count, mean ± sample std (n seeds) of each method, the
     ratio SSGAN-FM / supervised-only of the mean errors (the paper's claim: well below 1; the book's target: at
     most 0.5) and the paper's number where it has one."""
     summary = summarize(rows)
     fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    ratios = error_ratios(fm, sup)
     cell = lambda g, n: f"{g[n][0]:.2f} ± {g[n][1]:.2f} (n={g[n][2]})" if n in g else "–"  # noqa: E731
     lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | SSGAN / supervised | paper SSGAN (%) |",
              "|---|---|---|---|---|"]
     for n in sorted(set(fm) | set(sup)):
-        ratio = f"{fm[n][0] / sup[n][0]:.2f}" if n in fm and n in sup and sup[n][0] > 0 else "–"
+        ratio = f"{ratios[n]:.2f}" if n in ratios else "–"
         paper = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
         lines.append(f"| {n:,} | {cell(fm, n)} | {cell(sup, n)} | {ratio} | {paper} |")
     return "\n".join(lines)
@@ -112,6 +121,7 @@ def study_lines(rows: list[dict], meta: dict | None = None) -> list[str]:
     (:func:`~ssgan_lib.runs.d_wins`). Every line fits 80 characters."""
     summary = summarize(rows)
     fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    ratios = error_ratios(fm, sup)
     groups = (meta or {}).get("groups", {})
     out, pad = [], " " * 13
     for n in sorted(set(fm) | set(sup)):
@@ -121,10 +131,9 @@ def study_lines(rows: list[dict], meta: dict | None = None) -> list[str]:
         paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
         s = f", supervised-only {sup[n][0]:5.2f} %" if n in sup else ""
         out.append(f"{n:>5} labels: SSGAN-FM {fm[n][0]:5.2f} %{paper}{s}")
-        if n in sup:
-            ratio = fm[n][0] / sup[n][0]
-            out.append(f"{pad}SSGAN-FM / supervised-only: {ratio:.2f}, "
-                       f"{'at most' if ratio <= 0.5 else 'more than'} half")
+        if n in ratios:
+            out.append(f"{pad}SSGAN-FM / supervised-only: {ratios[n]:.2f}, "
+                       f"{'at most' if ratios[n] <= TARGET_RATIO else 'more than'} half")
         per_seed = ", ".join(f"{r['test_error']:.2f}" for r in sorted(rows, key=lambda r: r["seed"])
                              if r["method"] == "ssgan-fm" and r["labels"] == n)
         out.append(f"{pad}SSGAN-FM per seed: {per_seed} %")
@@ -144,9 +153,9 @@ def study_verdict(rows: list[dict]) -> str:
     supervised-only error (and those where it has not, with the ratio), and each mean beside the paper's."""
     summary = summarize(rows)
     fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
-    both = [n for n in sorted(fm) if n in sup]
-    halved = [n for n in both if fm[n][0] <= 0.5 * sup[n][0]]
-    not_halved = [f"{n:,} (ratio {fm[n][0] / sup[n][0]:.2f})" for n in both if n not in halved]
+    ratios = error_ratios(fm, sup)
+    halved = [n for n, r in ratios.items() if r <= TARGET_RATIO]
+    not_halved = [f"{n:,} (ratio {r:.2f})" for n, r in ratios.items() if r > TARGET_RATIO]
     epochs = sorted({r["epochs"] for r in rows if r.get("epochs")})
     text = ("**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at "
             + (", ".join(f"{n:,}" for n in halved) or "no label count") + " labels"

@@ -146,6 +146,25 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
     return "\n".join(lines) + "\n\n" + caption
 
 
+def seed_table(run: dict[str, Any], below: float = D_WINS_BELOW) -> str:
+    """One run's seeds as a Markdown table: per seed the test error after the last step, the last validation
+    accuracy of the averaged and the raw D, and the epochs in which D wins outright (:func:`d_wins`); the last row
+    gives the mean ± standard deviation over the seeds."""
+    tests = [100 * (1 - a) for a in run["test_accuracy_per_seed"]]
+    avg, raw = val_curve(run, "averaged")[1][-1], val_curve(run, "raw")[1][-1]
+    e, lu = epoch_means(run, "loss_unl")
+    seeds = [c["seed"] for c in run.get("configs", [])] or [run["seed"] + s for s in range(run["seeds"])]
+    lines = ["| seed | test error (%) | validation, averaged D (%) | validation, raw D (%) | D wins outright |",
+             "|---|---|---|---|---|"]
+    for i, seed in enumerate(seeds):
+        lines.append(f"| {seed} | {tests[i]:.2f} | {avg[i]:.2f} | {raw[i]:.2f} | "
+                     f"{d_wins(e, [col[i] for col in lu], below)} |")
+    ms = lambda v: (f"{statistics.fmean(v):.2f} ± {statistics.stdev(v):.2f}"  # noqa: E731
+                    if len(v) > 1 else f"{v[0]:.2f}")
+    lines.append(f"| mean ± std | {ms(tests)} | {ms(avg)} | {ms(raw)} | |")
+    return "\n".join(lines)
+
+
 def seed_subset_table(runs: dict[int, dict[str, Any]]) -> tuple[str, str]:
     """Runs trained with ``data_seed`` set (every seed on one labelled subset), keyed by that data seed: a Markdown
     table with one row per weight seed (its initial weights, noise and batch order) and one column per subset,

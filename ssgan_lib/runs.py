@@ -68,9 +68,15 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
+def seed_ids(run: dict[str, Any]) -> list[int]:
+    """The seed of each run in a record, in the order of its per-seed values (a record of ``seeds = S`` holds
+    seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined)."""
+    return [c["seed"] + s for c in run.get("configs", [run["config"]]) for s in range(c["seeds"])]
+
+
 def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Runs of one recipe and length trained as separate jobs (one seed each, e.g. the 300-epoch headline, two
-    lanes side by side) as one record with a seed axis, so that :func:`val_curve`, :func:`last_val` and
+    """Runs of one recipe and length trained as separate jobs (e.g. the 300-epoch headline, one seed per job so
+    that two lanes share it) as one record with a seed axis, so that :func:`val_curve`, :func:`last_val` and
     :func:`recipe_table` read it like a run of ``seeds = S``. Per-seed values are put side by side in the given
     order; the test accuracy is their mean, the wall time their sum; ``command`` and ``config`` are the first
     run's, ``commands`` and ``configs`` every run's. ``ValueError`` when the runs differ in anything but their seed or were logged on other steps."""
@@ -95,7 +101,8 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {**first, "test_accuracy": mean, "test_error": 100.0 * (1 - mean), "test_accuracy_per_seed": per_seed,
             "val_accuracy_per_seed": val or None, "seeds": len(per_seed),
             "wall_seconds": sum(r["wall_seconds"] for r in runs), "history": history,
-            "commands": [r["command"] for r in runs], "configs": [r["config"] for r in runs]}
+            "commands": [c for r in runs for c in r.get("commands", [r["command"]])],
+            "configs": [c for r in runs for c in r.get("configs", [r["config"]])]}
 
 
 D_WINS_BELOW = 0.01  # an epoch mean of loss_unl below this: D wins the unsupervised game outright
@@ -153,7 +160,7 @@ def seed_table(run: dict[str, Any], below: float = D_WINS_BELOW) -> str:
     tests = [100 * (1 - a) for a in run["test_accuracy_per_seed"]]
     avg, raw = val_curve(run, "averaged")[1][-1], val_curve(run, "raw")[1][-1]
     e, lu = epoch_means(run, "loss_unl")
-    seeds = [c["seed"] for c in run.get("configs", [])] or [run["seed"] + s for s in range(run["seeds"])]
+    seeds = seed_ids(run)
     lines = ["| seed | test error (%) | validation, averaged D (%) | validation, raw D (%) | D wins outright |",
              "|---|---|---|---|---|"]
     for i, seed in enumerate(seeds):

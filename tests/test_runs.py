@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ssgan_lib.runs import (combine_seeds, d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean,
-                            seed_subset_table, seed_table, val_curve)
+                            seed_ids, seed_subset_table, seed_table, val_curve)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -109,6 +109,9 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     other["config"]["lr"] = 0.001
     with pytest.raises(ValueError, match="lr"):
         combine_seeds([one(1, 0.98, 0.1), other])
+    assert seed_ids(both) == [1, 2]
+    pair = dict(one(3, 0.97, 0.1), config={"seed": 3, "seeds": 2, "lr": 0.003})  # a job of two seeds
+    assert seed_ids(pair) == [3, 4] and seed_ids(combine_seeds([both, pair])) == [1, 2, 3, 4]
     assert seed_table(both).splitlines()[2:] == [
         "| 1 | 2.00 | 90.00 | 80.00 | 0 of 2 |", "| 2 | 1.00 | 90.00 | 80.00 | 0 of 2 |",
         "| mean ± std | 1.50 ± 0.71 | 90.00 ± 0.00 | 80.00 ± 0.00 | |"]

@@ -631,14 +631,14 @@ display(Markdown(verdict))
 # ### The headline: the default recipe at full length
 #
 # The paper's 0.93 % comes from 300 epochs. `book/_tools/campaign.sh` trains the default recipe that long, 100
-# labels, one job per seed (about 3.3 hours of one CPU core each; on a GPU, `book/_tools/gpu_runs.sh`), and
-# stores each finished seed in `book/results/headline/`. The next cell reads them as one run of several seeds
-# (`ssgan_lib.runs.combine_seeds`): the validation curve of each seed beside the reference's runs of the same
-# script, and each seed's test error, measured once after its last step.
+# labels, one job per seed (about 3.3 hours of one CPU core each), and stores each finished seed in
+# `book/results/headline/` (on a GPU: `STAGE=headline bash book/_tools/gpu_runs.sh`, three seeds at once). The next
+# cell reads them as one run of several seeds (`ssgan_lib.runs.combine_seeds`): the validation curve of each seed
+# beside the reference's runs of the same script, and each seed's test error, measured once after its last step.
 
 # %%
 from ssgan_lib.reproduce import PAPER_ERRORS, PAPER_STD
-from ssgan_lib.runs import combine_seeds, seed_table
+from ssgan_lib.runs import combine_seeds, seed_ids, seed_table
 
 seed_files = sorted(results_path("headline").glob("final-300-seed*.json"))
 if seed_files:
@@ -650,9 +650,9 @@ if seed_files:
             ax.plot(r["epoch"], acc, "--", lw=1, color="gray", alpha=0.7)
     ax.plot([], [], "--", color="gray", label="reference, final (test, raw D)")
     ep, vals = val_curve(head, "averaged")
-    for i, c in enumerate(head["configs"]):
+    for i, seed in enumerate(seed_ids(head)):
         ax.plot(ep, [v[i] for v in vals], lw=1.2,
-                label=f"library, seed {c['seed']} (validation, averaged D)")
+                label=f"library, seed {seed} (validation, averaged D)")
     ax.axhline(100 - PAPER_ERRORS[100], color="k", ls=":", lw=1,
                label="paper: 99.07 % test")
     ax.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(95, 100))

@@ -71,7 +71,9 @@ def test_stored_reference_runs_are_complete():
 
 
 def test_stored_recipe_runs_carry_what_reruns_them():
-    for f in sorted((RESULTS / "recipe").glob("*.json")):
+    stored = [f for d in ("recipe", "seed_vs_subset", "headline") for f in sorted((RESULTS / d).glob("*.json"))]
+    assert len(stored) >= 7
+    for f in stored:
         m = load_run(f)
         cfg = config_from_dict(m["config"])  # loads into today's TrainConfig
         cfg.validate()
@@ -135,3 +137,11 @@ def test_seed_subset_table_rows_are_weight_seeds_and_columns_subsets():
     assert verdict.startswith("After 2 epochs the weight seeds' means span 3.50 points (94.50-98.00 %)")
     assert verdict.endswith("the subsets' means 0.00 points (96.67-96.67 %): in these runs the weight seed moves the "
                             "result more.")
+
+
+def test_stored_seed_vs_subset_runs_share_one_subset_each():
+    runs = {f.stem: load_run(f) for f in sorted((RESULTS / "seed_vs_subset").glob("subset-*.json"))}
+    assert set(runs) == {"subset-1", "subset-2"}
+    for name, m in runs.items():
+        assert m["config"]["data_seed"] == int(name.split("-")[1]) and m["config"]["seeds"] == 3
+        assert f"--data-seed {m['config']['data_seed']}" in m["command"]

@@ -657,18 +657,21 @@ if seed_files:
                label="paper: 99.07 % test")
     ax.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(95, 100))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     plt.show()
-    display(Markdown(
-        seed_table(head) + f"\n\n*Recipe `{head['config']['recipe']}`, {head['labels']} labels, "
+    caption = (
+        f"*Recipe `{head['config']['recipe']}`, {head['labels']} labels, "
         f"{head['epochs']:.0f} epochs per seed, {head['device_name']}, "
         f"{head['wall_seconds'] / 3600:.1f} h of training in all; the paper: "
-        f"{PAPER_ERRORS[100]:.2f} ± {PAPER_STD[100]:.3g} % over 10 seeds.*"))
+        f"{PAPER_ERRORS[100]:.2f} ± {PAPER_STD[100]:.3g} % over 10 seeds.*"
+    )
+    display(Markdown(seed_table(head) + "\n\n" + caption))
 else:
-    print("The headline runs are not stored yet (book/results/headline/): the campaign\n"
-          "trains them one seed at a time; until then the 100-epoch run above and the\n"
-          "90-epoch recipe runs are the longest ones stored.")
+    print("The headline runs are not stored yet (book/results/headline/):\n"
+          "the campaign trains them one seed at a time; until then the\n"
+          "100-epoch run above and the 90-epoch recipe runs are the longest\n"
+          "ones stored.")
 
 # %% [markdown]
 # ### Which details matter: one switch at a time

@@ -174,11 +174,13 @@ subset_runs = {int(f.stem.split("-")[1]): load_run(f)
 if subset_runs:
     table, verdict = seed_subset_table(subset_runs)
     some = next(iter(subset_runs.values()))
-    display(Markdown(
-        table + "\n\n*Validation accuracy (%) of the averaged D at the last evaluation, raw D in brackets; "
-        f"{some['labels']} labels, {some['device_name']}, "
-        f"{sum(m['wall_seconds'] for m in subset_runs.values()) / 3600:.1f} h of training; "
-        "`book/results/seed_vs_subset/`.*"))
+    hours = sum(m["wall_seconds"] for m in subset_runs.values()) / 3600
+    caption = (
+        "*Validation accuracy (%) of the averaged D at the last evaluation, raw D in "
+        f"brackets; {some['labels']} labels, {some['device_name']}, {hours:.1f} h of "
+        "training; `book/results/seed_vs_subset/`.*"
+    )
+    display(Markdown(table + "\n\n" + caption))
     print(verdict)
 else:
     print("Not stored yet: book/results/seed_vs_subset/ (the campaign's subset-1\n"

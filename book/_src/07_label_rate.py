@@ -181,7 +181,7 @@ if subset_runs:
         "training; `book/results/seed_vs_subset/`.*"
     )
     display(Markdown(table + "\n\n" + caption))
-    print(verdict)
+    display(Markdown(verdict))
 else:
     print("Not stored yet: book/results/seed_vs_subset/ (the campaign's subset-1\n"
           "and subset-2 jobs).")

@@ -45,8 +45,8 @@ def _number(kind, name: str, positive: bool = True, allow_zero: bool = False):
 # Flags of TrainConfig's fields: --field-name, the field's comment as help, TrainConfig's default (the CLI states
 # none of its own, except CLI_DEFAULTS). Numbers must be positive unless zero means something (ZERO_OK).
 FLAG_NAMES = {"adam_eps_place": "--adam-eps", "adam_eps": "--adam-epsilon"}  # --adam-eps inside|outside (ablation)
-ZERO_OK = {"seed", "data_seed", "val_size", "ckpt_every", "eval_every", "lr_decay_epochs", "unlabeled_weight", "sigma_in",
-           "sigma_hidden", "avg_decay", "beta1", "beta2"}
+ZERO_OK = {"seed", "data_seed", "val_size", "ckpt_every", "eval_every", "lr_decay_epochs", "unlabeled_weight",
+           "sigma_in", "sigma_hidden", "avg_decay", "beta1", "beta2"}
 CLI_DEFAULTS = {"ckpt_every": (600, "600 = one epoch, so an interrupted run loses little"),
                 "device": (None, "cuda if available, else cpu")}
 

@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 @dataclass
 class TrainConfig:
     labels: int = 100  # labelled training images, class-balanced (labels/10 per class); the paper: 20, 50, 100, 200
-    seed: int = 1  # seed of run 0: its weights, noise, batch order and labelled subset; run s uses seed + s
+    seed: int = 1  # seed of run 0: weights, noise, batch order, labelled subset (unless data_seed); run s: seed + s
     data_seed: int | None = None  # one labelled subset for every run, drawn with this seed (reference: --seed_data)
     seeds: int = 1  # independent runs trained side by side in one process (seed axis S)
     method: str = "ssgan-fm"  # "ssgan-fm" (K logits + feature matching), "sgan" (K+1 classes), "supervised" (no GAN)
@@ -149,8 +149,8 @@ class TrainConfig:
         check_device(self.device)
 
     # what must agree between a checkpoint and the run that resumes it
-    COMPAT = ("labels", "seed", "data_seed", "seeds", "method", "model", "batch_size", "val_size", "init_size", "hidden_scale",
-              "recipe", "g_data_init")
+    COMPAT = ("labels", "seed", "data_seed", "seeds", "method", "model", "batch_size", "val_size", "init_size",
+              "hidden_scale", "recipe", "g_data_init")
 
 
 def field_help(cls=None) -> dict[str, str]:

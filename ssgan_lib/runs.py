@@ -79,7 +79,8 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
     that two lanes share it) as one record with a seed axis, so that :func:`val_curve`, :func:`last_val` and
     :func:`recipe_table` read it like a run of ``seeds = S``. Per-seed values are put side by side in the given
     order; the test accuracy is their mean, the wall time their sum; ``command`` and ``config`` are the first
-    run's, ``commands`` and ``configs`` every run's. ``ValueError`` when the runs differ in anything but their seed or were logged on other steps."""
+    run's, ``commands`` and ``configs`` every run's. ``ValueError`` when the runs differ in anything but their
+    seed or were logged on other steps."""
     if not runs:
         raise ValueError("no runs to combine")
     first = runs[0]
@@ -179,7 +180,7 @@ def seed_subset_table(runs: dict[int, dict[str, Any]]) -> tuple[str, str]:
     spread of the row means (the weight seeds) with that of the column means (the subsets)."""
     subsets = sorted(runs)
     first = runs[subsets[0]]
-    seeds = [first["config"]["seed"] + s for s in range(first["config"]["seeds"])]
+    seeds = seed_ids(first)
     avg = {d: val_curve(runs[d], "averaged")[1][-1] for d in subsets}
     raw = {d: val_curve(runs[d], "raw")[1][-1] for d in subsets}
     epochs = {last_val(runs[d])["epoch"] for d in subsets}
@@ -202,7 +203,8 @@ def seed_subset_table(runs: dict[int, dict[str, Any]]) -> tuple[str, str]:
 
 def changed_flags(run: dict[str, Any]) -> str:
     """The flags of the run's command that change its recipe: all but ``--labels --seed(s) --data-seed --device
-    --out --recipe --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as published)."""
+    --out --recipe --epochs`` and ``--quiet --resume``, e.g. ``"--lr-decay-epochs 30"`` ("" for a recipe as
+    published)."""
     words, keep = shlex.split(run["command"]), []
     words = words[words.index("train") + 1:] if "train" in words else words
     skip_value = {"--labels", "--seed", "--seeds", "--data-seed", "--device", "--out", "--recipe", "--epochs"}

@@ -68,6 +68,14 @@ def last_val(run: dict[str, Any], which: str = "averaged") -> dict[str, float]:
             "seeds": len(last)}
 
 
+def val_gain(run: dict[str, Any], over_epochs: float, which: str = "averaged") -> tuple[float, list[float]]:
+    """Is a run still improving where it stopped? (the epoch of the first evaluation in its last ``over_epochs``
+    epochs, each seed's validation accuracy at the last evaluation minus at that one, in points)."""
+    epochs, vals = val_curve(run, which)
+    start = next(i for i, e in enumerate(epochs) if e >= epochs[-1] - over_epochs)
+    return epochs[start], [b - a for a, b in zip(vals[start], vals[-1])]
+
+
 def seed_ids(run: dict[str, Any]) -> list[int]:
     """The seed of each run in a record, in the order of its per-seed values (a record of ``seeds = S`` holds
     seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined)."""

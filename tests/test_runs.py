@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ssgan_lib.runs import (combine_seeds, d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean,
-                            seed_ids, seed_subset_table, seed_table, val_curve)
+                            seed_ids, seed_subset_table, seed_table, val_curve, val_gain)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -31,6 +31,8 @@ def test_curves_are_the_stored_values_reshaped():
     last = last_val(record(), "raw")
     assert (last["epoch"], last["mean"], last["min"], last["max"], last["seeds"]) == (2.0, 90.0, 80.0, 100.0, 2)
     assert last["std"] == pytest.approx(14.142135, rel=1e-6)
+    assert val_gain(record(), 1) == (1.0, pytest.approx([40.0, 25.0]))  # epoch 1 to 2, per seed
+    assert val_gain(record(), 0.5, "raw") == (2.0, [0.0, 0.0])  # no evaluation within half an epoch but the last
     old = record()
     del old["history"]["val_acc_raw"]  # runs from before the raw D was logged
     with pytest.raises(KeyError, match="raw"):

@@ -90,6 +90,16 @@ for entry in "${JOBS[@]}"; do
     if [[ $status != done && -e "$out.lock" ]] && ! flock -n "$out.lock" true 2>/dev/null; then
       status="$status, running"
     fi
+    if [[ $status == started* && -f "$out/checkpoint.pt" ]]; then  # how far: step, epoch, last validation point
+      status+=$(cd "$WT" && "$PY" -c 'import sys, torch
+from ssgan_lib.config import TrainConfig
+c = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
+cfg, step, v = TrainConfig(**c["config"]), c["step"], c["history"]["val_acc"]
+spe = 60_000 // cfg.batch_size  # MNIST training images per epoch
+print(f", step {step:,} of {cfg.total_steps():,} (epoch {step / spe:.0f})"
+      + (f", validation {100 * sum(v[-1]) / len(v[-1]):.2f} % (averaged D)" if v else ""))
+' "$out/checkpoint.pt" 2>/dev/null || true)
+    fi
     echo "$name: $status ($args)"; continue
   fi
   [[ $status == done ]] && continue

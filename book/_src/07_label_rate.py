@@ -187,7 +187,7 @@ else:
           "and subset-2 jobs).")
 
 # %% [markdown]
-# The printed line says which of the two moved the result more in these six runs; two subsets and three weight
+# The verdict above says which of the two moved the result more in these six runs; two subsets and three weight
 # seeds are a small sample, and the table shows each cell. What it changes for the numbers in this chapter: a
 # mean over runs that each draw their own subset (the study above) measures both kinds of variation, a mean over
 # runs that share one subset (the reference script's default) only that of the weights, noise and batch order. So

@@ -73,7 +73,8 @@ def test_stored_reference_runs_are_complete():
 
 
 def test_stored_recipe_runs_carry_what_reruns_them():
-    stored = [f for d in ("recipe", "seed_vs_subset", "headline") for f in sorted((RESULTS / d).glob("*.json"))]
+    stored = [f for d in ("recipe", "seed_vs_subset", "headline", "labels_20")
+              for f in sorted((RESULTS / d).glob("*.json"))]
     assert len(stored) >= 7
     for f in stored:
         m = load_run(f)

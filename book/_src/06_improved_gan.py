@@ -631,10 +631,11 @@ display(Markdown(verdict))
 # ### The headline: the default recipe at full length
 #
 # The paper's 0.93 % comes from 300 epochs. `book/_tools/campaign.sh` trains the default recipe that long, 100
-# labels, one job per seed (about 3.3 hours of one CPU core each), and stores each finished seed in
-# `book/results/headline/` (on a GPU: `STAGE=headline bash book/_tools/gpu_runs.sh`, three seeds at once). The next
-# cell reads them as one run of several seeds (`ssgan_lib.runs.combine_seeds`): the validation curve of each seed
-# beside the reference's runs of the same script, and each seed's test error, measured once after its last step.
+# labels, one job per seed (about 4 hours of one CPU core each), and stores each finished seed in
+# `book/results/headline/`. The next cell reads them as one run of several seeds (`ssgan_lib.runs.combine_seeds`):
+# the validation curve of each seed beside the reference's runs of the same script, and each seed's test error,
+# measured once after its last step. A GPU trains the three seeds at once (`STAGE=headline bash
+# book/_tools/gpu_runs.sh`); where that run is stored, the cell shows it instead.
 
 # %%
 import statistics
@@ -643,6 +644,8 @@ from ssgan_lib.reproduce import PAPER_ERRORS, PAPER_STD
 from ssgan_lib.runs import combine_seeds, seed_ids, seed_table, val_gain
 
 seed_files = sorted(results_path("headline").glob("final-300-seed*.json"))
+cuda_files = [f for f in seed_files if f.stem.endswith("-cuda")]
+seed_files = cuda_files or seed_files  # a GPU run of the seeds replaces the CPU jobs
 if seed_files:
     head = combine_seeds([load_run(f) for f in seed_files])
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -674,7 +677,7 @@ if seed_files:
     spread = f" ± {statistics.stdev(err):.2f}" if len(err) > 1 else ""
     display(Markdown(
         f"After {head['epochs']:.0f} epochs the default recipe ends at"
-        f" {statistics.fmean(err):.2f}{spread} % test error over {len(err)} seeds"
+        f" {statistics.fmean(err):.2f}{spread} % test error over {len(err)} seed(s)"
         f" (best seed {min(err):.2f} %), against the paper's {PAPER_ERRORS[100]:.2f}"
         f" ± {PAPER_STD[100]:.3g} %. From epoch {since:.0f} to the end the validation"
         " accuracy of the averaged $D$ moved by"

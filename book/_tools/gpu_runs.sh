@@ -23,7 +23,7 @@ if [[ $stage == all || $stage == bench ]]; then
 fi
 if [[ $stage == all || $stage == headline ]]; then
   # the headline (chapter 6): the default recipe, 300 epochs, 100 labels, 3 seeds side by side; a second call
-  # continues the checkpoint. Chapter 6 reads book/results/headline/final-300-seed*.json as one run of seeds.
+  # continues the checkpoint. Chapter 6 shows this file instead of the CPU campaign's one-seed jobs.
   resume=(); [[ -f runs/headline/checkpoint.pt ]] && resume=(--resume)
   python -m ssgan_lib train --labels 100 --seeds 3 --epochs 300 --out runs/headline --quiet "${resume[@]}"
   mkdir -p book/results/headline && cp runs/headline/metrics.json book/results/headline/final-300-seeds1-3-cuda.json

@@ -12,7 +12,8 @@
 #
 # Runs from a git worktree at a fixed commit (CAMPAIGN_COMMIT, default: HEAD when first started), writes to
 # CAMPAIGN_DIR (default /work/campaign/runs); a training run checkpoints every epoch, a study group every 10
-# epochs, and running the script again continues where it stopped. Each job is locked (flock on <job>.lock) by
+# epochs, and running the script again continues where it stopped. A job whose result is stored in book/results/
+# counts as done, so on a fresh machine the script starts with the first job not stored yet. Each job is locked (flock on <job>.lock) by
 # the process that runs it, so a second copy of the script (e.g. a second lane with OMP_NUM_THREADS=1) takes the
 # next job. `--collect` copies each finished run's metrics.json (config, command, commit, device, wall time,
 # history) to book/results/<dest>; each study job writes its own CSV (lanes never share a file), and
@@ -80,7 +81,11 @@ for entry in "${JOBS[@]}"; do
   IFS='|' read -r name dest args <<<"$entry"
   out="$CAMPAIGN_DIR/$name"
   if [[ $name == study-* ]]; then done_file="$out.done"; else done_file="$out/metrics.json"; fi
-  if [[ -f "$done_file" ]]; then status=done
+  if [[ $name == study-* ]]; then  # stored: the book's CSV has rows of its label count
+    stored=$(awk -F, -v n="${name#study-}" '$2 == n {print "y"; exit}' "$ROOT/book/results/label_rate_mnist.csv" \
+             2>/dev/null || true)
+  else stored=$([[ -f "$ROOT/book/results/$dest" ]] && echo y || true); fi
+  if [[ -f "$done_file" || -n $stored ]]; then status=done
   elif [[ -e "$out/checkpoint.pt" || -d "$out/label_rate_mnist.partial" ]]; then status=started
   else status=waiting; fi
   if [[ "${1:-}" == "--collect" ]]; then
@@ -108,7 +113,7 @@ print(f", step {step:,} of {cfg.total_steps():,} (epoch {step / spe:.0f})"
     fi
     echo "$name: $status ($args)"; continue
   fi
-  [[ $status == done ]] && continue
+  [[ $status == done ]] && continue  # finished here, or stored in book/results/ (a fresh machine skips it)
   exec 9>"$out.lock"
   if ! flock -n 9; then exec 9>&-; continue; fi  # another lane runs it
   if [[ -f "$done_file" ]]; then exec 9>&-; continue; fi  # finished while we looked

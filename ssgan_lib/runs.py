@@ -106,9 +106,11 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
                    if k not in ("step", "eval_step") else list(h[k])) for k in h}
     per_seed = [a for r in runs for a in r["test_accuracy_per_seed"]]
     val = [a for r in runs for a in (r["val_accuracy_per_seed"] or [])]
+    conf = [c for r in runs for c in (r.get("val_confusion") or [])]
     mean = statistics.fmean(per_seed)
     return {**first, "test_accuracy": mean, "test_error": 100.0 * (1 - mean), "test_accuracy_per_seed": per_seed,
             "val_accuracy_per_seed": val or None, "seeds": len(per_seed),
+            "val_confusion": conf if len(conf) == len(per_seed) else None,
             "wall_seconds": sum(r["wall_seconds"] for r in runs), "history": history,
             "commands": [c for r in runs for c in r.get("commands", [r["command"]])],
             "configs": [c for r in runs for c in r.get("configs", [r["config"]])]}
@@ -252,11 +254,14 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     cfg = trainer.cfg
     test_acc = trainer.evaluate("test")
     val_acc = trainer.evaluate("val") if cfg.val_size else None
+    val_confusion = trainer.confusion("val") if cfg.val_size else None
     mean = sum(test_acc) / len(test_acc)
     device = str(cfg.device)
     return {
         "test_accuracy": mean, "test_error": 100.0 * (1 - mean),
         "test_accuracy_per_seed": test_acc, "val_accuracy_per_seed": val_acc,
+        # per seed, validation images by (true class, D's class): which digits the run mistakes
+        "val_confusion": val_confusion,
         "labels": cfg.labels, "seed": cfg.seed, "seeds": cfg.seeds, "method": cfg.method, "model": cfg.model,
         "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
         "wall_seconds": round(trainer.wall_seconds, 2), "device": device,

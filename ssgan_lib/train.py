@@ -241,8 +241,9 @@ class Trainer:
         return stats
 
     @torch.no_grad()
-    def evaluate(self, split: str = "val", batch: int = 1000, params: str | None = None) -> list[float]:
-        """Accuracy of D (noise off) on ``"val"`` or ``"test"``, one value per seed.
+    def predict(self, split: str = "val", batch: int = 1000, params: str | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's class for every image of ``"val"`` or ``"test"`` (noise off): (predictions (S, N), labels (N,)).
 
         ``params``: ``"averaged"`` (the parameter average), ``"raw"`` (the D being trained) or ``None``
         (the recipe's choice, ``cfg.eval_params``). The test set is for the final report only; nothing in
@@ -261,12 +262,25 @@ class Trainer:
             raise ValueError(f"split must be 'val' or 'test', got {split!r}")
         D = self.sync_eval() if params == "averaged" else self.D
         S = self.cfg.seeds
-        correct = torch.zeros(S, device=self.device)
+        pred = torch.empty(S, len(x), dtype=torch.long, device=self.device)
         for i in range(0, len(x), batch):
-            xb = x[i:i + batch].unsqueeze(0).expand(S, -1, -1)
-            raw, _ = D(xb, train=False)
-            correct += (class_logits(raw, self.cfg.method).argmax(-1) == y[i:i + batch]).float().sum(-1)
-        return (correct / len(x)).tolist()
+            raw, _ = D(x[i:i + batch].unsqueeze(0).expand(S, -1, -1), train=False)
+            pred[:, i:i + batch] = class_logits(raw, self.cfg.method).argmax(-1)
+        return pred, y
+
+    def evaluate(self, split: str = "val", batch: int = 1000, params: str | None = None) -> list[float]:
+        """Accuracy of D (noise off) on ``"val"`` or ``"test"``, one value per seed (see :meth:`predict`)."""
+        pred, y = self.predict(split, batch, params)
+        return ((pred == y).float().sum(-1) / len(y)).tolist()
+
+    def confusion(self, split: str = "val", params: str | None = None) -> list[list[list[int]]]:
+        """Per seed, the counts of (true class, D's class): ``[seed][true][predicted]`` (see :meth:`predict`).
+        Its diagonal over its total is :meth:`evaluate`'s accuracy; the rest says which digits it mistakes."""
+        pred, y = self.predict(split, params=params)
+        K = NUM_CLASSES
+        counts = torch.zeros(pred.shape[0], K * K, dtype=torch.long, device=pred.device)
+        counts.scatter_add_(1, y * K + pred, torch.ones_like(pred))
+        return counts.view(-1, K, K).tolist()
 
     @torch.no_grad()
     def sync_eval(self) -> torch.nn.Module:

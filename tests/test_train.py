@@ -94,6 +94,13 @@ def test_batched_trainer_reports_one_value_per_seed(mnist):
     hist = tr.fit()
     assert all(len(v) == 2 for k in ("loss_lab", "loss_unl", "loss_g", "train_acc", "val_acc") for v in hist[k])
     assert len(tr.evaluate("test")) == 2 and len(tr.evaluate("val")) == 2
+    conf = torch.tensor(tr.confusion("val"))  # (seed, true class, D's class)
+    pred, y = tr.predict("val")
+    assert conf.shape == (2, 10, 10) and conf.sum().item() == 2 * len(y)
+    assert conf.sum(-1)[0].tolist() == torch.bincount(y, minlength=10).tolist()  # rows: the true classes
+    assert conf[1, y[0], pred[1, 0]] >= 1  # the first image counts in its (true, predicted) cell
+    diag = conf.diagonal(dim1=1, dim2=2).sum(-1).float() / len(y)
+    assert diag.tolist() == tr.evaluate("val")  # the diagonal is the accuracy, exactly
 
 
 def test_evaluate_uses_the_bias_corrected_average(mnist):

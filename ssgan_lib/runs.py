@@ -76,6 +76,27 @@ def val_gain(run: dict[str, Any], over_epochs: float, which: str = "averaged") -
     return epochs[start], [b - a for a, b in zip(vals[start], vals[-1])]
 
 
+def predictions_text(pred) -> list[str]:
+    """Predicted classes (seeds, images) as one string of digits per seed: 5,000 predictions are 5,000 characters
+    of a record (classes 0-9)."""
+    return ["".join(map(str, row)) for row in pred.tolist()]
+
+
+def confusion(predictions: list[str] | list[list[int]], labels: list[int], num_classes: int = 10
+              ) -> list[list[list[int]]]:
+    """Per seed, how many images of class :math:`t` the run calls :math:`p`:
+    :math:`C_{s,t,p} = |\\{i : y_i = t,\\ \\hat y_{s,i} = p\\}|`. Its diagonal over the number of images is the
+    accuracy; the rest says which digits a run mistakes for which (a record's ``val_predictions`` and the labels
+    of its validation split)."""
+    counts = [[[0] * num_classes for _ in range(num_classes)] for _ in predictions]
+    for c, pred in zip(counts, predictions):
+        if len(pred) != len(labels):
+            raise ValueError(f"{len(pred)} predictions for {len(labels)} labels")
+        for t, p in zip(labels, pred):
+            c[t][int(p)] += 1
+    return counts
+
+
 def seed_ids(run: dict[str, Any]) -> list[int]:
     """The seed of each run in a record, in the order of its per-seed values (a record of ``seeds = S`` holds
     seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined)."""
@@ -106,11 +127,11 @@ def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
                    if k not in ("step", "eval_step") else list(h[k])) for k in h}
     per_seed = [a for r in runs for a in r["test_accuracy_per_seed"]]
     val = [a for r in runs for a in (r["val_accuracy_per_seed"] or [])]
-    conf = [c for r in runs for c in (r.get("val_confusion") or [])]
+    pred = [p for r in runs for p in (r.get("val_predictions") or [])]
     mean = statistics.fmean(per_seed)
     return {**first, "test_accuracy": mean, "test_error": 100.0 * (1 - mean), "test_accuracy_per_seed": per_seed,
             "val_accuracy_per_seed": val or None, "seeds": len(per_seed),
-            "val_confusion": conf if len(conf) == len(per_seed) else None,
+            "val_predictions": pred if len(pred) == len(per_seed) else None,
             "wall_seconds": sum(r["wall_seconds"] for r in runs), "history": history,
             "commands": [c for r in runs for c in r.get("commands", [r["command"]])],
             "configs": [c for r in runs for c in r.get("configs", [r["config"]])]}
@@ -254,14 +275,15 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     cfg = trainer.cfg
     test_acc = trainer.evaluate("test")
     val_acc = trainer.evaluate("val") if cfg.val_size else None
-    val_confusion = trainer.confusion("val") if cfg.val_size else None
+    val_pred = predictions_text(trainer.predict("val")[0]) if cfg.val_size else None
     mean = sum(test_acc) / len(test_acc)
     device = str(cfg.device)
     return {
         "test_accuracy": mean, "test_error": 100.0 * (1 - mean),
         "test_accuracy_per_seed": test_acc, "val_accuracy_per_seed": val_acc,
-        # per seed, validation images by (true class, D's class): which digits the run mistakes
-        "val_confusion": val_confusion,
+        # per seed, D's class for each validation image as one digit (in the order of the split): which digits it
+        # mistakes (runs.confusion)
+        "val_predictions": val_pred,
         "labels": cfg.labels, "seed": cfg.seed, "seeds": cfg.seeds, "method": cfg.method, "model": cfg.model,
         "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
         "wall_seconds": round(trainer.wall_seconds, 2), "device": device,

@@ -273,15 +273,6 @@ class Trainer:
         pred, y = self.predict(split, batch, params)
         return ((pred == y).float().sum(-1) / len(y)).tolist()
 
-    def confusion(self, split: str = "val", params: str | None = None) -> list[list[list[int]]]:
-        """Per seed, the counts of (true class, D's class): ``[seed][true][predicted]`` (see :meth:`predict`).
-        Its diagonal over its total is :meth:`evaluate`'s accuracy; the rest says which digits it mistakes."""
-        pred, y = self.predict(split, params=params)
-        K = NUM_CLASSES
-        counts = torch.zeros(pred.shape[0], K * K, dtype=torch.long, device=pred.device)
-        counts.scatter_add_(1, y * K + pred, torch.ones_like(pred))
-        return counts.view(-1, K, K).tolist()
-
     @torch.no_grad()
     def sync_eval(self) -> torch.nn.Module:
         """Load the bias-corrected parameter averages (and D's buffers) into ``self.D_eval``."""

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ssgan_lib.runs import (combine_seeds, d_wins, epoch_means, last_val, load_run, recipe_table, seed_mean,
-                            seed_ids, seed_subset_table, seed_table, val_curve, val_gain)
+from ssgan_lib.data import validation_split
+from ssgan_lib.runs import (combine_seeds, confusion, d_wins, epoch_means, last_val, load_run, recipe_table,
+                            seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -106,12 +107,12 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
                     val_accuracy_per_seed=[acc], wall_seconds=10.0, command=f"train --seed {seed}")
     both = combine_seeds([one(1, 0.98, 0.1), one(2, 0.99, 0.2)])
     assert both["seeds"] == 2 and both["test_accuracy_per_seed"] == [0.98, 0.99]
-    assert both["val_confusion"] is None  # runs from before confusions were stored
+    assert both["val_predictions"] is None  # runs from before predictions were stored
     a, b = one(1, 0.98, 0.1), one(2, 0.99, 0.2)
-    a["val_confusion"], b["val_confusion"] = [[[1]]], [[[2]]]
-    assert combine_seeds([a, b])["val_confusion"] == [[[1]], [[2]]]
-    del b["val_confusion"]  # one run without: none for the combination (no seed is silently left out)
-    assert combine_seeds([a, b])["val_confusion"] is None
+    a["val_predictions"], b["val_predictions"] = ["72"], ["77"]
+    assert combine_seeds([a, b])["val_predictions"] == ["72", "77"]
+    del b["val_predictions"]  # one run without: none for the combination (no seed is silently left out)
+    assert combine_seeds([a, b])["val_predictions"] is None
     assert both["test_error"] == pytest.approx(1.5) and both["wall_seconds"] == 20.0
     assert both["commands"] == ["train --seed 1", "train --seed 2"] and both["config"]["seed"] == 1
     assert val_curve(both)[1] == [[50.0, 50.0], [90.0, 90.0]]
@@ -148,15 +149,15 @@ def test_seed_subset_table_rows_are_weight_seeds_and_columns_subsets():
                             "result more.")
 
 
-def test_stored_seed_vs_subset_runs_share_one_subset_each():
+def test_stored_seed_vs_subset_runs_share_one_subset_each(mnist):
     runs = {f.stem: load_run(f) for f in sorted((RESULTS / "seed_vs_subset").glob("subset-*.json"))}
     assert set(runs) == {"subset-1", "subset-2"}
     for name, m in runs.items():
         assert m["config"]["data_seed"] == int(name.split("-")[1]) and m["config"]["seeds"] == 3
         assert f"--data-seed {m['config']['data_seed']}" in m["command"]
-        # which digits each run mistakes (added from its final checkpoint): one 10 x 10 count per seed, over the
-        # whole validation split, whose diagonal is the stored validation accuracy
-        for conf, acc in zip(m["val_confusion"], m["val_accuracy_per_seed"], strict=True):
-            assert len(conf) == 10 and all(len(row) == 10 for row in conf)
-            assert sum(map(sum, conf)) == m["config"]["val_size"]
-            assert sum(conf[k][k] for k in range(10)) / m["config"]["val_size"] == pytest.approx(acc, abs=1e-6)
+        # D's class for every validation image, per seed (added from the run's final checkpoint): with the split's
+        # labels they give the stored validation accuracy
+        _, val = validation_split(len(mnist.train_y), m["config"]["val_size"], seed=0)
+        labels = mnist.train_y[val].tolist()
+        for conf, acc in zip(confusion(m["val_predictions"], labels), m["val_accuracy_per_seed"], strict=True):
+            assert sum(conf[k][k] for k in range(10)) / len(labels) == pytest.approx(acc, abs=1e-6)

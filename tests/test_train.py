@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from conftest import assert_same_run
+from ssgan_lib.runs import confusion, predictions_text
 from ssgan_lib.train import ConfigError, Trainer, TrainConfig
 
 HIST_KEYS = {"step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc", "val_acc_raw"}
@@ -94,13 +95,18 @@ def test_batched_trainer_reports_one_value_per_seed(mnist):
     hist = tr.fit()
     assert all(len(v) == 2 for k in ("loss_lab", "loss_unl", "loss_g", "train_acc", "val_acc") for v in hist[k])
     assert len(tr.evaluate("test")) == 2 and len(tr.evaluate("val")) == 2
-    conf = torch.tensor(tr.confusion("val"))  # (seed, true class, D's class)
-    pred, y = tr.predict("val")
+    pred, y = tr.predict("val")  # D's class per seed and validation image
+    assert pred.shape == (2, len(y)) and ((pred == y).float().sum(-1) / len(y)).tolist() == tr.evaluate("val")
+    text = predictions_text(pred)  # as a record stores them: one digit per image
+    assert len(text) == 2 and text[1] == "".join(str(p) for p in pred[1].tolist())
+    conf = torch.tensor(confusion(text, y.tolist()))  # (seed, true class, D's class)
     assert conf.shape == (2, 10, 10) and conf.sum().item() == 2 * len(y)
     assert conf.sum(-1)[0].tolist() == torch.bincount(y, minlength=10).tolist()  # rows: the true classes
     assert conf[1, y[0], pred[1, 0]] >= 1  # the first image counts in its (true, predicted) cell
     diag = conf.diagonal(dim1=1, dim2=2).sum(-1).float() / len(y)
     assert diag.tolist() == tr.evaluate("val")  # the diagonal is the accuracy, exactly
+    with pytest.raises(ValueError, match="labels"):
+        confusion([[1, 2]], [1])
 
 
 def test_evaluate_uses_the_bias_corrected_average(mnist):

@@ -97,6 +97,24 @@ def confusion(predictions: list[str] | list[list[int]], labels: list[int], num_c
     return counts
 
 
+def confusion_table(runs: dict[Any, dict[str, Any]], labels: list[int], top: int = 3
+                    ) -> tuple[str, list[tuple[int, int]]]:
+    """Which digits stored runs mistake for which: the ``top`` (true, predicted) pairs most frequent over every
+    seed of ``runs`` (records with ``val_predictions``, keyed by what the table's rows name), as a Markdown table
+    with one row per key, one count per seed in each cell and each seed's errors in all; and those pairs."""
+    conf = {key: confusion(m["val_predictions"], labels) for key, m in runs.items()}
+    K = len(next(iter(conf.values()))[0])  # classes
+    total = {(t, p): sum(c[t][p] for cs in conf.values() for c in cs) for t in range(K) for p in range(K) if t != p}
+    pairs = sorted(total, key=lambda tp: -total[tp])[:top]
+    lines = [f"| | {' | '.join(f'{t} read as {p}' for t, p in pairs)} | all errors |",
+             "|---|" + "---|" * (len(pairs) + 1)]
+    for key, cs in conf.items():
+        cells = [", ".join(str(c[t][p]) for c in cs) for t, p in pairs]
+        wrong = ", ".join(str(len(labels) - sum(c[k][k] for k in range(K))) for c in cs)
+        lines.append(f"| {key} | {' | '.join(cells)} | {wrong} |")
+    return "\n".join(lines), pairs
+
+
 def seed_ids(run: dict[str, Any]) -> list[int]:
     """The seed of each run in a record, in the order of its per-seed values (a record of ``seeds = S`` holds
     seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined)."""

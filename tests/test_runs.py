@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ssgan_lib.data import validation_split
-from ssgan_lib.runs import (combine_seeds, confusion, d_wins, epoch_means, last_val, load_run, recipe_table,
-                            seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
+from ssgan_lib.runs import (combine_seeds, confusion, confusion_table, d_wins, epoch_means, last_val, load_run,
+                            recipe_table, seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -113,6 +113,7 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     assert combine_seeds([a, b])["val_predictions"] == ["72", "77"]
     del b["val_predictions"]  # one run without: none for the combination (no seed is silently left out)
     assert combine_seeds([a, b])["val_predictions"] is None
+
     assert both["test_error"] == pytest.approx(1.5) and both["wall_seconds"] == 20.0
     assert both["commands"] == ["train --seed 1", "train --seed 2"] and both["config"]["seed"] == 1
     assert val_curve(both)[1] == [[50.0, 50.0], [90.0, 90.0]]
@@ -161,3 +162,14 @@ def test_stored_seed_vs_subset_runs_share_one_subset_each(mnist):
         labels = mnist.train_y[val].tolist()
         for conf, acc in zip(confusion(m["val_predictions"], labels), m["val_accuracy_per_seed"], strict=True):
             assert sum(conf[k][k] for k in range(10)) / len(labels) == pytest.approx(acc, abs=1e-6)
+
+
+def test_confusion_table_counts_the_most_frequent_mistakes_per_seed():
+    labels = [7, 7, 7, 2, 3]
+    runs = {"subset 1": {"val_predictions": ["22723", "27725"]},  # seed 1: two 7s as 2; seed 2: one, and 3 as 5
+            "subset 2": {"val_predictions": ["77723", "77722"]}}
+    assert confusion(["22723"], labels)[0][7][2] == 2
+    table, pairs = confusion_table(runs, labels, top=2)
+    assert pairs == [(7, 2), (3, 2)]  # 3 mistakes of 7 as 2; a tie of one between 3 as 2 and 3 as 5: first wins
+    assert table.splitlines() == ["| | 7 read as 2 | 3 read as 2 | all errors |", "|---|---|---|---|",
+                                  "| subset 1 | 2, 1 | 0, 0 | 2, 2 |", "| subset 2 | 0, 0 | 0, 1 | 0, 1 |"]

@@ -196,9 +196,9 @@ else:
 
 # %% [markdown]
 # **What subset 1 gets wrong.** Each run stored the class its averaged $D$ gives every validation image
-# (`val_predictions`), so we can count which digits it mistakes for which (`ssgan_lib.runs.confusion`). The next
-# cell lists, for the confusions most frequent over all six runs, how many validation images each run got wrong
-# that way, then shows the labelled images of the two classes involved in the most frequent one, and the
+# (`val_predictions`), so we can count which digits it mistakes for which (`ssgan_lib.runs.confusion_table`). The
+# next cell lists, for the confusions most frequent over all six runs, how many validation images each run got
+# wrong that way, then shows the labelled images of the two classes involved in the most frequent one, and the
 # validation images of the first run on subset 1 that made that mistake.
 
 # %%
@@ -206,30 +206,17 @@ import torch
 
 from ssgan_lib.data import balanced_subset, validation_split
 from ssgan_lib.plots import show_samples
-from ssgan_lib.runs import confusion
+from ssgan_lib.runs import confusion_table
 
 if subset_runs:
     mnist = load_mnist("cpu")
     cfg = some["config"]
     pool, val = validation_split(len(mnist.train_y), cfg["val_size"], seed=0)
-    y_val = mnist.train_y[val].tolist()
-    conf = {d: confusion(m["val_predictions"], y_val) for d, m in subset_runs.items()}
-    count = lambda t, p: sum(c[t][p] for cs in conf.values() for c in cs)  # noqa: E731
-    pairs = sorted(((t, p) for t in range(10) for p in range(10) if t != p),
-                   key=lambda tp: -count(*tp))[:3]
-    conf_rows = [
-        f"| subset | {' | '.join(f'{t} read as {p}' for t, p in pairs)} | all errors |",
-        "|---|" + "---|" * (len(pairs) + 1),
-    ]
-    for d, cs in conf.items():
-        cells = [", ".join(str(c[t][p]) for c in cs) for t, p in pairs]
-        n_wrong = [len(y_val) - sum(c[k][k] for k in range(10)) for c in cs]
-        conf_rows.append(
-            f"| {d} | {' | '.join(cells)} | {', '.join(map(str, n_wrong))} |"
-        )
-    caption = (f"*Validation images ({len(y_val):,}), one number per run (seeds 1-3),"
+    table, pairs = confusion_table({f"subset {d}": m for d, m in subset_runs.items()},
+                                   mnist.train_y[val].tolist())
+    caption = (f"*Validation images ({len(val):,}), one number per run (seeds 1-3),"
                " averaged D after the last step.*")
-    display(Markdown("\n".join(conf_rows) + "\n\n" + caption))
+    display(Markdown(table + "\n\n" + caption))
     (t, p), d0 = pairs[0], min(subset_runs)
     fig, axes = plt.subplots(len(subset_runs) + 1, 1, figsize=(6.4, 4.0),
                              height_ratios=[2] * len(subset_runs) + [1])

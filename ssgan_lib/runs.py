@@ -289,11 +289,14 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     import torch
 
     from . import __version__
+    from .train import accuracy
 
     cfg = trainer.cfg
     test_acc = trainer.evaluate("test")
-    val_acc = trainer.evaluate("val") if cfg.val_size else None
-    val_pred = predictions_text(trainer.predict("val")[0]) if cfg.val_size else None
+    val_acc = val_pred = None
+    if cfg.val_size:  # one pass over the validation split gives both
+        pred, y = trainer.predict("val")
+        val_acc, val_pred = accuracy(pred, y), predictions_text(pred)
     mean = sum(test_acc) / len(test_acc)
     device = str(cfg.device)
     return {

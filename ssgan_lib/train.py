@@ -124,6 +124,11 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
 
 
 # ----------------------------------------------------------------------------------------------
+def accuracy(pred: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Per seed, the share of predictions (S, N) equal to the labels (N,): what :meth:`Trainer.evaluate` reports."""
+    return ((pred == y).float().sum(-1) / len(y)).tolist()
+
+
 class Trainer:
     """Train D (and G) for one configuration. ``fit()`` runs to the end; ``evaluate()`` reports.
 
@@ -270,8 +275,7 @@ class Trainer:
 
     def evaluate(self, split: str = "val", batch: int = 1000, params: str | None = None) -> list[float]:
         """Accuracy of D (noise off) on ``"val"`` or ``"test"``, one value per seed (see :meth:`predict`)."""
-        pred, y = self.predict(split, batch, params)
-        return ((pred == y).float().sum(-1) / len(y)).tolist()
+        return accuracy(*self.predict(split, batch, params))
 
     @torch.no_grad()
     def sync_eval(self) -> torch.nn.Module:

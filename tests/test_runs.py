@@ -113,7 +113,6 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     assert combine_seeds([a, b])["val_predictions"] == ["72", "77"]
     del b["val_predictions"]  # one run without: none for the combination (no seed is silently left out)
     assert combine_seeds([a, b])["val_predictions"] is None
-
     assert both["test_error"] == pytest.approx(1.5) and both["wall_seconds"] == 20.0
     assert both["commands"] == ["train --seed 1", "train --seed 2"] and both["config"]["seed"] == 1
     assert val_curve(both)[1] == [[50.0, 50.0], [90.0, 90.0]]

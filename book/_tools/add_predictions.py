@@ -20,13 +20,11 @@ import torch
 
 from ssgan_lib.atomic import write_json
 from ssgan_lib.runs import git_commit, predictions_text
-from ssgan_lib.train import Trainer, config_from_dict
+from ssgan_lib.train import Trainer, accuracy, config_from_dict
 
 
 def add_predictions(record_path: Path, run_dir: Path) -> None:
     record = json.loads(record_path.read_text())
-    record.pop("val_confusion", None)  # what an earlier version of this tool stored
-    record.pop("val_confusion_from", None)
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     if state["config"] != record["config"] or state["step"] != record["steps"]:
         raise SystemExit(f"error: {run_dir}/checkpoint.pt is not the finished run of {record_path}")
@@ -35,9 +33,10 @@ def add_predictions(record_path: Path, run_dir: Path) -> None:
     tr = Trainer(cfg, progress=False)
     tr.load(run_dir / "checkpoint.pt")
     pred, y = tr.predict("val", params=cfg.eval_params)
-    acc = ((pred == y).float().sum(-1) / len(y)).tolist()  # as Trainer.evaluate computes it
+    acc = accuracy(pred, y)
     if acc != record["val_accuracy_per_seed"]:
-        raise SystemExit(f"error: the predictions give accuracy {acc}, the record {record['val_accuracy_per_seed']}")
+        raise SystemExit(f"error: the predictions give accuracy {acc}, the record "
+                         f"{record['val_accuracy_per_seed']}")
     record["val_predictions"] = predictions_text(pred)
     record["val_predictions_from"] = (f"book/_tools/add_predictions.py at {git_commit()}, from the run's final "
                                       "checkpoint")

@@ -11,15 +11,15 @@
 #   bash book/_tools/campaign.sh --collect  # store what has finished in book/results/
 #
 # Runs from a git worktree at a fixed commit (CAMPAIGN_COMMIT, default: HEAD when first started), writes to
-# CAMPAIGN_DIR (default /work/campaign/runs); a training run checkpoints every epoch, a study group every 10
-# epochs, and running the script again continues where it stopped. A job whose result is stored in book/results/
-# counts as done, so on a fresh machine the script starts with the first job not stored yet. Each job is locked (flock on <job>.lock) by
-# the process that runs it, so a second copy of the script (e.g. a second lane with OMP_NUM_THREADS=1) takes the
-# next job. `--collect` copies each finished run's metrics.json (config, command, commit, device, wall time,
-# history) to book/results/<dest>; each study job writes its own CSV (lanes never share a file), and
-# `--collect` merges them with what is stored into book/results/label_rate_mnist.csv / .meta.json. Checkpoints
-# are never committed. The body is one { ... } block, read whole before it runs: editing this file while a
-# campaign runs does not change (or break) that campaign.
+# CAMPAIGN_DIR (default /work/campaign/runs); a training run checkpoints every epoch, a study group every 10 epochs,
+# and running the script again continues where it stopped. A job whose result is stored in book/results/ counts as
+# done, so on a fresh machine the script starts with the first job not stored yet. Each job is locked (flock on
+# <job>.lock) by the process that runs it, so a second copy of the script (e.g. a second lane with
+# OMP_NUM_THREADS=1) takes the next job. `--collect` copies each finished run's metrics.json (config, command,
+# commit, device, wall time, history) to book/results/<dest>; each study job writes its own CSV (lanes never share a
+# file), and `--collect` merges them with what is stored into book/results/label_rate_mnist.csv / .meta.json.
+# Checkpoints are never committed. The body is one { ... } block, read whole before it runs: editing this file while
+# a campaign runs does not change (or break) that campaign.
 set -euo pipefail
 {
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -82,10 +82,10 @@ for entry in "${JOBS[@]}"; do
   out="$CAMPAIGN_DIR/$name"
   if [[ $name == study-* ]]; then done_file="$out.done"; else done_file="$out/metrics.json"; fi
   if [[ $name == study-* ]]; then  # stored: the book's CSV has rows of its label count
-    stored=$(awk -F, -v n="${name#study-}" '$2 == n {print "y"; exit}' "$ROOT/book/results/label_rate_mnist.csv" \
+    in_book=$(awk -F, -v n="${name#study-}" '$2 == n {print "y"; exit}' "$ROOT/book/results/label_rate_mnist.csv" \
              2>/dev/null || true)
-  else stored=$([[ -f "$ROOT/book/results/$dest" ]] && echo y || true); fi
-  if [[ -f "$done_file" || -n $stored ]]; then status=done
+  else in_book=$([[ -f "$ROOT/book/results/$dest" ]] && echo y || true); fi
+  if [[ -f "$done_file" || -n $in_book ]]; then status=done
   elif [[ -e "$out/checkpoint.pt" || -d "$out/label_rate_mnist.partial" ]]; then status=started
   else status=waiting; fi
   if [[ "${1:-}" == "--collect" ]]; then
@@ -103,9 +103,9 @@ for entry in "${JOBS[@]}"; do
     fi
     if [[ $status == started* && -f "$out/checkpoint.pt" ]]; then  # how far: step, epoch, last validation point
       status+=$(cd "$WT" && "$PY" -c 'import sys, torch
-from ssgan_lib.config import TrainConfig
+from ssgan_lib.config import config_from_dict
 c = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
-cfg, step, v = TrainConfig(**c["config"]), c["step"], c["history"]["val_acc"]
+cfg, step, v = config_from_dict(c["config"]), c["step"], c["history"]["val_acc"]
 spe = 60_000 // cfg.batch_size  # MNIST training images per epoch
 print(f", step {step:,} of {cfg.total_steps():,} (epoch {step / spe:.0f})"
       + (f", validation {100 * sum(v[-1]) / len(v[-1]):.2f} % (averaged D)" if v else ""))

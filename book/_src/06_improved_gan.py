@@ -631,7 +631,7 @@ display(Markdown(verdict))
 # ### The headline: the default recipe at full length
 #
 # The paper's 0.93 % comes from 300 epochs. `book/_tools/campaign.sh` trains the default recipe that long, 100
-# labels, one job per seed (about 4 hours of one CPU core each), and stores each finished seed in
+# labels, one job per seed (4.5-5 hours of one CPU core each), and stores each finished seed in
 # `book/results/headline/`. The next cell reads them as one run of several seeds (`ssgan_lib.runs.combine_seeds`):
 # the validation curve of each seed beside the reference's runs of the same script, and each seed's test error,
 # measured once after its last step. A GPU trains the three seeds at once (`STAGE=headline bash

@@ -317,9 +317,10 @@ if l20_files:
     for i, seed in enumerate(seed_ids(l20)):
         ax2.semilogy(ep, [v[i] for v in lu], color=f"C{i}", lw=1.2)
     ax2.axhline(D_WINS_BELOW, color="k", ls=":", lw=1, label="D wins outright below")
+    study_len = f"the study's length ({study_epochs:.0f} epochs)"
     for a in (ax, ax2):
         a.axvline(study_epochs, color="gray", ls="--", lw=1,
-                  label=f"the study's length ({study_epochs:.0f} epochs)" if a is ax else None)
+                  label=study_len if a is ax else None)
         a.grid(alpha=0.3)
     ax.set(ylabel="validation accuracy (%)")
     ax2.set(xlabel="epoch", ylabel="loss_unl (epoch mean)")
@@ -327,15 +328,17 @@ if l20_files:
     ax2.legend(fontsize=9, loc="upper right")
     fig.tight_layout()
     plt.show()
-    caption = (f"*Recipe `{l20['config']['recipe']}`, {l20['epochs']:.0f} epochs per seed, "
-               f"{l20['device_name']}, {l20['wall_seconds'] / 3600:.1f} h of training in all;"
+    caption = (f"*Recipe `{l20['config']['recipe']}`, {l20['epochs']:.0f} epochs per"
+               f" seed, {l20['device_name']}, {l20['wall_seconds'] / 3600:.1f} h of"
+               " training in all;"
                " `book/results/labels_20/`.*")
     display(Markdown(seed_table(l20) + "\n\n" + caption))
     err = [100 * (1 - a) for a in l20["test_accuracy_per_seed"]]
     study = [r["test_error"] for r in stored
              if r["labels"] == 20 and r["method"] == "ssgan-fm"]
-    text = (f"After {l20['epochs']:.0f} epochs: {statistics.fmean(err):.2f} % test error, mean"
-            f" over {len(err)} seed(s); the study's runs after {study_epochs:.0f} epochs:"
+    text = (f"After {l20['epochs']:.0f} epochs: {statistics.fmean(err):.2f} % test"
+            f" error, mean over {len(err)} seed(s); the study's runs after"
+            f" {study_epochs:.0f} epochs:"
             f" {statistics.fmean(study):.2f} %; the paper after 300:"
             f" {PAPER_ERRORS[20]:.2f} %.")
     ep, vals = val_curve(l20, "averaged")
@@ -345,8 +348,8 @@ if l20_files:
     for over in sorted({l20["epochs"] - study_epochs, 50}, reverse=True):
         if 0 < over < l20["epochs"]:
             since, gain = val_gain(l20, over_epochs=over)
-            text += (f" From epoch {since:.0f} to the end the validation accuracy of the"
-                     " averaged $D$ moved by"
+            text += (f" From epoch {since:.0f} to the end the validation accuracy of"
+                     " the averaged $D$ moved by"
                      f" {', '.join(f'{g:+.2f}' for g in gain)} points, seed by seed.")
     display(Markdown(text))
 else:

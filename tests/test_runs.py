@@ -73,6 +73,15 @@ def test_stored_reference_runs_are_complete():
     assert all("raw_test_err" not in runs[("paper-2016-06", s)] for s in (1, 2))
 
 
+def test_stored_external_log_is_complete_and_cites_its_source():
+    """The third-party log chapter 6 shows beside the reference: 300 epochs, each field per epoch, its source."""
+    doc = json.loads((RESULTS / "external" / "chainer_port_final_seed0.json").read_text())
+    assert doc["source"].startswith("https://github.com/") and "not run here" in doc["about"]
+    assert doc["epoch"] == list(range(1, 301))
+    assert all(len(doc[k]) == 300 for k in ("test_err", "loss_unl", "loss_lab", "loss_gen", "seconds"))
+    assert all(0 < e < 1 for e in doc["test_err"]) and all(v > 0 for v in doc["loss_unl"])
+
+
 def test_stored_recipe_runs_carry_what_reruns_them():
     stored = [f for d in ("recipe", "seed_vs_subset", "headline", "labels_20")
               for f in sorted((RESULTS / d).glob("*.json"))]
@@ -124,6 +133,7 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     assert seed_ids(both) == [1, 2]
     pair = dict(one(3, 0.97, 0.1), config={"seed": 3, "seeds": 2, "lr": 0.003})  # a job of two seeds
     assert seed_ids(pair) == [3, 4] and seed_ids(combine_seeds([both, pair])) == [1, 2, 3, 4]
+    assert seed_ids({"seed": 5, "seeds": 2, "history": {}}) == [5, 6]  # a record older than its stored config
     assert seed_table(both).splitlines()[2:] == [
         "| 1 | 2.00 | 90.00 | 80.00 | 0 of 2 |", "| 2 | 1.00 | 90.00 | 80.00 | 0 of 2 |",
         "| mean ± std | 1.50 ± 0.71 | 90.00 ± 0.00 | 80.00 ± 0.00 | |"]

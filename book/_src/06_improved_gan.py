@@ -504,7 +504,8 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # {glue:text}`ch06_lib_s1_last:.2f` % at epoch {glue:text}`ch06_lib_s1_epochs:.0f`
 # ({glue:text}`ch06_lib_test:.2f` % on the test set), seed 2 from {glue:text}`ch06_lib_s2_50:.2f` % to
 # {glue:text}`ch06_lib_s2_last:.2f` % at epoch {glue:text}`ch06_lib_s2_epochs:.0f`
-# ({glue:text}`ch06_lib_s2_test:.2f` % on the test set). Third, the port's one long run, at the script's constant
+# ({glue:text}`ch06_lib_s2_test:.2f` % on the test set); chapter 7 ("Seed or subset?") asks how much of that
+# the labelled subset decides, since a seed draws one along with the weights. Third, the port's one long run, at the script's constant
 # rate of 0.003, climbs slowly but for long: {glue:text}`ch06_port_50:.2f` % on the test set at epoch 50,
 # {glue:text}`ch06_port_100:.2f` % at epoch 100 and {glue:text}`ch06_port_300:.2f` % at epoch
 # {glue:text}`ch06_port_epochs:.0f`, {glue:text}`ch06_port_vs_paper` the paper's 99.07 % (its averaged $D$ is

@@ -148,8 +148,9 @@ else:
 # %% [markdown]
 # Three things stand between such a table and the paper's column, and three seeds cannot separate them. Length:
 # where the caption gives fewer epochs than the paper's 300, the runs stopped early, and the reference's own seed-1
-# curves in chapter 6 (both versions) are still rising after 50 epochs ("Twenty labels for longer" below trains 20
-# labels longer). And the labelled subset: with 20 labels (two images per class) it decides a lot, as the per-seed
+# curves in chapter 6 (both versions) are still rising after 50 epochs, and so is the one 300-epoch run shown
+# there, an independent port of the script ("Twenty labels for longer" below trains 20 labels longer). And the
+# labelled subset: with 20 labels (two images per class) it decides a lot, as the per-seed
 # lines show. A run can also stop being a GAN: where a "D wins" line (epochs whose mean `loss_unl` is below 0.01)
 # says "every epoch from ... on", $D$ tells real from generated images almost perfectly from then on (chapter 6's
 # D-wins phase), $G$ gets no useful signal, and the classifier learns from the labels alone. Where the verdict says

@@ -315,7 +315,7 @@ glue("ch06_epochs", epochs)
 # `book/results/long_run_100_labels.json`, the next cell shows it: the validation accuracy of the averaged $D$
 # per epoch, and the test accuracy measured once, after its last step.
 
-# %%
+# %% tags=["hide-input"]
 long_run = results_path("long_run_100_labels.json")
 if long_run.exists():
     m = json.loads(long_run.read_text())
@@ -378,7 +378,7 @@ else:
 # error on the **test** set, epoch by epoch; the library's runs are watched on the **validation** split, and their
 # test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
 
-# %%
+# %% tags=["hide-input"]
 from ssgan_lib.reproduce import PAPER_ERRORS
 from ssgan_lib.runs import (
     D_WINS_BELOW, epoch_means, last_val, load_run, recipe_table, seed_ids,
@@ -536,7 +536,7 @@ display(Markdown(markdown_table()))
 # finished run is stored in `book/results/recipe/` with its configuration, command, commit and curves. The
 # compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.
 
-# %%
+# %% tags=["hide-input"]
 recipe_runs = {
     f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))
 }
@@ -611,7 +611,7 @@ for name, m in recipe_runs.items():
 # The verdict so far, computed from the stored runs (validation only; each run judged by the $D$ its recipe
 # evaluates):
 
-# %%
+# %% tags=["hide-input"]
 from ssgan_lib.recipes import RECIPES
 
 verdict = "No recipe experiment stored yet."
@@ -671,7 +671,7 @@ display(Markdown(verdict))
 # the recipe stand in their place. A GPU trains the three seeds at once (`STAGE=headline bash
 # book/_tools/gpu_runs.sh`); where that run is stored, the cell shows it instead.
 
-# %%
+# %% tags=["hide-input"]
 import statistics
 
 from ssgan_lib.reproduce import PAPER_STD
@@ -740,7 +740,7 @@ else:
 # comparison is on the **validation** split; the test set plays no part in it. The next cell shows the stored result (a GPU run when there is one, else a short
 # CPU run):
 
-# %%
+# %% tags=["hide-input"]
 ablation_files = [results_path("ablation_cuda.json"), results_path("ablation_cpu.json")]
 ablation_file = next((f for f in ablation_files if f.exists()), None)
 if ablation_file is not None:

@@ -295,7 +295,7 @@ else:
 # unsupervised game outright, as in chapter 6), the seed table (test error measured once, after the last step)
 # and how far each curve moved from the study's length to the end.
 
-# %%
+# %% tags=["hide-input"]
 import statistics
 
 from ssgan_lib.runs import (

@@ -509,7 +509,8 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # rate of 0.003, climbs slowly but for long: {glue:text}`ch06_port_50:.2f` % on the test set at epoch 50,
 # {glue:text}`ch06_port_100:.2f` % at epoch 100 and {glue:text}`ch06_port_300:.2f` % at epoch
 # {glue:text}`ch06_port_epochs:.0f`, {glue:text}`ch06_port_vs_paper` the paper's 99.07 % (its averaged $D$ is
-# read without the bias correction, so its first epochs understate it). So the final script at its constant rate
+# read without the bias correction, which shrinks its biases in the first few dozen epochs, so those epochs do not
+# compare with the library's). So the final script at its constant rate
 # can get there with some seeds; a few seeds of each code cannot say with how many. The next section asks which
 # version of the script the paper's table came from; the headline below trains the library's recipe for the full
 # 300 epochs.

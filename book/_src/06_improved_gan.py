@@ -963,7 +963,8 @@ if not run.smoke:
 # successive values of one parameter), as `ParamAverage` computes it. Check it with
 # `ssgan_lib.exercises.ch06.check_bias_corrected_average(ema)`. What does the uncorrected average of the constant
 # sequence `[5.0] * 10` with decay 0.9999 give, and why would that matter for a classifier without weight
-# normalisation?
+# normalisation? The Chainer port beside the reference above reads its average uncorrected, with 600 steps per
+# epoch: by what factor are its averaged biases shrunk at the end of epochs 1, 10, 25 and 50?
 # :::
 #
 # :::{solution} ch06-average
@@ -981,6 +982,14 @@ if not run.smoke:
 # ```
 # Uncorrected, ten steps of 5.0 give $5\,(1 - 0.9999^{10}) \approx 0.005$: the weights are shrunk a thousandfold.
 # In a plain network every layer's output shrinks with them; the corrected average is exactly 5.0.
+#
+# The factor is $1 - 0.9999^{600e}$ after epoch $e$:
+# ```python
+# print([round(1 - 0.9999 ** (600 * e), 3) for e in (1, 10, 25, 50)])  # [0.058, 0.451, 0.777, 0.95]
+# ```
+# With weight norm the shrunk weight directions do not matter and $D$'s hidden scales are frozen (not averaged),
+# but each hidden layer's bias is multiplied by this factor: the port's averaged $D$ is not the average of its
+# $D$s until about epoch 50, which is why its early curve cannot be set beside the library's bias-corrected one.
 # :::
 #
 # :::{exercise}

@@ -985,7 +985,8 @@ if not run.smoke:
 #
 # The factor is $1 - 0.9999^{600e}$ after epoch $e$:
 # ```python
-# print([round(1 - 0.9999 ** (600 * e), 3) for e in (1, 10, 25, 50)])  # [0.058, 0.451, 0.777, 0.95]
+# print([round(1 - 0.9999 ** (600 * e), 3) for e in (1, 10, 25, 50)])
+# # [0.058, 0.451, 0.777, 0.95]
 # ```
 # With weight norm the shrunk weight directions do not matter and $D$'s hidden scales are frozen (not averaged),
 # but each hidden layer's bias is multiplied by this factor: the port's averaged $D$ is not the average of its

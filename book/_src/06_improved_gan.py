@@ -357,6 +357,8 @@ else:
 # test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
 
 # %% tags=["hide-input"]
+import statistics
+
 from ssgan_lib.reproduce import PAPER_ERRORS
 from ssgan_lib.runs import (
     D_WINS_BELOW, epoch_means, last_val, load_run, recipe_table, seed_ids,
@@ -492,6 +494,47 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # can get there with some seeds; a few seeds of each code cannot say with how many. The next section asks which
 # version of the script the paper's table came from; the headline below trains the library's recipe for the full
 # 300 epochs.
+
+# %% [markdown]
+# Is the port the same algorithm as the library? Its log also gives the three losses, epoch by epoch, and they are
+# computed with the same formulas (mean over the batch; feature matching as the mean of squared differences of
+# batch means). The next figure sets them beside the library's two `final-90` seeds:
+
+# %% tags=["hide-input"]
+final90 = library_runs["final-90"]
+panels = (("loss_lab", "loss_lab", "$L_{lab}$"), ("loss_unl", "loss_unl", "$L_{unl}$"),
+          ("loss_g", "loss_gen", "feature matching $L_G$"))
+fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.9), sharex=True)
+late = {}  # loss -> mean over epochs 51-90: each library seed, then the port
+for ax, (key, port_key, title) in zip(axes, panels):
+    e, v = epoch_means(final90, key)
+    for i, seed in enumerate(seed_ids(final90)):
+        ax.semilogy(e, [x[i] for x in v], lw=1.2,
+                    label=f"library, final-90, seed {seed}")
+    n = e[-1]
+    ax.semilogy(port["epoch"][:n], port[port_key][:n], ":", color="k", lw=1.8,
+                label=f"Chainer port, seed {port['seed']}")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())  # label the decades only
+    ax.grid(alpha=0.3, which="both")
+    rows50 = [x for ep_, x in zip(e, v) if ep_ > 50]
+    late[key] = [statistics.fmean(c) for c in zip(*rows50)]
+    late[key].append(statistics.fmean(port[port_key][50:n]))
+axes[0].set_ylabel("epoch mean")
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+fig.tight_layout(rect=(0, 0.1, 1, 1))
+plt.show()
+parts = [f"{k} " + ", ".join(f"{x:.3g}" for x in vals[:-1])
+         + f" (library seeds), {vals[-1]:.3g} (port)" for k, vals in late.items()]
+display(Markdown(f"Mean over epochs 51-{n}: " + "; ".join(parts) + "."))
+
+# %% [markdown]
+# The port's curves run among the library's seeds or beside them, with the same shapes: a labelled loss that falls
+# by three orders of magnitude, an unsupervised loss that rises and then stays level, a feature-matching loss with
+# bursts in the first epochs that then falls slowly. Two independent codes of the script play the same game; the
+# differences at the end are between seeds.
 
 # %% [markdown]
 # ### Which version of the recipe made the table?
@@ -651,8 +694,6 @@ display(Markdown(verdict))
 # book/_tools/gpu_runs.sh`); where that run is stored, the cell shows it instead.
 
 # %% tags=["hide-input"]
-import statistics
-
 from ssgan_lib.reproduce import PAPER_STD
 from ssgan_lib.runs import combine_seeds, seed_table, val_gain
 

@@ -491,9 +491,7 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # {glue:text}`ch06_port_epochs:.0f`, {glue:text}`ch06_port_vs_paper` the paper's 99.07 % (its averaged $D$ is
 # read without the bias correction, which shrinks its biases in the first few dozen epochs, so those epochs do not
 # compare with the library's). So the final script at its constant rate
-# can get there with some seeds; a few seeds of each code cannot say with how many. The next section asks which
-# version of the script the paper's table came from; the headline below trains the library's recipe for the full
-# 300 epochs.
+# can get there with some seeds; a few seeds of each code cannot say with how many.
 
 # %% [markdown]
 # Is the port the same algorithm as the library? Its log also gives the three losses, epoch by epoch, and they are
@@ -533,8 +531,9 @@ display(Markdown(f"Mean over epochs 51-{n}: " + "; ".join(parts) + "."))
 # %% [markdown]
 # The port's curves run among the library's seeds or beside them, with the same shapes: a labelled loss that falls
 # by three orders of magnitude, an unsupervised loss that rises and then stays level, a feature-matching loss with
-# bursts in the first epochs that then falls slowly. Two independent codes of the script play the same game; the
-# differences at the end are between seeds.
+# bursts in the first epochs that then falls slowly: two independent codes of the script play the same game. The
+# next section asks which version of the script the paper's table came from; the headline below trains the
+# library's recipe for the full 300 epochs.
 
 # %% [markdown]
 # ### Which version of the recipe made the table?

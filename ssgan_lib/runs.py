@@ -117,9 +117,8 @@ def confusion_table(runs: dict[Any, dict[str, Any]], labels: list[int], top: int
 
 def seed_ids(run: dict[str, Any]) -> list[int]:
     """The seed of each run in a record, in the order of its per-seed values (a record of ``seeds = S`` holds
-    seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined; a record older
-    than the stored ``config`` has ``seed`` and ``seeds`` at its top level)."""
-    return [c["seed"] + s for c in run.get("configs", [run.get("config", run)]) for s in range(c["seeds"])]
+    seed, seed + 1, ...; one from :func:`combine_seeds` holds those of every record it combined)."""
+    return [c["seed"] + s for c in run.get("configs", [run["config"]]) for s in range(c["seeds"])]
 
 
 def combine_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:

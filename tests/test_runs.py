@@ -133,7 +133,6 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     assert seed_ids(both) == [1, 2]
     pair = dict(one(3, 0.97, 0.1), config={"seed": 3, "seeds": 2, "lr": 0.003})  # a job of two seeds
     assert seed_ids(pair) == [3, 4] and seed_ids(combine_seeds([both, pair])) == [1, 2, 3, 4]
-    assert seed_ids({"seed": 5, "seeds": 2, "history": {}}) == [5, 6]  # a record older than its stored config
     assert seed_table(both).splitlines()[2:] == [
         "| 1 | 2.00 | 90.00 | 80.00 | 0 of 2 |", "| 2 | 1.00 | 90.00 | 80.00 | 0 of 2 |",
         "| mean ± std | 1.50 ± 0.71 | 90.00 ± 0.00 | 80.00 ± 0.00 | |"]

@@ -149,9 +149,10 @@ else:
 # Three things stand between such a table and the paper's column, and three seeds cannot separate them. Length:
 # where the caption gives fewer epochs than the paper's 300, the runs stopped early, and the reference's own seed-1
 # curves in chapter 6 (both versions) are still rising after 50 epochs, and so is the one 300-epoch run shown
-# there, an independent port of the script ("Twenty labels for longer" below trains 20 labels longer). And the
-# labelled subset: with 20 labels (two images per class) it decides a lot, as the per-seed
-# lines show. A run can also stop being a GAN: where a "D wins" line (epochs whose mean `loss_unl` is below 0.01)
+# there, an independent port of the script ("Twenty labels for longer" below trains 20 labels longer). Chapter
+# 6's headline gives the library's own full-length runs at 100 labels:
+# {glue:text}`06_improved_gan.ipynb::ch06_headline:s`. And the labelled subset: with 20 labels (two images per
+# class) it decides a lot, as the per-seed lines show. A run can also stop being a GAN: where a "D wins" line (epochs whose mean `loss_unl` is below 0.01)
 # says "every epoch from ... on", $D$ tells real from generated images almost perfectly from then on (chapter 6's
 # D-wins phase), $G$ gets no useful signal, and the classifier learns from the labels alone. Where the verdict says
 # "at most half", the unlabelled images, through the GAN game, did what the method promises at that number of

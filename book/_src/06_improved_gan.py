@@ -455,13 +455,12 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # ({glue:text}`ch06_lib_s1_test:.2f` % on the test set), seed 2 from {glue:text}`ch06_lib_s2_50:.2f` % to
 # {glue:text}`ch06_lib_s2_last:.2f` % ({glue:text}`ch06_lib_s2_test:.2f` % on the test set); chapter 7 ("Seed or
 # subset?") asks how much of that the labelled subset decides, since a seed draws one along with the weights.
-# Third, the port's one long run, at the script's constant
-# rate of 0.003, climbs slowly but for long: {glue:text}`ch06_port_50:.2f` % on the test set at epoch 50,
-# {glue:text}`ch06_port_100:.2f` % at epoch 100 and {glue:text}`ch06_port_300:.2f` % at epoch
-# {glue:text}`ch06_port_epochs:.0f`, {glue:text}`ch06_port_vs_paper` the paper's 99.07 % (its averaged $D$ is
-# read without the bias correction, which shrinks its biases in the first few dozen epochs, so those epochs do not
-# compare with the library's). So the final script at its constant rate
-# can get there with some seeds; a few seeds of each code cannot say with how many.
+# Third, the port's one long run, at the script's constant rate of 0.003, climbs slowly but for long:
+# {glue:text}`ch06_port_50:.2f` % on the test set at epoch 50, {glue:text}`ch06_port_100:.2f` % at epoch 100 and
+# {glue:text}`ch06_port_300:.2f` % at epoch {glue:text}`ch06_port_epochs:.0f`, {glue:text}`ch06_port_vs_paper` the
+# paper's 99.07 % (its averaged $D$ is read without the bias correction, which shrinks its biases in the first few
+# dozen epochs, so those epochs do not compare with the library's). So the final script at its constant rate can
+# get there with some seeds; a few seeds of each code cannot say with how many.
 
 # %% [markdown]
 # Is the port the same algorithm as the library? Its log also gives the three losses, epoch by epoch, and they are

@@ -320,11 +320,11 @@ glue("ch06_epochs", epochs)
 # differences, step after step. So where a run *ends* is a property of the recipe and the seed, not of a
 # difference in code, and the two can only be compared over seeds.
 #
-# The reference has also been run for many epochs on this kind of machine (2-core CPU, about 75 s per epoch,
+# The reference has also been run for many epochs on this kind of machine (2-core CPU, over a minute per epoch,
 # stopped before epoch 300 when the machine's time ran out; its logs are in `book/results/reference_runs.json`).
 # The next cell puts its curves beside the library's stored runs of the same recipe, seed by seed, and beside the
 # log of an independent port of the same script to Chainer (one seed on a GPU, 300 epochs; **not run here**: its
-# author's log, stored in `book/results/external/` with its source). The reference's and the port's logs give the
+# author's log, stored in `book/results/external/` with the address and commit it comes from). The reference's and the port's logs give the
 # error on the **test** set, epoch by epoch; the library's runs are watched on the **validation** split, and their
 # test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
 
@@ -344,8 +344,9 @@ port_acc = [100 * (1 - e) for e in port["test_err"]]
 # run of them first) once stored, else the 90-epoch run of the recipe experiments
 seed_files = sorted(results_path("headline").glob("final-300-seed*.json"))
 seed_files = [f for f in seed_files if f.stem.endswith("-cuda")] or seed_files
-# (two seeds at least: the text below compares seeds 1 and 2)
-head = combine_seeds([load_run(f) for f in seed_files]) if len(seed_files) > 1 else None
+heads = [load_run(f) for f in seed_files]  # (a GPU stores its seeds in one file)
+# two seeds at least: the text below compares seeds 1 and 2
+head = combine_seeds(heads) if sum(len(seed_ids(h)) for h in heads) > 1 else None
 lib_name, lib_run = ((f"{head['epochs']:.0f} epochs", head) if head else
                      ("final-90", load_run(results_path("recipe/final-90.json"))))
 lib_ep, lib_acc = val_curve(lib_run, "averaged")
@@ -449,8 +450,8 @@ glue("ch06_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # these climb at different speeds). Second, the codes climb to the same neighbourhood, and how high a run levels
 # off depends on its seed as well: after {glue:text}`ch06_ref_epochs:.0f` epochs the reference's seed 1 stands at
 # {glue:text}`ch06_ref_raw_last:.2f` % (raw $D$) and {glue:text}`ch06_ref_avg_last:.2f` % (averaged $D$) on the
-# test set, the library's seed 1 at {glue:text}`ch06_lib_at_ref_end:.2f` % on validation. After epoch 50 the
-# library's first two seeds move on at different heights: seed 1 from {glue:text}`ch06_lib_s1_50:.2f` % to
+# test set, the library's seed 1 at {glue:text}`ch06_lib_at_ref_end:.2f` % on validation. From epoch 50 to the
+# end the library's first two seeds stay at different heights: seed 1 goes from {glue:text}`ch06_lib_s1_50:.2f` % to
 # {glue:text}`ch06_lib_s1_last:.2f` % at epoch {glue:text}`ch06_lib_epochs:.0f`
 # ({glue:text}`ch06_lib_s1_test:.2f` % on the test set), seed 2 from {glue:text}`ch06_lib_s2_50:.2f` % to
 # {glue:text}`ch06_lib_s2_last:.2f` % ({glue:text}`ch06_lib_s2_test:.2f` % on the test set); chapter 7 ("Seed or
@@ -520,9 +521,8 @@ display(Markdown(markdown_table()))
 
 # %% [markdown]
 # Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100
-# labels, two seeds side by side, long enough to see where each ends. `book/_tools/campaign.sh` runs them on
-# a CPU (resumable; about 100 ms per step for two seeds, so 90 epochs take about an hour and a half) and every
-# finished run is stored in `book/results/recipe/` with its configuration, command, commit and curves. The
+# labels, two or three seeds side by side, long enough to see where each ends. `book/_tools/campaign.sh` runs
+# them on a CPU (resumable; the table below gives each run's wall time) and every finished run is stored in `book/results/recipe/` with its configuration, command, commit and curves. The
 # compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.
 
 # %% tags=["hide-input"]
@@ -655,7 +655,7 @@ display(Markdown(verdict))
 # The paper's 0.93 % comes from 300 epochs. `python -m ssgan_lib train --labels 100 --epochs 300` trains one such
 # run from the command line: it checkpoints as it goes, continues after an interruption with `--resume`, and stores
 # its curves with its result in `metrics.json`. `book/_tools/campaign.sh` trains the default recipe that long, 100
-# labels, one job per seed (4.5-5 hours of one CPU core each), and stores each finished seed in
+# labels, one job per seed (hours of one CPU core each; the caption below gives the wall time), and stores each finished seed in
 # `book/results/headline/`; the comparison with the reference above already read them as one run of several seeds
 # (`ssgan_lib.runs.combine_seeds`). The next cell draws the validation curve of each seed beside the
 # reference's runs of the same script and the port's 300 epochs, and gives each seed's test error, measured once
@@ -876,7 +876,7 @@ if not run.smoke:
 # - **Feature matching on the wrong layer or per sample**: the reference uses the last hidden layer of $D$, after
 #   the ReLU and before the noise, and batch means.
 # - **No data-dependent initialisation**: the pre-activations start far from zero mean and unit variance (the
-#   table above shows what the init fixes); the ablation above measures what skipping it costs.
+#   table above shows what the init fixes); the ablation above measures what skipping it changes.
 # - **Evaluating the live $D$ with the noise on**: accuracy drops and jumps from evaluation to evaluation. Evaluate
 #   the averaged $D$ with `train=False`.
 # - **An uncorrected average in a short run**: every weight is scaled by $1-\beta^t$.

@@ -321,12 +321,12 @@ glue("ch06_epochs", epochs)
 # difference in code, and the two can only be compared over seeds.
 #
 # The reference has also been run for many epochs on this kind of machine (2-core CPU, over a minute per epoch,
-# stopped before epoch 300 when the machine's time ran out; its logs are in `book/results/reference_runs.json`).
-# The next cell puts its curves beside the library's stored runs of the same recipe, seed by seed, and beside the
-# log of an independent port of the same script to Chainer (one seed on a GPU, 300 epochs; **not run here**: its
-# author's log, stored in `book/results/external/` with the address and commit it comes from). The reference's and the port's logs give the
-# error on the **test** set, epoch by epoch; the library's runs are watched on the **validation** split, and their
-# test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
+# stopped before epoch 300 when the machine's time ran out; its logs are in `book/results/reference_runs.json`). The
+# next cell puts its curves beside the library's stored runs of the same recipe, seed by seed, and beside the log of
+# an independent port of the same script to Chainer (one seed on a GPU, 300 epochs; **not run here**: its author's
+# log, stored in `book/results/external/` with the address and commit it comes from). The reference's and the port's
+# logs give the error on the **test** set, epoch by epoch; the library's runs are watched on the **validation** split,
+# and their test accuracy is measured once, after the last step. The two splits differ, so compare the shapes.
 
 # %% tags=["hide-input"]
 import statistics
@@ -520,10 +520,11 @@ from ssgan_lib.recipes import markdown_table
 display(Markdown(markdown_table()))
 
 # %% [markdown]
-# Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100
-# labels, two or three seeds side by side, long enough to see where each ends. `book/_tools/campaign.sh` runs
-# them on a CPU (resumable; the table below gives each run's wall time) and every finished run is stored in `book/results/recipe/` with its configuration, command, commit and curves. The
-# compressed schedule keeps the paper-era shape: 60 epochs at the full rate, then 30 decaying to 0.
+# Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100 labels,
+# two or three seeds side by side, long enough to see where each ends. `book/_tools/campaign.sh` runs them on a CPU
+# (resumable; the table below gives each run's wall time) and every finished run is stored in `book/results/recipe/`
+# with its configuration, command, commit and curves. The compressed schedule keeps the paper-era shape: 60 epochs at
+# the full rate, then 30 decaying to 0.
 
 # %% tags=["hide-input"]
 recipe_runs = {
@@ -652,16 +653,15 @@ display(Markdown(verdict))
 # %% [markdown]
 # ### The headline: the default recipe at full length
 #
-# The paper's 0.93 % comes from 300 epochs. `python -m ssgan_lib train --labels 100 --epochs 300` trains one such
-# run from the command line: it checkpoints as it goes, continues after an interruption with `--resume`, and stores
-# its curves with its result in `metrics.json`. `book/_tools/campaign.sh` trains the default recipe that long, 100
-# labels, one job per seed (hours of one CPU core each; the caption below gives the wall time), and stores each finished seed in
-# `book/results/headline/`; the comparison with the reference above already read them as one run of several seeds
-# (`ssgan_lib.runs.combine_seeds`). The next cell draws the validation curve of each seed beside the
-# reference's runs of the same script and the port's 300 epochs, and gives each seed's test error, measured once
-# after its last step; until they are stored, the 90-epoch runs of the recipe stand in their place. A GPU trains
-# the three seeds at once (`STAGE=headline bash book/_tools/gpu_runs.sh`); where that run is stored, the cell
-# shows it instead.
+# The paper's 0.93 % comes from 300 epochs. `python -m ssgan_lib train --labels 100 --epochs 300` trains one such run
+# from the command line: it checkpoints as it goes, continues after an interruption with `--resume`, and stores its
+# curves with its result in `metrics.json`. `book/_tools/campaign.sh` trains the default recipe that long, 100 labels,
+# one job per seed (hours of one CPU core each; the caption below gives the wall time), and stores each finished seed
+# in `book/results/headline/`; the comparison with the reference above already read them as one run of several seeds
+# (`ssgan_lib.runs.combine_seeds`). The next cell draws the validation curve of each seed beside the reference's runs
+# of the same script and the port's 300 epochs, and gives each seed's test error, measured once after its last step;
+# until they are stored, the 90-epoch runs of the recipe stand in their place. A GPU trains the three seeds at once
+# (`STAGE=headline bash book/_tools/gpu_runs.sh`); where that run is stored, the cell shows it instead.
 
 # %% tags=["hide-input"]
 from ssgan_lib.reproduce import PAPER_STD
@@ -718,11 +718,11 @@ glue("ch06_headline", headline)  # for the introduction and chapter 7
 #
 # Ports of this recipe often change one of its details without noticing: they train the hidden weight-norm scales
 # (`torch.nn.utils.weight_norm` does), use `torch.optim.Adam` (epsilon outside the square root), or skip the
-# data-dependent initialisation. `ssgan_lib.ablation` names these variants (each a change of `TrainConfig`
-# fields), `python -m ssgan_lib train` has a flag for each (`--hidden-scale trainable`, `--adam-eps outside`,
+# data-dependent initialisation. `ssgan_lib.ablation` names these variants (each a change of `TrainConfig` fields),
+# `python -m ssgan_lib train` has a flag for each (`--hidden-scale trainable`, `--adam-eps outside`,
 # `--no-data-init`), and `STAGE=ablate bash book/_tools/gpu_runs.sh` trains them all with the same seeds. The
-# comparison is on the **validation** split; the test set plays no part in it. The next cell shows the stored result (a GPU run when there is one, else a short
-# CPU run):
+# comparison is on the **validation** split; the test set plays no part in it. The next cell shows the stored result
+# (a GPU run when there is one, else a short CPU run):
 
 # %% tags=["hide-input"]
 ablation_files = [results_path("ablation_cuda.json"), results_path("ablation_cpu.json")]
@@ -1046,7 +1046,9 @@ if not run.smoke:
 # ## References
 #
 # - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
-#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016; reference code [github.com/openai/improved-gan](https://github.com/openai/improved-gan) (`train_mnist_feature_matching.py`, `nn.py`).
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016; reference code
+#   [github.com/openai/improved-gan](https://github.com/openai/improved-gan) (`train_mnist_feature_matching.py`,
+#   `nn.py`).
 # - T. Salimans, D. P. Kingma. [*Weight Normalization: A Simple Reparameterization to Accelerate Training of Deep
 #   Neural Networks*](https://arxiv.org/abs/1602.07868). NeurIPS 2016.
 # - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. [*Good Semi-supervised Learning That Requires a Bad

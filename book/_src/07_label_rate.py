@@ -138,37 +138,40 @@ if stored:
     )
     print("\n".join(study_lines(stored, meta)))
     display(Markdown(study_verdict(stored)))
+    glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
 else:
     print(
         "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"
         "the CPU campaign that produces it has not finished. The sweep below,\n"
         "run by this notebook, is all this page shows."
     )
+    glue("ch07_study_epochs", "(not stored)")
 
 # %% [markdown]
-# Three things stand between such a table and the paper's column, and three seeds cannot separate them. Length:
-# where the caption gives fewer epochs than the paper's 300, the runs stopped early, and the reference's own seed-1
-# curves in chapter 6 (both versions) are still rising after 50 epochs, and so is the one 300-epoch run shown
-# there, an independent port of the script ("Twenty labels for longer" below trains 20 labels longer). Chapter
-# 6's headline gives the library's own full-length runs at 100 labels:
-# {glue:text}`06_improved_gan.ipynb::ch06_headline:s`. And the labelled subset: with 20 labels (two images per
-# class) it decides a lot, as the per-seed lines show. A run can also stop being a GAN: where a "D wins" line (epochs whose mean `loss_unl` is below 0.01)
-# says "every epoch from ... on", $D$ tells real from generated images almost perfectly from then on (chapter 6's
-# D-wins phase), $G$ gets no useful signal, and the classifier learns from the labels alone. Where the verdict says
-# "at most half", the unlabelled images, through the GAN game, did what the method promises at that number of
-# labels; the 60,000-label row is the ceiling to hold the 200-label row against.
+# Three things stand between such a table and the paper's column, and three seeds cannot separate them.
+# **Length**: where the caption gives fewer epochs than the paper's 300, the runs stopped early. In chapter 6 the
+# reference's seed-1 curves (both versions) and the 300-epoch log of an independent port of the script are still
+# rising after 50 epochs. Chapter 6's headline trains the library's recipe for the full length at 100 labels, to
+# set beside the 100-label row above: {glue:text}`06_improved_gan.ipynb::ch06_headline:s`. ("Twenty labels for
+# longer" below asks the same at 20 labels.) **The labelled subset**: with 20 labels (two images per class) it
+# decides a lot, as the per-seed lines show. **The game itself**: a run can stop being a GAN. Where a "D wins"
+# line (epochs whose mean `loss_unl` is below 0.01) says "every epoch from ... on", $D$ tells real from generated
+# images almost perfectly from then on (chapter 6's D-wins phase), $G$ gets no useful signal, and the classifier
+# learns from the labels alone. Where the verdict says "at most half", the unlabelled images, through the GAN
+# game, did what the method promises at that number of labels; the 60,000-label row is the ceiling to hold the
+# 200-label row against.
 #
 # ### Seed or subset?
 #
-# In the per-seed lines above, seed 1 is the slowest SSGAN-FM run at several label counts, and it is the slow seed
-# in chapter 6's recipe runs too. That is fewer findings than it looks: every label count gives run $s$ the same
-# initial weights, the same noise and the same batch order (all drawn from seed $s$), and its labelled subsets
-# are nested (the 100 images are the first 100 of the 200). And seed $s$ chooses two things at once: the run's
-# weights, noise and batch order, and its labelled subset. `TrainConfig.data_seed` (`--data-seed`, the
-# reference's `--seed_data`) separates them: every run of a job labels the same subset, while the weights, noise
-# and batch order still follow seed $s$. The campaign trained two such jobs, three runs each, on subsets 1 and 2
-# (100 labels, 30 epochs, recipe `final`), judged on the validation split. A row that stays low in both columns
-# points to the weights; a column that stays low, to the subset.
+# In the per-seed lines above, seed 1 is the slowest SSGAN-FM run at several label counts, and it is the slow seed in
+# chapter 6's recipe runs too. That is fewer findings than it looks: every label count gives run $s$ the same initial
+# weights, the same noise and the same batch order (all drawn from seed $s$), and its labelled subsets are nested (the
+# 100 images are the first 100 of the 200). And seed $s$ chooses two things at once: the run's weights, noise and
+# batch order, and its labelled subset. `TrainConfig.data_seed` (`--data-seed`, the reference's `--seed_data`)
+# separates them: every run of a job labels the same subset, while the weights, noise and batch order still follow
+# seed $s$. The campaign trained two such jobs, three runs each, on subsets 1 and 2 (100 labels,
+# {glue:text}`ch07_subset_epochs:.0f` epochs, recipe `final`), judged on the validation split. A row that stays low in
+# both columns points to the weights; a column that stays low, to the subset.
 
 # %%
 subset_runs = {int(f.stem.split("-")[1]): load_run(f)
@@ -177,6 +180,7 @@ if subset_runs:
     table, verdict = seed_subset_table(subset_runs)
     some = next(iter(subset_runs.values()))
     hours = sum(m["wall_seconds"] for m in subset_runs.values()) / 3600
+    glue("ch07_subset_epochs", float(some["epochs"]))
     caption = (
         "*Validation accuracy (%) of the averaged D at the last evaluation, raw D in "
         f"brackets; {some['labels']} labels, {some['device_name']}, {hours:.1f} h of "
@@ -187,6 +191,7 @@ if subset_runs:
 else:
     print("Not stored yet: book/results/seed_vs_subset/ (the campaign's subset-1\n"
           "and subset-2 jobs).")
+    glue("ch07_subset_epochs", float("nan"))
 
 # %% [markdown]
 # The verdict above says which of the two moved the result more in these six runs; two subsets and three weight
@@ -287,14 +292,14 @@ else:
 # %% [markdown]
 # ### Twenty labels for longer
 #
-# At 20 labels the study's SSGAN-FM runs end far above the paper's 16.77 % after their 50 epochs. Is that their
-# length? The campaign trained the same recipe at 20 labels for longer, one job per seed
-# (`book/results/labels_20/`), with a validation split of 5,000 training images whose labels are never used, so
-# that the curves can be read without the test set. Their labelled subsets are not the study's: a run with a
-# validation split draws its 20 labels from the 55,000 images the split leaves. The next cell shows each seed's
-# validation curve and, under it, the epoch means of $L_{\text{unl}}$ (below the dotted line $D$ wins the
-# unsupervised game outright, as in chapter 6), the seed table (test error measured once, after the last step)
-# and how far each curve moved from the study's length to the end.
+# At 20 labels the study's SSGAN-FM runs end far above the paper's 16.77 % after their {glue:text}`ch07_study_epochs`
+# epochs. Is that their length? The campaign trained the same recipe at 20 labels for longer, one job per seed
+# (`book/results/labels_20/`), with a validation split of 5,000 training images whose labels are never used, so that
+# the curves can be read without the test set. Their labelled subsets are not the study's: a run with a validation
+# split draws its 20 labels from the 55,000 images the split leaves. The next cell shows each seed's validation curve
+# and, under it, the epoch means of $L_{\text{unl}}$ (below the dotted line $D$ wins the unsupervised game outright,
+# as in chapter 6), the seed table (test error measured once, after the last step) and how far each curve moved from
+# the study's length to the end.
 
 # %% tags=["hide-input"]
 import statistics
@@ -367,11 +372,12 @@ else:
     print("Not stored yet: book/results/labels_20/ (the campaign's labels20 jobs).")
 
 # %% [markdown]
-# How to read it: a curve still climbing at its last epoch says that length is part of the gap to the paper, and
-# that the study's 50 epochs undersell the method at this label count; a curve that flattened or fell long before
-# says that more epochs of this recipe will not close it. The lower panel says whether the run was still a GAN:
-# where $L_{\text{unl}}$ stays below the dotted line, $D$ tells real from generated images almost perfectly (chapter
-# 6's D-wins phase), and the unlabelled images hardly move $D$ any more: a loss near zero has a gradient near zero.
+# How to read it: a curve still climbing at its last epoch says that length is part of the gap to the paper, and that
+# the study's {glue:text}`ch07_study_epochs` epochs undersell the method at this label count; a curve that flattened
+# or fell long before says that more epochs of this recipe will not close it. The lower panel says whether the run was
+# still a GAN: where $L_{\text{unl}}$ stays below the dotted line, $D$ tells real from generated images almost
+# perfectly (chapter 6's D-wins phase), and the unlabelled images hardly move $D$ any more: a loss near zero has a
+# gradient near zero.
 
 # %% [markdown]
 # ## A sweep of your own
@@ -568,7 +574,8 @@ glue("sweep_epochs", steps / 600, display=False)
 # - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
 #   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016 (Table 1: MNIST).
 # - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
-#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018 (why baselines and validation protocols matter).
+#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018 (why baselines and validation
+#   protocols matter).
 
 # %%
 print(run)

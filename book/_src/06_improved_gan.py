@@ -719,7 +719,7 @@ if full and head:
     display(Markdown(f"On the validation split at the end, {'; '.join(text)}."))
 else:
     print("The paper-era version at full length (book/results/recipe/paper-300.json)\n"
-          "is not stored yet: the campaign trains it after the headline seeds.")
+          "is not stored yet: the campaign's paper-300 job trains it.")
 
 # %% [markdown]
 # ### The headline: the default recipe at full length

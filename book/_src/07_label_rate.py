@@ -344,8 +344,8 @@ if l20_files:
     study = [r["test_error"] for r in stored
              if r["labels"] == 20 and r["method"] == "ssgan-fm"]
     text = (f"After {l20['epochs']:.0f} epochs: {statistics.fmean(err):.2f} % test"
-            f" error, mean over {len(err)} seed(s); the study's runs after"
-            f" {study_epochs:.0f} epochs:"
+            f" error, mean over {len(err)} seed{'s' * (len(err) > 1)};"
+            f" the study's runs after {study_epochs:.0f} epochs:"
             f" {statistics.fmean(study):.2f} %; the paper after 300:"
             f" {PAPER_ERRORS[20]:.2f} %.")
     ep, vals = val_curve(l20, "averaged")

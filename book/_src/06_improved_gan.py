@@ -675,7 +675,8 @@ if full and head:
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True,
                                   height_ratios=[3, 2])
     rows, ends = [], {}
-    seeds = set(seed_ids(next(iter(full.values()))))  # the seeds both versions ran
+    # the seeds both versions ran
+    seeds = set(seed_ids(next(iter(full.values())))) & set(seed_ids(head))
     for name, m in {**full, f"final-{head['epochs']:.0f}": head}.items():
         which = RECIPES[m["config"]["recipe"]].eval_params
         ep, vals = val_curve(m, which)

@@ -54,6 +54,17 @@ def epoch_means(run: dict[str, Any], key: str) -> tuple[list[int], list[list[flo
     return epochs, [[statistics.fmean(col) for col in zip(*buckets[e])] for e in epochs]
 
 
+def per_seed(run: dict[str, Any], which: str = "averaged") -> dict[int, dict[str, Any]]:
+    """Each seed's curves, ``{seed: dict(epoch, acc, loss_epoch, loss_unl, test)}``: validation accuracy (%) of the
+    averaged or raw D at the evaluation epochs ``epoch``, ``loss_unl`` epoch means at ``loss_epoch``, and the test
+    accuracy (%) measured once after the last step."""
+    ep, acc = val_curve(run, which)
+    e2, lu = epoch_means(run, "loss_unl")
+    return {seed: dict(epoch=ep, acc=[v[j] for v in acc], loss_epoch=e2, loss_unl=[v[j] for v in lu],
+                       test=100 * run["test_accuracy_per_seed"][j])
+            for j, seed in enumerate(seed_ids(run))}
+
+
 def seed_mean(values: list[list[float]]) -> list[float]:
     """Mean over seeds of each row (a row = one evaluation, one value per seed)."""
     return [statistics.fmean(v) for v in values]

@@ -8,7 +8,7 @@ import pytest
 
 from ssgan_lib.data import validation_split
 from ssgan_lib.runs import (combine_seeds, confusion, confusion_table, d_wins, epoch_means, last_val, load_run,
-                            recipe_table, seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
+                            per_seed, recipe_table, seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -126,6 +126,11 @@ def test_combine_seeds_puts_separate_seed_jobs_side_by_side():
     assert both["commands"] == ["train --seed 1", "train --seed 2"] and both["config"]["seed"] == 1
     assert val_curve(both)[1] == [[50.0, 50.0], [90.0, 90.0]]
     assert epoch_means(both, "loss_unl")[1] == [[0.1, 0.2], [0.1, 0.2]]
+    seeds = per_seed(both)  # the same values, one seed at a time
+    assert sorted(seeds) == [1, 2] and seeds[2]["epoch"] == val_curve(both)[0]
+    assert seeds[2]["acc"] == [50.0, 90.0] and seeds[2]["loss_unl"] == [0.2, 0.2]
+    assert seeds[1]["loss_epoch"] == epoch_means(both, "loss_unl")[0]
+    assert seeds[1]["test"] == pytest.approx(98.0) and seeds[2]["test"] == pytest.approx(99.0)
     other = one(2, 0.99, 0.2)
     other["config"]["lr"] = 0.001
     with pytest.raises(ValueError, match="lr"):

@@ -193,6 +193,7 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
     lines = ["| run | recipe: lr, decay | seeds × epochs | raw D (%) | averaged D (%) | D-wins epochs | wall |",
              "|---|---|---|---|---|---|---|"]
     notes = []
+    pm = lambda v: f"{v['mean']:.2f}" + (f" ± {v['std']:.2f}" if v["seeds"] > 1 else "")  # noqa: E731
     for name, m in runs.items():
         raw, avg = last_val(m, "raw"), last_val(m, "averaged")
         _, lu = epoch_means(m, "loss_unl")
@@ -201,15 +202,14 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
         lines.append(
             f"| {name} | {m['config']['recipe']}: {m['config']['lr']:g}, "
             + (f"last {decay:.0f} ep." if decay else "constant")
-            + f" | {raw['seeds']} × {raw['epoch']:.0f} | {raw['mean']:.2f} ± {raw['std']:.2f}"
-            f" | {avg['mean']:.2f} ± {avg['std']:.2f} | {', '.join(map(str, wins))}"
+            + f" | {raw['seeds']} × {raw['epoch']:.0f} | {pm(raw)} | {pm(avg)} | {', '.join(map(str, wins))}"
             f" | {m['wall_seconds'] / 3600:.1f} h |")
         flags = changed_flags(m)
         if flags:
             notes.append(f"{name}: `{flags}`. ")
     device = next(iter(runs.values()))["device_name"] if runs else ""
     caption = ("*" + "".join(notes) + "Raw and averaged D: validation accuracy (5,000 images) at the last"
-               " evaluation, mean ± standard deviation over seeds. D-wins epochs: per seed, the epochs whose mean"
+               " evaluation, mean ± standard deviation over seeds (one seed: its value). D-wins epochs: per seed, the epochs whose mean"
                f" `loss_unl` is below {below:g}. {device}; commands and commits in `book/results/recipe/`.*")
     return "\n".join(lines) + "\n\n" + caption
 

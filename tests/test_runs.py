@@ -51,6 +51,9 @@ def test_recipe_table_reports_the_last_evaluation_d_wins_and_flags():
     assert table.splitlines()[2] == ("| a | final: 0.003, last 1 ep. | 2 × 2 | 90.00 ± 14.14 | 92.50 ± 3.54 | 1, 0"
                                      " | 2.0 h |")
     assert caption.startswith("*a: `--lr-decay-epochs 1`. ") and caption.endswith("`book/results/recipe/`.*")
+    one = dict(run, history={k: [r[:1] if isinstance(r, list) else r for r in v]  # seed 1 alone
+                             for k, v in run["history"].items()})
+    assert recipe_table({"a": one}).splitlines()[2].split(" | ")[3:5] == ["80.00", "90.00"]
 
 
 def test_d_wins_counts_the_epochs_below_the_threshold_and_a_phase_that_lasts():

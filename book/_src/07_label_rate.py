@@ -365,8 +365,17 @@ if l20_files:
                  " below where it stood at that epoch: past the study's length,"
                  " more epochs of this recipe did not help these runs.")
     else:
-        text += (" Some curve rose past the study's length: there, length is part of"
-                 " the gap to the paper.")
+        rose = [str(seed) for seed, mid, end in zip(seed_ids(l20), at_study, vals[-1])
+                if end > mid]
+        if rose:
+            many = len(rose) > 1
+            text += (f" Seed{'s' * many} {', '.join(rose)} ended above where"
+                     f" {'they' if many else 'it'} stood at epoch {study_epochs:.0f}:"
+                     f" for {'these runs' if many else 'that run'}, length is part of"
+                     " the gap to the paper.")
+        else:
+            text += (" Every curve ended below where it stood at epoch"
+                     f" {study_epochs:.0f}.")
     display(Markdown(text))
 else:
     print("Not stored yet: book/results/labels_20/ (the campaign's labels20 jobs).")

@@ -209,8 +209,9 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
             notes.append(f"{name}: `{flags}`. ")
     device = next(iter(runs.values()))["device_name"] if runs else ""
     caption = ("*" + "".join(notes) + "Raw and averaged D: validation accuracy (5,000 images) at the last"
-               " evaluation, mean ± standard deviation over seeds (one seed: its value). D-wins epochs: per seed, the epochs whose mean"
-               f" `loss_unl` is below {below:g}. {device}; commands and commits in `book/results/recipe/`.*")
+               " evaluation, mean ± standard deviation over seeds (one seed: its value). D-wins epochs: per seed,"
+               f" the epochs whose mean `loss_unl` is below {below:g}. {device}; commands and commits in"
+               " `book/results/recipe/`.*")
     return "\n".join(lines) + "\n\n" + caption
 
 

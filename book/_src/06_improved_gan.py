@@ -672,12 +672,11 @@ if full and head:
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True,
                                   height_ratios=[3, 2])
     # each version with the D its recipe evaluates (final: averaged, as `lib` holds)
-    # and the epochs over which its rate decays (0: constant)
+    # and the epochs over which its rate decays (as the run resolved it; 0: constant)
     sides = []
     for n, m in full.items():
-        recipe, c = RECIPES[m["config"]["recipe"]], m["config"]
-        decay = c["lr_decay_epochs"] or recipe.decay_fraction * m["epochs"]
-        sides.append((n, recipe.eval_params, per_seed(m, recipe.eval_params), decay))
+        which = RECIPES[m["config"]["recipe"]].eval_params
+        sides.append((n, which, per_seed(m, which), m["recipe"]["lr_decay_epochs"]))
     sides.append((f"final-{head['epochs']:.0f}", "averaged", lib, 0))
     seeds = sorted(set(sides[0][2]) & set(lib))  # the seeds both versions ran
     rows, ends, late = [], {seed: [] for seed in seeds}, []

@@ -3,8 +3,8 @@
     python resume_check.py DIR_A DIR_B [DIR_C ...]
 
 Every array of ``ckpt.npz`` (all shared variables, RandomStates, MRG host states, permutations, predictions; not
-``segments``, which says when each process started) must
-be equal with ``np.array_equal``, and every per-epoch number of the history equal exactly (wall times aside).
+``segments``, which says when each process started) must be equal with ``np.array_equal``, and every per-epoch
+number of the history equal exactly (wall times aside).
 Exits 1 on any difference.
 """
 from __future__ import annotations

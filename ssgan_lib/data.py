@@ -150,10 +150,11 @@ def find_data_dir(download: bool = True) -> Path:
             shutil.rmtree(target / "MNIST", ignore_errors=True)
     else:
         reason = "download not allowed"
-    searched = ", ".join(str(d) for d in dirs)
+    searched = ", ".join(str(d.absolute()) for d in dirs)  # where a relative $SSGAN_DATA_DIR led
     raise DataNotFoundError(
         f"MNIST not found (searched {searched}) and could not be downloaded ({reason}). "
-        f"Fix: set {ENV_VAR}=/path/to/folder holding MNIST/raw/ (e.g. ../shared/data), "
+        f"Fix: set {ENV_VAR}=/absolute/path/to/folder holding MNIST/raw/ (notebooks and tests run from "
+        'other folders; e.g. "$PWD/../shared/data" from the repository root), '
         f"or put the four MNIST files in {dirs[-1] / 'MNIST' / 'raw'}."
     )
 

@@ -178,6 +178,15 @@ def test_missing_data_without_download(no_data):
         D.load_mnist("cpu", download=False)
 
 
+def test_a_relative_data_dir_is_reported_where_it_led(no_data, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(D.ENV_VAR, "../shared/data")  # README's folder, but relative to this cwd
+    with pytest.raises(D.DataNotFoundError) as exc:
+        D.find_data_dir(download=False)
+    _check_message(str(exc.value))
+    assert str(tmp_path / ".." / "shared" / "data") in str(exc.value) and "/absolute/" in str(exc.value)
+
+
 def test_missing_data_when_the_download_fails(no_data, monkeypatch):
     import torchvision.datasets
 

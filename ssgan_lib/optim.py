@@ -55,9 +55,10 @@ class PaperAdam:
         else:
             torch._foreach_sqrt_(denom)
             torch._foreach_add_(denom, self.eps)
-        upd = torch._foreach_mul(self.m, step_size)
-        torch._foreach_div_(upd, denom)
-        torch._foreach_sub_(self.params, upd)
+        # p - step_size * m / denom as p + m / (denom / -step_size): one pass less over every tensor than
+        # forming step_size * m first (the step size is a device tensor, addcdiv's factor a number)
+        torch._foreach_div_(denom, -step_size)
+        torch._foreach_addcdiv_(self.params, self.m, denom)
 
     def set_lr(self, lr: float) -> None:
         self.lr.fill_(lr)

@@ -23,6 +23,8 @@ run: ``loss_lab``, ``loss_unl``, ``loss_g``, ``train_acc``. The configuration is
 """
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from . import losses
@@ -114,10 +116,23 @@ def forward_batches(D: torch.nn.Module, batches: list[torch.Tensor], noise: list
     concatenation) gets all of them in one forward, as the reference does.
     """
     if not getattr(D, "batch_norm", False):
-        return D(torch.cat(batches, dim=1), noise, train=True)
+        return D(batches[0] if len(batches) == 1 else torch.cat(batches, dim=1), noise, train=True)
     n_real = len(batches) if n_real is None else n_real
     outs = [D(x, train=True, real=i < n_real) for i, x in enumerate(batches)]
     return torch.cat([o[0] for o in outs], dim=1), torch.cat([o[1] for o in outs], dim=1)
+
+
+@contextlib.contextmanager
+def frozen(params: list[torch.Tensor]):
+    """Within ``with``: ``params`` do not require gradients (autograd records nothing for them)."""
+    flags = [p.requires_grad for p in params]
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
 
 
 def ssgan_step(cfg: TrainConfig, D: torch.nn.Module, G: torch.nn.Module | None, opt_d, opt_g, avg,
@@ -158,12 +173,17 @@ def ssgan_step(cfg: TrainConfig, D: torch.nn.Module, G: torch.nn.Module | None, 
     # ---- G step: feature matching (ssgan-fm) or fool the K+1 head (sgan) ------------------------------------
     if G is not None:
         fake2 = G(inp["z2"])
-        raw2, feat = forward_batches(D, [inp["x_unl2"], fake2], inp["noise_g"], n_real=1)  # real, then generated
+        # D sees the real batch, then the generated one, each with its rows of the noise drawn for both (the
+        # reference's one forward of the concatenation, row for row). The real features are a fixed target:
+        # no graph is kept for them, and G's loss needs no gradient of D's weights: none is computed.
+        with torch.no_grad():
+            _, f_real = forward_batches(D, [inp["x_unl2"]], [n[:, :B] for n in inp["noise_g"]])
+        with frozen(d_params):
+            raw_fake, f_fake = forward_batches(D, [fake2], [n[:, B:] for n in inp["noise_g"]], n_real=0)
         if method == "ssgan-fm":
-            f_real, f_fake = feat.split(B, dim=1)
-            loss_g = losses.feature_matching_loss(f_real.detach(), f_fake, cfg.fm_kind)
+            loss_g = losses.feature_matching_loss(f_real, f_fake, cfg.fm_kind)
         else:
-            loss_g = losses.sgan_g_loss(raw2[:, B:])
+            loss_g = losses.sgan_g_loss(raw_fake)
         opt_g.step(list(torch.autograd.grad(loss_g.sum(), opt_g.params)))
     else:
         loss_g = torch.zeros_like(loss_lab)

@@ -62,6 +62,33 @@ def test_wnlinear_column_norms_equal_g_and_forward_is_xw_plus_b():
     assert torch.allclose(layer(x), ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("eps", [0.0, 1e-6])
+def test_wn_linear_backward_equals_autograd_of_its_formula(eps):
+    """The hand-written backward of ``wn_linear`` against autograd through ``x @ (theta g / n) + b`` (float64), every
+    input's gradient, and with only some inputs needing one (as D's frozen hidden scales and the G step have it)."""
+    from ssgan_lib.models import wn_linear
+
+    def formula(x, theta, g, b):
+        n = torch.sqrt(theta.square().sum(dim=1, keepdim=True) + eps)
+        return torch.baddbmm(b, x, theta * (g / n))
+
+    g64 = gen(12)
+    args = [torch.randn(2, 5, 6, generator=g64, dtype=torch.float64), torch.randn(2, 6, 4, generator=g64, dtype=torch.float64),
+            torch.rand(2, 1, 4, generator=g64, dtype=torch.float64) + 0.5, torch.randn(2, 1, 4, generator=g64, dtype=torch.float64)]
+    w = torch.randn(2, 5, 4, generator=g64, dtype=torch.float64)
+    for needs in ([True] * 4, [False, True, False, True], [True, False, False, False]):
+        a = [t.clone().requires_grad_(n) for t, n in zip(args, needs)]
+        r = [t.clone().requires_grad_(n) for t, n in zip(args, needs)]
+        out, ref = wn_linear(*a, eps=eps), formula(*r)
+        torch.testing.assert_close(out, ref, rtol=1e-13, atol=1e-13)
+        want = [t for t in a if t.requires_grad]
+        got = torch.autograd.grad((out * w).sum(), want)
+        exp = torch.autograd.grad((ref * w).sum(), [t for t in r if t.requires_grad])
+        for x, y in zip(got, exp):
+            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda *t: wn_linear(*t, eps=eps), [t.clone().requires_grad_() for t in args])
+
+
 def test_only_the_output_layer_trains_its_scale():
     D = SalimansD(2)
     params = {id(p) for p in D.parameters()}

@@ -26,7 +26,7 @@ import torch
 from . import __version__
 from .data import load_mnist
 from .atomic import atomic_path, write_json
-from .runs import D_WINS_BELOW, d_wins, epoch_means, git_commit
+from .runs import D_WINS_BELOW, d_wins, epoch_means, git_commit, machine
 from .train import CheckpointError, TrainConfig, Trainer
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
@@ -220,7 +220,8 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                       "commit": commit} for s, e in enumerate(errs)]
             write_rows(out, rows)
             meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(tr.wall_seconds, 1), "steps": tr.step,
-                                               "config": asdict(cfg), "commit": commit, "history": tr.history}
+                                               "config": asdict(cfg), "commit": commit, "machine": machine(),
+                                               "history": tr.history}
             meta.update({"commit": commit, "device": device,
                          "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
                          "seeds": seeds, "ssgan_lib": __version__, "torch": torch.__version__,

@@ -295,6 +295,26 @@ def git_commit() -> str | None:
         return None
 
 
+def machine() -> dict[str, Any]:
+    """What a float32 run's rounding depends on besides its config and commit: torch, its thread count, the CPU
+    (or GPU) model, Python. A re-run compares exactly only where these match."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": cpu, "gpu": gpu,
+            "python": platform.python_version()}
+
+
 def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     """The record of a finished run: test accuracy of the D its recipe evaluates (after the last step; the test
     set chose nothing), validation accuracy, length, device, wall time, the full config, command, commit, history."""
@@ -329,7 +349,7 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
         # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
         "config": asdict(cfg),
         "command": command if command is not None else "python -m ssgan_lib " + shlex.join(sys.argv[1:]),
-        "commit": git_commit(),
+        "commit": git_commit(), "machine": machine(),
         "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         # losses every log_every steps and validation accuracy of the averaged and raw D every eval_every steps,
         # one value per seed: enough to plot the run without loading its checkpoint

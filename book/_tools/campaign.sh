@@ -75,6 +75,12 @@ JOBS=(
   # already end 1.3 points apart (chapter 6 combines every stored final-300-seed*.json)
   "final-300-seed4|headline/final-300-seed4.json|--recipe final --epochs 300 --seeds 1 --seed 4"
   "final-300-seed5|headline/final-300-seed5.json|--recipe final --epochs 300 --seeds 1 --seed 5"
+  # the study nearer the paper (issue 35): 3 subsets each, 150 epochs (the 50-epoch rows of these label counts
+  # are replaced in the CSV, whose epochs column says each row's length). Name study-<labels>-e<epochs>: stored
+  # when the book's CSV has rows of that label count at that length.
+  "study-50-e150|label_rate_mnist.csv|--labels 50 --epochs 150"
+  "study-200-e150|label_rate_mnist.csv|--labels 200 --epochs 150"
+  "study-20-e150|label_rate_mnist.csv|--labels 20 --epochs 150"
 )
 
 if [[ ! -d "$WT" ]]; then
@@ -89,9 +95,10 @@ for entry in "${JOBS[@]}"; do
   IFS='|' read -r name dest args <<<"$entry"
   out="$CAMPAIGN_DIR/$name"
   if [[ $name == study-* ]]; then done_file="$out.done"; else done_file="$out/metrics.json"; fi
-  if [[ $name == study-* ]]; then  # stored: the book's CSV has rows of its label count
-    in_book=$(awk -F, -v n="${name#study-}" '$2 == n {print "y"; exit}' "$ROOT/book/results/label_rate_mnist.csv" \
-             2>/dev/null || true)
+  if [[ $name == study-* ]]; then  # stored: the book's CSV has rows of its label count (and length, if named)
+    spec=${name#study-}; n=${spec%%-e*}; e=""; [[ $spec == *-e* ]] && e=${spec##*-e}
+    in_book=$(awk -F, -v n="$n" -v e="$e" '$2 == n && (e == "" || $5 + 0 == e + 0) {print "y"; exit}' \
+             "$ROOT/book/results/label_rate_mnist.csv" 2>/dev/null || true)
   else in_book=$([[ -f "$ROOT/book/results/$dest" ]] && echo y || true); fi
   if [[ -f "$done_file" || -n $in_book ]]; then status=done
   elif [[ -e "$out/checkpoint.pt" || -d "$out/label_rate_mnist.partial" ]]; then status=started

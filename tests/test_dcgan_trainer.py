@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from ssgan_lib import losses
-from ssgan_lib.train import ConfigError, Trainer, TrainConfig
+from ssgan_lib.config import ConfigError
+from ssgan_lib.train import Trainer, TrainConfig
 
 METHODS = ("ssgan-fm", "sgan")
 
@@ -66,7 +67,7 @@ def test_d_step_losses_are_those_of_separate_forwards(mnist, method):
     torch.testing.assert_close(got_unl, want_unl, rtol=1e-5, atol=1e-6)
 
 
-def test_the_mlp_d_keeps_one_concatenated_forward(mnist):
+def test_the_mlp_d_sees_the_d_steps_batches_in_one_forward(mnist):
     tr = ready(TrainConfig(labels=100, steps=1, val_size=100, batch_size=20, eval_every=0), mnist)
     seen = []
     hook = tr.D.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[1]))
@@ -74,7 +75,15 @@ def test_the_mlp_d_keeps_one_concatenated_forward(mnist):
         tr.train_step(tr.draw_inputs())
     finally:
         hook.remove()
-    assert seen == [60, 40]  # D step: 3B images at once; G step: 2B
+    assert seen == [60, 20, 20]  # D step: 3B images at once; G step: the real batch (no graph), then the generated
+    # the G step's two forwards, each with its rows of the noise, are the one forward of both, row for row
+    inp = tr.draw_inputs()
+    x = torch.cat([inp["x_unl2"], tr.G(inp["z2"])], dim=1)
+    with torch.no_grad():
+        _, both = tr.D(x, inp["noise_g"])
+        _, real = tr.D(x[:, :20], [n[:, :20] for n in inp["noise_g"]])
+        _, fake = tr.D(x[:, 20:], [n[:, 20:] for n in inp["noise_g"]])
+    torch.testing.assert_close(torch.cat([real, fake], dim=1), both, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("setting", [dict(sigma_in=0.0), dict(sigma_hidden=0.2), dict(hidden_scale="trainable"),

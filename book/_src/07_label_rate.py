@@ -43,9 +43,15 @@ run.explain(saves_runs=True)
 # %% [markdown]
 # ## The published anchors
 #
-# Salimans et al. report, for permutation-invariant MNIST, the test error of the feature-matching SSGAN
-# averaged over 10 seeds. The paper does not say whether its seeds also changed the labelled subset: the
-# reference script draws the subset with its own `--seed_data` (default 1), apart from `--seed`.
+# Salimans et al. report, for permutation-invariant MNIST, the test error of the feature-matching SSGAN, and
+# say how it was averaged ([section 6.1](https://arxiv.org/abs/1606.03498)):
+#
+# > Results are averaged over 10 random subsets of labeled data, each chosen to have a balanced number of
+# > examples from each class.
+#
+# So each of the paper's ten runs labelled its own subset, and its ± includes the variation between subsets. (The
+# reference script draws the subset with its own `--seed_data`, default 1, apart from the weights' `--seed`: the
+# paper's runs changed it.)
 #
 # | labels | 20 | 50 | 100 | 200 |
 # |---|---|---|---|---|
@@ -56,8 +62,8 @@ run.explain(saves_runs=True)
 # The protocol, which `python -m ssgan_lib reproduce` follows exactly:
 #
 # - **labelled pool**: $N/10$ images per class, drawn from the 60,000 training images by a seeded permutation
-#   (seed $s$ for run $s$, so every run has its own subset; `--data-seed` gives every run one subset instead,
-#   as the reference script does by default);
+#   (seed $s$ for run $s$, so every run has its own subset, as in the paper; `--data-seed` gives every run one
+#   subset instead, as the reference script does when `--seed_data` is left at its default);
 # - **unlabelled pool**: all 60,000 training images (their labels unused);
 # - **test set**: the 10,000 test images, used once per run, after the last of its 180,000 steps (300 epochs),
 #   with the parameter-averaged discriminator. No epoch is picked, no hyperparameter is tuned on it.
@@ -197,9 +203,8 @@ else:
 # The verdict above says which of the two moved the result more in these six runs; two subsets and three weight
 # seeds are a small sample, and the table shows each cell. What it changes for the numbers in this chapter: a
 # mean over runs that each draw their own subset (the study above) measures both kinds of variation, a mean over
-# runs that share one subset (the reference script's default) only that of the weights, noise and batch order. So
-# a standard deviation over seeds is comparable with the paper's only where both changed the same things, and the
-# paper does not say which.
+# runs that share one subset (the reference script's default) only that of the weights, noise and batch order. The
+# paper's ± is of the first kind (ten subsets, section 6.1), as is this chapter's study: a new subset per run.
 
 # %% [markdown]
 # **What subset 1 gets wrong.** Each run stored the class its averaged $D$ gives every validation image
@@ -454,8 +459,8 @@ glue("sweep_epochs", steps / 600, display=False)
 # ## What to watch for
 #
 # - **Variance at 20 labels.** With two images per class the labelled subset itself decides a lot ("Seed or
-#   subset?" shows it already matters at 100 labels); the paper does not say whether its ± 4.52 % over seeds
-#   draws a new subset per seed. Report seeds, never one run.
+#   subset?" shows it already matters at 100 labels); the paper's ± 4.52 % is over ten subsets, so it includes
+#   that variation. Report several subsets, never one run.
 # - **Short runs lie about the ranking.** In the first epochs the GAN part has not yet helped (the generator is
 #   still far from the data, chapter 6) and the SSGAN can even trail the baseline.
 # - **Unbalanced subsets.** Drawing $N$ random images instead of $N/10$ per class gives some classes one example

@@ -1,6 +1,6 @@
 """Command line: ``python -m ssgan_lib {train,variants,bench,reproduce} ...``: the top layer (it imports the
 library; nothing in the library imports it). The flags of ``train`` and ``variants`` are derived from
-:class:`~ssgan_lib.train.TrainConfig`'s fields: one flag per field, the field's comment as its help, its default.
+:class:`~ssgan_lib.config.TrainConfig`'s fields: one flag per field, the field's comment as its help, its default.
 
 Every expected failure (bad value, missing data, unwritable folder, bad checkpoint, divergence)
 prints one line starting with ``error:`` and exits non-zero; set ``SSGAN_DEBUG=1`` for tracebacks.
@@ -43,12 +43,12 @@ def _number(kind, name: str, positive: bool = True, allow_zero: bool = False):
 
 
 # Flags of TrainConfig's fields: --field-name, the field's comment as help, TrainConfig's default (the CLI states
-# none of its own, except CLI_DEFAULTS). Numbers must be positive unless zero means something (ZERO_OK).
+# none of its own; a device not named is this machine's, config.default_device). Numbers must be positive unless
+# zero means something (ZERO_OK).
 FLAG_NAMES = {"adam_eps_place": "--adam-eps", "adam_eps": "--adam-epsilon"}  # --adam-eps inside|outside (ablation)
 ZERO_OK = {"seed", "data_seed", "val_size", "ckpt_every", "eval_every", "lr_decay_epochs", "unlabeled_weight",
            "sigma_in", "sigma_hidden", "avg_decay", "beta1", "beta2"}
-CLI_DEFAULTS = {"ckpt_every": (600, "600 = one epoch, so an interrupted run loses little"),
-                "device": (None, "cuda if available, else cpu")}
+DEVICE_HELP = "cuda if available, else cpu"
 
 
 def flag_of(name: str) -> str:
@@ -57,19 +57,22 @@ def flag_of(name: str) -> str:
 
 
 def add_config_args(p: argparse.ArgumentParser) -> None:
-    """One flag per :class:`~ssgan_lib.train.TrainConfig` field; a flag not given stays out of the parsed
+    """One flag per :class:`~ssgan_lib.config.TrainConfig` field; a flag not given stays out of the parsed
     namespace (:func:`config_overrides` collects those given)."""
     from dataclasses import MISSING, fields
 
-    from .config import TrainConfig, field_help
+    from .config import RECIPE_FIELDS, TrainConfig, field_help
 
     helps = field_help(TrainConfig)
     g = p.add_argument_group("training configuration (TrainConfig's fields; the defaults are the reference recipe)")
     steps_or_epochs = g.add_mutually_exclusive_group()
     for f in fields(TrainConfig):
+        if not f.init:  # resolved: derived from the others
+            continue
         flag, kind = flag_of(f.name), str(f.type).replace(" | None", "")
         default = f.default if f.default is not MISSING else None
-        shown = CLI_DEFAULTS[f.name][1] if f.name in CLI_DEFAULTS else default
+        shown = DEVICE_HELP if f.name == "device" else "the recipe's" if default is None and f.name in RECIPE_FIELDS \
+            else default
         kw: dict = {"dest": f.name, "default": argparse.SUPPRESS,
                     "help": f"{helps[f.name]} (default: {shown})".replace("%", "%%")}
         if kind == "bool":
@@ -83,17 +86,13 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_overrides(args: argparse.Namespace) -> dict:
-    """The TrainConfig fields given on the command line, with the CLI's own defaults and ``device`` resolved to
-    this machine's when not given."""
+    """The TrainConfig fields given on the command line, ``device`` this machine's when not given."""
     from dataclasses import fields
 
-    from .train import TrainConfig
+    from .config import TrainConfig, default_device
 
-    out = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    for name, (value, _) in CLI_DEFAULTS.items():
-        if value is not None:
-            out.setdefault(name, value)
-    out["device"] = out.get("device") or _default_device()
+    out = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if f.init and hasattr(args, f.name)}
+    out["device"] = out.get("device") or default_device()
     return out
 
 
@@ -121,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="time the plain loop against the library's loop")
     b.add_argument("--steps", type=_number(int, "--steps"), default=None, help="timed steps (default: 300 on GPU, 30 on CPU)")
     b.add_argument("--seeds", type=_number(int, "--seeds"), default=1, help="seeds for the parallel measurement")
-    b.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
+    b.add_argument("--device", default=None, help=f"cpu, cuda or cuda:N (default: {DEVICE_HELP})")
 
     r = sub.add_parser("reproduce", help="the paper's MNIST table and the label-rate study")
     r.add_argument("--labels", default=None, help="comma-separated label counts (default 20,50,100,200,500,1000,3000,60000)")
@@ -134,15 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=_number(int, "--steps"), default=None, help="steps per run instead of epochs (tiny checks)")
     r.add_argument("--methods", default="ssgan-fm,supervised")
     r.add_argument("--out", default="book/results/label_rate_mnist.csv")
-    r.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available, else cpu)")
+    r.add_argument("--device", default=None, help=f"cpu, cuda or cuda:N (default: {DEVICE_HELP})")
     r.add_argument("--quiet", action="store_true")
     return top
-
-
-def _default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _check_writable(out: Path, create: bool) -> None:
@@ -166,9 +159,9 @@ def _check_writable(out: Path, create: bool) -> None:
 
 
 def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) -> int:
+    from .config import TrainConfig, check_device
     from .data import label_rate_to_count, load_mnist
     from .runs import train_run
-    from .train import TrainConfig
 
     if hasattr(args, "labels") and args.label_rate is not None:
         raise UsageError("give --labels or --label-rate, not both")
@@ -178,8 +171,8 @@ def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) ->
             overrides["labels"] = label_rate_to_count(args.label_rate)
         except ValueError as exc:
             raise UsageError(str(exc))
-    cfg = TrainConfig(**overrides)
-    cfg.validate()  # ConfigError -> one line before any file is touched
+    cfg = TrainConfig(**overrides)  # checked as it is made: ConfigError -> one line before any file is touched
+    check_device(cfg.device)
     out = Path(args.out or f"runs/{cfg.method}-{cfg.labels}-seed{cfg.seed}")
     ckpt = out / "checkpoint.pt"
     if args.resume and not ckpt.is_file():
@@ -213,9 +206,9 @@ def cmd_train(args: argparse.Namespace, argv_of_run: list[str] | None = None) ->
 
 def cmd_variants(args: argparse.Namespace) -> int:
     from .ablation import VARIANTS, collect
+    from .config import TrainConfig
     from .recipes import STUDY
     from .runs import train_variants
-    from .train import TrainConfig
 
     groups = {"ablation": VARIANTS, "recipe": STUDY}
     if args.group not in groups:
@@ -224,7 +217,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
         raise UsageError("--collect gathers the ablation group only")
     base = config_overrides(args)
     for _, overrides in groups[args.group].values():
-        TrainConfig(**{**base, **overrides}).validate()  # every variant's config, before anything trains
+        TrainConfig(**{**base, **overrides})  # every variant's config is checked before anything trains
     root = Path(args.root)
     _check_writable(root, create=True)
     try:
@@ -242,7 +235,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
-    from .train import check_device
+    from .config import check_device
 
     if args.device:
         check_device(args.device)
@@ -251,10 +244,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .config import TrainConfig, check_device, default_device
     from .data import label_rate_to_count
     from .recipes import RECIPES
     from .reproduce import DEFAULT_LABELS, run_sweep
-    from .train import TrainConfig, check_device
 
     try:
         labels = [int(x) for x in args.labels.split(",")] if args.labels else list(DEFAULT_LABELS)
@@ -275,7 +268,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for m in methods:
         if m not in ("ssgan-fm", "supervised"):
             raise UsageError(f"unknown method {m!r} (ssgan-fm, supervised)")
-    device = args.device or _default_device()
+    device = args.device or default_device()
     check_device(device)
     out = Path(args.out)
     _check_writable(out.parent, create=False)
@@ -290,8 +283,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
     from .data import DataNotFoundError
-    from .train import CheckpointError, ConfigError, DivergenceError
+    from .engine import DivergenceError
+    from .train import CheckpointError
 
     parser = build_parser()
     try:

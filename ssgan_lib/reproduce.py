@@ -7,7 +7,7 @@ al.: the labelled subset is drawn from all 60,000 training images (no validation
 tuned here), the unlabelled pool is all 60,000, and each run's test error is measured once, after its
 last step, with the D its recipe evaluates (``--recipe``, :mod:`ssgan_lib.recipes`). Rows go to a CSV
 ``method,labels,seed,test_error,epochs,recipe,device,commit`` (error in percent), written atomically after each
-group; the group in progress checkpoints every few thousand steps, so an
+group; the group in progress checkpoints every epoch, so an
 interrupted sweep (Ctrl-C, a lost session, a time-limited job) resumes where it stopped when the same
 command runs again. A metadata JSON beside the CSV keeps, per group, its full configuration, wall time and
 history (the losses every ``log_every`` steps), so every row can be run again from its record.
@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .data import load_mnist
 from .atomic import atomic_path, write_json
+from .config import device_name
+from .data import load_mnist
 from .runs import D_WINS_BELOW, d_wins, epoch_means, git_commit, machine
 from .train import CheckpointError, TrainConfig, Trainer
 
@@ -33,7 +34,6 @@ DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
 PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
 PAPER_STD = {20: 4.52, 50: 1.36, 100: 0.065, 200: 0.04}
 FIELDS = ("method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit")
-REQUIRED = FIELDS[:4]  # files written before the last four columns existed are still read
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -43,12 +43,12 @@ def read_rows(path: Path) -> list[dict]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
-        if set(REQUIRED) - set(r):
+        if set(FIELDS) - set(r):
             raise ValueError(f"{path} is not a results file (columns {list(r)})")
         r["labels"], r["seed"], r["test_error"] = int(r["labels"]), int(r["seed"]), float(r["test_error"])
-        r["epochs"] = float(r["epochs"]) if r.get("epochs") else None
+        r["epochs"] = float(r["epochs"]) if r["epochs"] else None
         for k in ("recipe", "device", "commit"):
-            r[k] = r.get(k) or None
+            r[k] = r[k] or None
     return rows
 
 
@@ -180,11 +180,13 @@ def partial_dir(out: Path, method: str, labels: int) -> Path:
 
 def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float | None, out: Path,
               device: str, steps: int | None = None, progress: bool = True, data=None,
-              ckpt_every: int = 6000, recipe: str = "final", supervised_epochs: float | None = None) -> list[dict]:
+              ckpt_every: int | None = None, recipe: str = "final", supervised_epochs: float | None = None
+              ) -> list[dict]:
     """Run every (method, labels) group not yet complete in ``out``; return all rows.
 
     A finished group is a set of CSV rows and is never trained again. A group in progress writes a
-    checkpoint every ``ckpt_every`` steps (and on Ctrl-C) under ``partial_dir``: running the same
+    checkpoint every ``ckpt_every`` steps (None: TrainConfig's, every epoch; and on Ctrl-C) under ``partial_dir``:
+    running the same
     sweep again continues it from there, bit-identical on CPU, so a sweep survives a lost Colab
     session or a time-limited job. The partial checkpoint is deleted once the group's rows are written.
     """
@@ -201,7 +203,8 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             ep = epochs or TrainConfig.epochs  # None: TrainConfig's default
             ep = (supervised_epochs or ep) if method == "supervised" else ep
             cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=ep, steps=steps, recipe=recipe,
-                              val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
+                              val_size=0, eval_every=0, device=device,
+                              **({} if ckpt_every is None else {"ckpt_every": ckpt_every}))
             part = partial_dir(out, method, n)
             tr = Trainer(cfg, data=data, out_dir=part, progress=progress)
             try:
@@ -223,7 +226,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                                                "config": asdict(cfg), "commit": commit, "machine": machine(),
                                                "history": tr.history}
             meta.update({"commit": commit, "device": device,
-                         "device_name": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
+                         "device_name": device_name(device),
                          "seeds": seeds, "ssgan_lib": __version__, "torch": torch.__version__,
                          "wall_seconds_total": _wall_total(meta),
                          "protocol": "labelled subset from all 60,000 training images, class-balanced, seed s "
@@ -257,8 +260,6 @@ def merge_sweeps(sources: list[Path], out: Path) -> list[dict]:
             m = json.loads(m_path.read_text())
             meta["groups"].update(m.pop("groups", {}))
             meta.update(m)
-    for key in ("epochs", "steps"):  # written at the top level by sweeps before 2026-12: the last group's
-        meta.pop(key, None)
     meta["wall_seconds_total"] = _wall_total(meta)
     merged = [r for group in rows.values() for r in group]
     write_rows(out, merged)

@@ -22,13 +22,14 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, is_dataclass, replace
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 import torch
 
 from . import __version__
+from .config import default_device, device_name
 
 T = TypeVar("T")
 MODES = ("smoke", "cpu", "gpu", "full")
@@ -95,8 +96,8 @@ class RunInfo:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.chapter = chapter
         self.mode = mode or detect_mode()
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device_name = torch.cuda.get_device_name(0) if self.device == "cuda" else platform.processor() or "cpu"
+        self.device = default_device()
+        self.device_name = device_name(self.device) if self.device != "cpu" else platform.processor() or "cpu"
         self.t0 = time.perf_counter()
         self.work: list[tuple[str, dict[str, float]]] = []  # (kind, {mode: steps})
 
@@ -181,15 +182,14 @@ class RunInfo:
         return root / slug / leaf
 
     def trainer(self, cfg, data=None, name: str | None = None, progress: bool | None = None):
-        """A :class:`~ssgan_lib.train.Trainer` for ``cfg`` that checkpoints into :meth:`run_dir` and continues
-        from its checkpoint when one is there (a notebook cell run again after a lost session)."""
+        """A :class:`~ssgan_lib.train.Trainer` for ``cfg`` that checkpoints into :meth:`run_dir` (every
+        ``cfg.ckpt_every`` steps: by default every epoch, and at the end and at Ctrl-C) and continues from its
+        checkpoint when one is there (a notebook cell run again after a lost session)."""
         from .train import Trainer
 
         out = self.run_dir(name or cfg.method, cfg)
         show = self.mode in ("gpu", "full") if progress is None else progress
-        tr = Trainer(replace(cfg), data=data, out_dir=out, progress=show)  # a copy: the caller's cfg stays as given
-        if not tr.cfg.ckpt_every:  # a checkpoint every 5 % of the run, besides the one at the end and at Ctrl-C
-            tr.cfg.ckpt_every = max(1, tr.total_steps // 20)
+        tr = Trainer(cfg, data=data, out_dir=out, progress=show)
         if tr.resume_saved():
             print(f"continuing {out} from step {tr.step} of {tr.total_steps}")
         return tr

@@ -31,14 +31,19 @@ from typing import Sequence
 import torch
 
 from . import atomic
-from .config import (METHODS, MODELS, ConfigError, TrainConfig, check_device, config_from_dict,  # noqa: F401
-                     field_help)
+from . import losses
+from .config import MNIST_TRAIN, ConfigError, TrainConfig, check_device, config_from_dict
 from .data import MNIST, NUM_CLASSES, balanced_subset, load_mnist, validation_split
-from .engine import DeferredInterrupt, DivergenceError, Engine, Every, Meters  # noqa: F401
+from .engine import DivergenceError, Engine, Every, Meters
 from .models import DCGANDiscriminator, DCGANGenerator, SalimansD, SalimansG
 from .optim import ParamAverage, PaperAdam
-from .recipes import RECIPES
 from .step import STATS, Batches, class_logits, draw_inputs, ssgan_step
+
+# Two names live in ssgan_lib.config and are also imported from here: TrainConfig (chapters 5, 6 and 8 import it
+# with Trainer; ssgan_lib.bench, ssgan_lib.runs) and config_from_dict (book/_tools/add_predictions.py). Import
+# everything else from where it lives (ssgan_lib.config, ssgan_lib.engine).
+__all__ = ["FORMAT", "CheckpointError", "TrainConfig", "Trainer", "accuracy", "build_models", "config_from_dict",
+           "read_checkpoint"]
 
 FORMAT = "ssgan_lib.checkpoint.v1"
 
@@ -99,7 +104,7 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
     """D and G for ``cfg``; run ``s`` of ``S`` is initialised exactly as a single run with seed + s."""
     n_out = NUM_CLASSES + 1 if cfg.method == "sgan" else NUM_CLASSES
     trainable = cfg.hidden_scale == "trainable"
-    g_eps = RECIPES[cfg.recipe].g_norm_eps
+    g_eps = cfg.resolved.g_norm_eps
 
     def one(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
         with torch.random.fork_rng(devices=[]):
@@ -125,8 +130,9 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
 
 # ----------------------------------------------------------------------------------------------
 def accuracy(pred: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Per seed, the share of predictions (S, N) equal to the labels (N,): what :meth:`Trainer.evaluate` reports."""
-    return ((pred == y).float().sum(-1) / len(y)).tolist()
+    """Per seed, the share of predictions (S, N) equal to the labels (N,), as a list: what :meth:`Trainer.evaluate`
+    reports and records store (:func:`ssgan_lib.losses.accuracy` computes it)."""
+    return losses.accuracy(pred, y).tolist()
 
 
 class Trainer:
@@ -142,17 +148,18 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, data: MNIST | None = None, out_dir: str | Path | None = None,
                  progress: bool = True):
-        cfg.validate()
-        self.cfg = cfg
-        self.device = torch.device(cfg.device)
+        self.cfg = cfg  # checked and resolved when it was made (TrainConfig is frozen)
+        self.device = check_device(cfg.device)
         self.data = data if data is not None else load_mnist(self.device)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress
         S, B = cfg.seeds, cfg.batch_size
         N = len(self.data.train_x)
-        cfg.validate(N)
+        if N != MNIST_TRAIN:  # the config was checked for MNIST's 60,000 training images; check it for these
+            cfg.validate(N)
         self.steps_per_epoch = N // B
         self.total_steps = cfg.total_steps(N)
+        self.ckpt_every = self.steps_per_epoch if cfg.ckpt_every is None else cfg.ckpt_every  # steps; 0: at the end
 
         # --- data split: validation images (labels hidden), labelled subset per seed ------------
         pool, val = validation_split(N, cfg.val_size, seed=0) if cfg.val_size else (torch.arange(N), torch.arange(0))
@@ -168,15 +175,16 @@ class Trainer:
         self.D, self.G = build_models(cfg)
         self.D_eval = copy.deepcopy(self.D)
         inside = cfg.adam_eps_place == "inside"
-        self.opt_d = PaperAdam(list(self.D.parameters()), cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
-        self.opt_g = (PaperAdam(list(self.G.parameters()), cfg.lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
+        lr = cfg.resolved.lr
+        self.opt_d = PaperAdam(list(self.D.parameters()), lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
+        self.opt_g = (PaperAdam(list(self.G.parameters()), lr, (cfg.beta1, cfg.beta2), cfg.adam_eps, inside)
                       if self.G is not None else None)
         self.avg = ParamAverage(self.opt_d.params, cfg.avg_decay)
 
         # --- randomness (all on the device), the loop ---------------------------------------------
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
         self.meters = Meters(STATS, S, self.device)
-        self.engine = Engine(self._step, self.meters, self.device, cfg.graph, generators=[self.gen])
+        self.engine = Engine(self.train_step, self.meters, self.device, cfg.graph, generators=[self.gen])
         self.history: dict[str, list] = {"step": [], "loss_lab": [], "loss_unl": [], "loss_g": [], "train_acc": [],
                                          "eval_step": [], "val_acc": [], "val_acc_raw": []}
         self.wall_seconds = 0.0
@@ -207,7 +215,7 @@ class Trainer:
             idx = torch.stack([torch.randperm(len(self.data.train_x), generator=self.gen, device=self.device)[:n]
                                for _ in range(self.cfg.seeds)])
             self.D.data_init(self.data.train_x[idx], generator=self.gen)
-        if self.cfg.g_data_init and self.G is not None:  # paper-2016-06: G's output layer, on one batch of z
+        if self.cfg.resolved.g_data_init and self.G is not None:  # paper-2016-06: G's output layer, on one batch of z
             self.G.data_init(self.G.sample_z(self.cfg.batch_size, self.device, self.gen))
         self.initialised = True
 
@@ -222,26 +230,22 @@ class Trainer:
         """Learning rate of (0-based) ``epoch``: constant, then linear to 0 over the last ``decay_epochs``
         (the reference's ``lr * min(3 - epoch/100, 1)`` for 300 epochs with 100 decaying)."""
         decay = self.cfg.decay_epochs(len(self.data.train_x))
+        lr = float(self.cfg.resolved.lr)
         if decay <= 0:
-            return float(self.cfg.lr)
+            return lr
         total_epochs = self.total_steps / self.steps_per_epoch
-        return float(self.cfg.lr) * max(0.0, min(1.0, (total_epochs - epoch) / decay))
+        return lr * max(0.0, min(1.0, (total_epochs - epoch) / decay))
 
     def draw_inputs(self) -> dict:
         """Everything random the next step needs (:func:`ssgan_lib.step.draw_inputs`)."""
         return draw_inputs(self.cfg, self.data, self.batches, self.D, self.G, self.gen)
 
-    def train_step(self, inp: dict) -> torch.Tensor:
-        """One step on the given inputs, counted in the meters; returns its statistics (S, 4) (:data:`STATS`).
-        (``fit`` runs :meth:`_step` through the engine; this is for driving the step by hand.)"""
-        stats = ssgan_step(self.cfg, self.D, self.G, self.opt_d, self.opt_g, self.avg, inp)
-        self.meters.add(stats)
-        self.batches.advance()
-        return stats
-
-    def _step(self) -> torch.Tensor:
-        """The engine's step function: draw, step, next batch (graph-safe)."""
-        stats = ssgan_step(self.cfg, self.D, self.G, self.opt_d, self.opt_g, self.avg, self.draw_inputs())
+    def train_step(self, inp: dict | None = None) -> torch.Tensor:
+        """One step on ``inp`` (None: drawn now, :meth:`draw_inputs`), then the next batch; returns the step's
+        statistics (S, 4) (:data:`STATS`). Graph-safe: ``fit`` runs it through the engine, which sums the statistics
+        and counts the step; called by hand (given inputs, e.g. the reference oracle's), neither happens."""
+        stats = ssgan_step(self.cfg, self.D, self.G, self.opt_d, self.opt_g, self.avg,
+                           self.draw_inputs() if inp is None else inp)
         self.batches.advance()
         return stats
 
@@ -251,10 +255,10 @@ class Trainer:
         """D's class for every image of ``"val"`` or ``"test"`` (noise off): (predictions (S, N), labels (N,)).
 
         ``params``: ``"averaged"`` (the parameter average), ``"raw"`` (the D being trained) or ``None``
-        (the recipe's choice, ``cfg.eval_params``). The test set is for the final report only; nothing in
+        (the recipe's choice, ``cfg.resolved.eval_params``). The test set is for the final report only; nothing in
         this library chooses by it.
         """
-        params = params or self.cfg.eval_params
+        params = params or self.cfg.resolved.eval_params
         if params not in ("averaged", "raw"):
             raise ValueError(f"params must be 'averaged' or 'raw', got {params!r}")
         if split == "test":
@@ -298,8 +302,8 @@ class Trainer:
             self._init_data_dependent()
         end = self.total_steps if steps is None else min(self.total_steps, self.step + steps)
         callbacks = list(callbacks)
-        if self.cfg.ckpt_every and self.out_dir is not None:
-            callbacks.insert(0, Every(self.cfg.ckpt_every, self.save, at_end=False))
+        if self.ckpt_every and self.out_dir is not None:
+            callbacks.insert(0, Every(self.ckpt_every, self.save, at_end=False))
         if self.cfg.eval_every and self.val_idx.numel():
             callbacks.insert(0, Every(self.cfg.eval_every, self._evaluate_val))
         self._fit_t0 = time.perf_counter()
@@ -340,12 +344,10 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        spe, step = self.steps_per_epoch, self.step
         return {
             "format": FORMAT,
-            "config": asdict(self.cfg),
-            # epoch_pos, acc_n, step_t: derived (kept so that checkpoints read as before)
-            "step": step, "epoch_pos": spe if step % spe == 0 else step % spe, "initialised": self.initialised,
+            "config": asdict(self.cfg),  # the fields and, under "resolved", the values the run uses
+            "step": self.step, "initialised": self.initialised,
             # a checkpoint written during fit() counts the time spent so far, so a resumed run's total is right
             "wall_seconds": self.wall_seconds + (time.perf_counter() - self._fit_t0 if self._fit_t0 is not None else 0.0),
             "D": self.D.state_dict(), "G": self.G.state_dict() if self.G is not None else None,
@@ -353,7 +355,7 @@ class Trainer:
             "avg": self.avg.state_dict(),
             "rng": self.gen.get_state(),
             **self.batches.state_dict(),
-            "acc": self.meters.acc.cpu(), "acc_n": int(self.meters.n), "step_t": torch.tensor(step),
+            "acc": self.meters.acc.cpu(), "acc_n": int(self.meters.n),
             "history": self.history,
         }
 
@@ -379,9 +381,12 @@ class Trainer:
         saved = state.get("config")
         if not isinstance(saved, dict):
             raise CheckpointError("checkpoint holds no configuration")
-        legacy = {"recipe": "final", "g_data_init": False}  # checkpoints from before the recipes were named
-        diff = [f"{k}: checkpoint {saved.get(k, legacy.get(k))!r} vs now {getattr(self.cfg, k)!r}"
-                for k in TrainConfig.COMPAT if saved.get(k, legacy.get(k)) != getattr(self.cfg, k)]
+        try:
+            then = config_from_dict(saved)
+        except (ConfigError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint holds a bad configuration: {exc}") from exc
+        diff = [f"{k}: checkpoint {then.get(k)!r} vs now {self.cfg.get(k)!r}"
+                for k in TrainConfig.COMPAT if then.get(k) != self.cfg.get(k)]
         if diff:
             raise CheckpointError("checkpoint is from an incompatible configuration (" + "; ".join(diff) + ")")
         backup = copy.deepcopy(self.state_dict())
@@ -391,11 +396,11 @@ class Trainer:
             self._load_state(backup)
             detail = f"missing {exc}" if isinstance(exc, KeyError) else (str(exc).splitlines() or [type(exc).__name__])[0]
             raise CheckpointError(f"checkpoint does not fit this model: {detail}") from exc
-        saved_lr = saved.get("lr")
-        if isinstance(saved_lr, (int, float)) and saved_lr > 0 and saved_lr != self.cfg.lr:
+        saved_lr, lr = then.resolved.lr, self.cfg.resolved.lr
+        if saved_lr != lr:
             for opt in (self.opt_d, self.opt_g):  # keep the schedule's factor, change the base rate
                 if opt is not None:
-                    opt.set_lr(float(opt.lr) * self.cfg.lr / saved_lr)
+                    opt.set_lr(float(opt.lr) * lr / saved_lr)
 
     def _load_state(self, state: dict) -> None:
         self.D.load_state_dict(state["D"])

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ssgan_lib import data as D
-from ssgan_lib.train import ConfigError, Trainer, TrainConfig
+from ssgan_lib.config import ConfigError
+from ssgan_lib.train import Trainer, TrainConfig
 
 
 def row_hashes(x: torch.Tensor) -> list[str]:

@@ -120,14 +120,11 @@ def test_trainer_continues_a_run_when_the_cell_runs_again(tmp_path, monkeypatch,
     run = RunInfo("t", mode="smoke")
     given = TrainConfig(**cfg)
     tr = run.trainer(given, data=mnist)
-    assert given.ckpt_every == 0 and tr.cfg.ckpt_every == 1, "checkpoints every 5 % of 6 steps, on a copy"
+    assert tr.cfg is given and given.ckpt_every is None and tr.ckpt_every == tr.steps_per_epoch  # TrainConfig's
     tr.fit(steps=4)  # the session is lost here
     again = RunInfo("t", mode="smoke").trainer(TrainConfig(**cfg), data=mnist)
     assert again.step == 4 and "continuing" in capsys.readouterr().out
     again.fit()
     fresh = RunInfo("t", mode="smoke").trainer(TrainConfig(**cfg), data=mnist)
     assert fresh.step == 6  # finished: nothing left to run
-    ref = RunInfo("u", mode="smoke").trainer(TrainConfig(**cfg), data=mnist)
-    ref.fit()
-    for p, q in zip(again.D.parameters(), ref.D.parameters()):
-        assert torch.equal(p, q), "a continued run must equal an uninterrupted one"
+    # (that the continued run is the uninterrupted one, bit for bit: test_trainer_contract)

@@ -142,6 +142,11 @@ def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tens
     raise ValueError(f"kind must be 'squared' or 'absolute', got {kind!r}")
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Fraction of argmax predictions equal to ``labels``, averaged over the batch axis."""
-    return (logits.argmax(-1) == labels).float().mean(-1)
+def accuracy(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Share of predictions equal to ``labels`` (``(..., B)``), over the batch axis: the library's one accuracy.
+
+    ``scores``: class logits ``(..., B, K)`` (the prediction is their argmax) or predicted classes ``(..., B)``
+    (integers). Leading axes are kept: predictions ``(S, N)`` give one accuracy per seed.
+    """
+    pred = scores if not scores.is_floating_point() else scores.argmax(-1)
+    return (pred == labels).float().mean(-1)

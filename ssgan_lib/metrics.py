@@ -13,18 +13,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import NUM_CLASSES
 from .engine import Engine, Meters
+from .losses import accuracy
 
 
 @torch.no_grad()
-def classify_accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> float:
-    """Fraction of ``x`` whose argmax logit equals ``y``. ``model(x)`` may return (logits, ...)."""
-    correct = 0
+def classify_accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000,
+                      num_classes: int = NUM_CLASSES) -> float:
+    """:func:`~ssgan_lib.losses.accuracy` of ``model`` over ``x`` in batches. ``model(x)`` may return
+    (logits, ...); only the first ``num_classes`` logits are compared (a K+1 head's "fake" logit is left out)."""
+    pred = torch.empty(len(x), dtype=torch.long, device=y.device)
     for i in range(0, len(x), batch):
         out = model(x[i:i + batch])
         logits = out[0] if isinstance(out, tuple) else out
-        correct += int((logits[..., :10].argmax(-1) == y[i:i + batch]).sum())
-    return correct / len(x)
+        pred[i:i + batch] = logits[..., :num_classes].argmax(-1)
+    return float(accuracy(pred, y))
 
 
 class MNISTFeatureNet(nn.Module):

@@ -7,14 +7,8 @@ from typing import Callable
 import torch
 
 from .. import losses
-from . import check_close, report
+from . import call_student, check_close, report
 
-
-def _call(fn: Callable, what: str, *args):
-    try:
-        return True, fn(*args)
-    except Exception as exc:  # a student's function may fail in any way
-        return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 
 
 def _normal_pdf(x: float, mean: float, std: float) -> float:
@@ -45,7 +39,7 @@ def check_ns_loss(fn: Callable) -> bool:
     cases = [3 * torch.randn(64, generator=g), torch.randn(3, 16, generator=g),
              torch.tensor([-1000.0, -200.0, 0.0, 50.0])]
     for logits in cases:
-        ok, got = _call(fn, what, logits.clone())
+        ok, got = call_student(fn, what, logits.clone())
         if not ok:
             return False
         try:
@@ -127,7 +121,7 @@ def check_count_modes(fn: Callable) -> bool:
     cases = [(torch.cat(pts), 0.25, 0.01), (torch.cat(pts), 0.25, 0.001), (torch.cat(pts), 0.4, 0.01),
              (centers[2] + 0.05 * torch.randn(300, 2, generator=g), 0.25, 0.01)]
     for samples, radius, min_frac in cases:
-        ok, got = _call(fn, what, samples.clone(), centers.clone(), radius, min_frac)
+        ok, got = call_student(fn, what, samples.clone(), centers.clone(), radius, min_frac)
         if not ok:
             return False
         expected = modes_covered(samples, centers, radius=radius, min_frac=min_frac)

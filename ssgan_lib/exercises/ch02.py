@@ -6,21 +6,15 @@ from typing import Callable
 
 import torch
 
-from . import report
+from . import call_student, report
 
-
-def _call(fn: Callable, what: str, *args):
-    try:
-        return True, fn(*args)
-    except Exception as exc:  # a student's function may fail in any way
-        return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 
 
 def check_scaling(to_tanh: Callable, to_pixels: Callable) -> bool:
     """``to_tanh`` maps pixels in [0, 1] to [-1, 1] (0 -> -1, 1 -> 1, linearly); ``to_pixels`` is its inverse."""
     what = "scaling to [-1, 1] and back"
     x = torch.tensor([[0.0, 0.25, 0.5, 1.0], [0.1, 0.9, 0.3, 0.7]], dtype=torch.float64)
-    ok, y = _call(to_tanh, what, x.clone())
+    ok, y = call_student(to_tanh, what, x.clone())
     if not ok:
         return False
     try:
@@ -33,7 +27,7 @@ def check_scaling(to_tanh: Callable, to_pixels: Callable) -> bool:
         if y.shape == x.shape and torch.allclose(y, x - 0.5, atol=1e-6):
             hint = "x - 0.5 lands in [-0.5, 0.5]; scale by 2 as well"
         return report(False, what, hint)
-    ok, back = _call(to_pixels, what, expected.clone())
+    ok, back = call_student(to_pixels, what, expected.clone())
     if not ok:
         return False
     try:

@@ -928,7 +928,8 @@ if not run.smoke:
 
 # %% [markdown]
 # The averaged $D$ gives real test images a median $D(x)$ of {glue:text}`ch06_d_real:.3f` and generated ones
-# {glue:text}`ch06_d_fake:.3f`: it still tells them apart, and that is what keeps its features learning.
+# {glue:text}`ch06_d_fake:.3f`. Feature matching learns from the features in which $D$ separates the two; how much
+# the histograms above overlap shows how much separation this run has left to learn from.
 #
 # Salimans et al. noticed it first: the feature-matching generator makes **worse-looking** samples than one trained
 # with the ordinary GAN loss (their minibatch-discrimination variant looks better and classifies worse), yet gives

@@ -456,9 +456,10 @@ if not run.smoke:
 # steps the feature-matching SSGAN's generator has FID {glue:text}`fid_fm:.1f`, which is
 # {glue:text}`fm_vs_gan` ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), while its discriminator already
 # classifies {glue:text}`fm_acc:.2f` % of the validation images correctly with 100 labels, against
-# {glue:text}`sup_acc:.2f` % for the same network trained on the labels alone. During training the
-# accuracy climbed from {glue:text}`fm_acc_first:.1f` % to {glue:text}`fm_acc:.1f` % while the generator's FID went
-# from {glue:text}`fid_fm_first:.1f` to {glue:text}`fid_fm_last:.1f` (at $n =$ {glue:text}`n_track`).
+# {glue:text}`sup_acc:.2f` % for the same network trained on the labels alone. The accuracy read
+# {glue:text}`fm_acc_first:.1f` % at the first evaluation and {glue:text}`fm_acc:.1f` % at the last (the figure shows
+# the path between), while the generator's FID went from {glue:text}`fid_fm_first:.1f` to
+# {glue:text}`fid_fm_last:.1f` (at $n =$ {glue:text}`n_track`).
 #
 # The other two views tell the same story in more detail. Diversity: {glue:text}`div_gan:.2f` for the MLP GAN,
 # {glue:text}`div_fm:.2f` for the FM SSGAN, {glue:text}`div_val:.2f` for real digits. Distance of the class

@@ -21,7 +21,8 @@ import build_editions  # noqa: E402
 from test_book_structure import chapter_notebooks  # noqa: E402
 
 JB = shutil.which("jupyter-book")
-pytestmark = pytest.mark.skipif(JB is None, reason="jupyter-book is not installed")
+pytestmark = [pytest.mark.skipif(JB is None, reason="jupyter-book is not installed"),
+              pytest.mark.slow]  # builds the book
 
 
 def _build(out: Path, config: str) -> Path:

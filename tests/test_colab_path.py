@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel, a fresh environment, and executes chapter 6
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "06_improved_gan.ipynb"
 

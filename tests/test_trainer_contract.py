@@ -12,7 +12,9 @@ import torch
 
 from conftest import assert_same_run
 from ssgan_lib.config import METHODS, MODELS
-from ssgan_lib.train import ConfigError, Trainer, TrainConfig, read_checkpoint
+from ssgan_lib.data import MNIST
+from ssgan_lib.config import ConfigError
+from ssgan_lib.train import Trainer, TrainConfig, read_checkpoint
 
 CASES = [(method, model) for model in MODELS for method in METHODS]
 IDS = [f"{method}-{model}" for method, model in CASES]
@@ -27,9 +29,17 @@ def config(method: str, model: str, **kw) -> TrainConfig:
 
 
 def make(method: str, model: str, mnist, out=None, **kw) -> Trainer:
-    tr = Trainer(config(method, model, **kw), data=mnist, out_dir=out, progress=False)
-    tr.steps_per_epoch = 5  # short epochs: every run below crosses epoch boundaries (a new data order)
-    return tr
+    return Trainer(config(method, model, **kw), data=mnist, out_dir=out, progress=False)
+
+
+@pytest.fixture(scope="module")
+def short(mnist) -> MNIST:
+    """The first 100 training images (each digit 5 to 14 times): with batches of 20 an epoch is 5 steps, so every
+    run below crosses epoch boundaries (a new data order). 40 labels, no validation split (pass SHORT)."""
+    return MNIST(mnist.train_x[:100], mnist.train_y[:100], mnist.test_x, mnist.test_y)
+
+
+SHORT = dict(labels=40, val_size=0, init_size=100)
 
 
 def mean_per_log(hist, key):
@@ -54,37 +64,39 @@ def test_it_learns(mnist, method, model):
 
 
 @pytest.mark.parametrize("method,model", CASES, ids=IDS)
-def test_it_is_deterministic_on_cpu(mnist, method, model):
-    a, b = make(method, model, mnist), make(method, model, mnist)
+def test_it_is_deterministic_on_cpu(short, method, model):
+    a, b = make(method, model, short, **SHORT), make(method, model, short, **SHORT)
+    assert a.steps_per_epoch == 5
     a.fit()
     b.fit()
     assert_same_run(a, b)
-    c = make(method, model, mnist, seed=2)  # the test can fail: another seed is another run
+    c = make(method, model, short, seed=2, **SHORT)  # the test can fail: another seed is another run
     c.fit()
     assert not torch.equal(a.batches.lab_idx, c.batches.lab_idx)
     assert not all(torch.equal(p, q) for p, q in zip(a.D.parameters(), c.D.parameters()))
 
 
 @pytest.mark.parametrize("method,model", CASES, ids=IDS)
-def test_a_resumed_run_is_bit_identical(mnist, tmp_path, method, model):
-    """Stop at step k (mid-epoch, and on an epoch boundary), save, load into a new Trainer, fit to the end: the
-    same weights, optimiser state, averages, RNG, data order and history as one uninterrupted run."""
-    full = make(method, model, mnist)
+def test_a_resumed_run_is_bit_identical(short, tmp_path, method, model):
+    """Stop at step k (on an epoch boundary, and mid-epoch), save, load into a new Trainer, fit to the end: the
+    same weights, optimiser state, averages, RNG, data order and history as one uninterrupted run. (The one test of
+    this property; the others of resuming test what is around it: Ctrl-C, the CLI, the sweep, a notebook cell.)"""
+    full = make(method, model, short, **SHORT)
     full.fit()
     for k in (5, 8):
         out = tmp_path / f"k{k}"
-        part = make(method, model, mnist, out)
+        part = make(method, model, short, out, **SHORT)
         part.fit(steps=k)
         path = part.save()
         assert not list(out.glob("*.tmp"))
         at_k = read_checkpoint(path)  # (the resumed run below overwrites the file with its last step)
-        resumed = make(method, model, mnist, out)
+        resumed = make(method, model, short, out, **SHORT)
         resumed.load(path)
         assert resumed.step == k and resumed.initialised
         resumed.fit()
         assert_same_run(full, resumed)
     # the test can fail: a resume that forgets the data order is not the same run
-    wrong = make(method, model, mnist)
+    wrong = make(method, model, short, **SHORT)
     wrong.load_state_dict(at_k)  # step 8
     wrong.batches.lab_seq.copy_(wrong.batches.lab_seq.flip(1))
     wrong.fit()

@@ -35,6 +35,7 @@ def assert_one_error_line(res, code: int = 2) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.slow  # end to end, in a real process too
 def test_a_good_run_writes_metrics_and_refuses_to_overwrite(run_cli, main_cli, tmp_path, mnist):
     out = tmp_path / "run"
     res = run_cli([*FAST_ARGS, "--out", str(out)])  # a real process: exit status 0, nothing else on stderr

@@ -9,6 +9,7 @@ import pytest
 from ssgan_lib import cli, reproduce
 
 
+@pytest.mark.slow  # eight groups of runs end to end
 def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     """The CSV (one row per run, with its recipe, length, device and commit), the metadata (each group's full
     config and history); then a second sweep trains only what is missing."""

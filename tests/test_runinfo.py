@@ -74,6 +74,7 @@ def _flops(fn) -> float:
     return fc.get_total_flops() / 1e9
 
 
+@pytest.mark.slow  # counts the FLOPs of every kind of step
 def test_step_flops_match_the_library(mnist):
     """STEP_GFLOP was measured on the library's steps; a change of a network or a batch must update it."""
     from ssgan_lib.gan import GANConfig, train_gan

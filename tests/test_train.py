@@ -24,6 +24,7 @@ def mean_per_log(hist, key):
 
 
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.slow  # a longer run; that every method and model learns: test_trainer_contract's test_it_learns
 def test_a_tiny_run_learns(mnist):
     tr = Trainer(tiny(steps=60, eval_every=30), data=mnist, progress=False)
     acc0 = tr.evaluate("val")[0]

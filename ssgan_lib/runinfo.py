@@ -37,8 +37,8 @@ MODES = ("smoke", "cpu", "gpu", "full")
 # GFLOP of one training step, forward and backward, measured with torch.utils.flop_counter.FlopCounterMode
 # (tests/test_runinfo.py measures them again and fails when the library's steps change by more than 5 %).
 STEP_GFLOP = {
-    "ssgan": 4.07,  # Trainer, SSGAN-FM (Salimans D and G), 100 labelled + 100 unlabelled + 100 generated, per seed
-    "sgan": 4.07,  # Trainer, SGAN (K+1 logits): the same networks and batches
+    "ssgan": 3.76,  # Trainer, SSGAN-FM (Salimans D and G), 100 labelled + 100 unlabelled + 100 generated, per seed
+    "sgan": 3.76,  # Trainer, SGAN (K+1 logits): the same networks and batches
     "supervised": 0.77,  # Trainer, supervised-only: 100 labelled images through the same D, per seed
     "mlp_gan": 1.08,  # gan.train_gan, MLP G and D of chapter 2, batch 64
     "dcgan32": 4.03,  # gan.train_gan, DCGAN of chapter 4 with width 32, batch 64

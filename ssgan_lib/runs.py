@@ -200,7 +200,7 @@ def recipe_table(runs: dict[str, dict[str, Any]], below: float = D_WINS_BELOW) -
         wins = [sum(1 for v in col if v < below) for col in zip(*lu)]
         decay = m["recipe"]["lr_decay_epochs"]
         lines.append(
-            f"| {name} | {m['config']['recipe']}: {m['config']['lr']:g}, "
+            f"| {name} | {m['config']['recipe']}: {m['recipe']['lr']:g}, "
             + (f"last {decay:.0f} ep." if decay else "constant")
             + f" | {raw['seeds']} × {raw['epoch']:.0f} | {pm(raw)} | {pm(avg)} | {', '.join(map(str, wins))}"
             f" | {m['wall_seconds'] / 3600:.1f} h |")
@@ -341,10 +341,10 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
         "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
         "wall_seconds": round(trainer.wall_seconds, 2), "device": device,
         "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
-        "evaluated": f"{'parameter-averaged' if cfg.eval_params == 'averaged' else 'raw'} D, noise off, last step "
+        "evaluated": f"{'parameter-averaged' if cfg.resolved.eval_params == 'averaged' else 'raw'} D, noise off, last step "
                      "(the test set chose nothing)",
         "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
-                   "data_init": cfg.data_init, "lr": cfg.lr, "lr_decay_epochs": cfg.decay_epochs(),
+                   "data_init": cfg.data_init, "lr": cfg.resolved.lr, "lr_decay_epochs": cfg.decay_epochs(),
                    "batch_size": cfg.batch_size},
         # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
         "config": asdict(cfg),

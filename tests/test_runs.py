@@ -43,7 +43,7 @@ def test_curves_are_the_stored_values_reshaped():
 
 
 def test_recipe_table_reports_the_last_evaluation_d_wins_and_flags():
-    run = dict(record(), config={"recipe": "final", "lr": 0.003}, recipe={"lr_decay_epochs": 1},
+    run = dict(record(), config={"recipe": "final", "lr": 0.003}, recipe={"lr": 0.003, "lr_decay_epochs": 1},
                wall_seconds=7200.0, device_name="cpu",
                command="python -m ssgan_lib train --labels 100 --seeds 2 --recipe final --lr-decay-epochs 1")
     run["history"]["loss_unl"] = [[0.005, 0.5], [0.005, 0.5], [0.5, 0.5], [0.5, 0.5]]  # seed 1: D wins epoch 1

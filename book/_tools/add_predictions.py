@@ -12,6 +12,7 @@ the record's validation accuracy per seed. The test set plays no part.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -28,11 +29,10 @@ def add_predictions(record_path: Path, run_dir: Path) -> None:
     state = torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     if state["config"] != record["config"] or state["step"] != record["steps"]:
         raise SystemExit(f"error: {run_dir}/checkpoint.pt is not the finished run of {record_path}")
-    cfg = config_from_dict(record["config"])
-    cfg.device = "cpu"
+    cfg = dataclasses.replace(config_from_dict(record["config"]), device="cpu")
     tr = Trainer(cfg, progress=False)
     tr.load(run_dir / "checkpoint.pt")
-    pred, y = tr.predict("val", params=cfg.eval_params)
+    pred, y = tr.predict("val", params=cfg.resolved.eval_params)
     acc = accuracy(pred, y)
     if acc != record["val_accuracy_per_seed"]:
         raise SystemExit(f"error: the predictions give accuracy {acc}, the record "

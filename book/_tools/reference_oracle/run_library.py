@@ -85,7 +85,7 @@ def build(seed: int = 1, dtype: str = "float64", recipe: str = "final", data=Non
     finally:
         models.torch = saved
     assert not feed.queue, "data_init used fewer noise tensors than the reference's six noise layers"
-    if cfg.g_data_init:  # paper-2016-06: G's output layer too, on the given latent codes
+    if cfg.resolved.g_data_init:  # paper-2016-06: G's output layer too, on the given latent codes
         tr.G.data_init(torch.from_numpy(ii["z"]).to(dt)[None])
     tr.initialised = True
     lab_idx = torch.from_numpy(I.labelled_set(seed, y_np))

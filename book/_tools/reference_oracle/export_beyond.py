@@ -237,12 +237,7 @@ def _oracle_steps(fn, P, adam, avg, d_names, g_names, seed, n_labels, steps, lr,
     for t in range(1, steps + 1):
         s = BY.step_inputs_labels(seed, t, n_labels)
         li = lab_idx[s["lab"]]
-        nd = [e.astype(fx) for e in s["noise_d"]]
-        ng = [e.astype(fx) for e in s["noise_g"]]
-        d_args = ([train_x[li], train_y[li].astype(np.int32), train_x[s["unl"]], np.asarray(lr, dtype=fx),
-                   s["z"].astype(fx)] + [e[:B] for e in nd] + [e[B:2 * B] for e in nd] + [e[2 * B:] for e in nd])
-        g_args = ([train_x[s["unl2"]], np.asarray(lr, dtype=fx), s["z2"].astype(fx)]
-                  + [e[B:2 * B] for e in ng[:5]] + [e[:B] for e in ng[:5]])
+        d_args, g_args = R.step_args(s, li, train_x, train_y, lr, fx, B)
         if t == 1:
             gd = fn["grad_d"](*d_args)
         ll, lu, te = fn["disc"](*d_args)

@@ -125,6 +125,19 @@ def param_map(ns: dict, version: str) -> dict:
     return m
 
 
+def step_args(s: dict, li, train_x, train_y, lr: float, fx: str, B: int) -> tuple[list, list]:
+    """The arguments of the compiled D and G functions for one step's inputs ``s`` (``inputs.step_inputs``),
+    ``li`` the labelled batch's indices: the noise of each layer split into the labelled, unlabelled and
+    generated rows (D) and the generated and real rows (G, its first five layers)."""
+    nd = [e.astype(fx) for e in s["noise_d"]]
+    ng = [e.astype(fx) for e in s["noise_g"]]
+    d_args = ([train_x[li], train_y[li].astype(np.int32), train_x[s["unl"]], np.asarray(lr, dtype=fx),
+               s["z"].astype(fx)] + [e[:B] for e in nd] + [e[B:2 * B] for e in nd] + [e[2 * B:] for e in nd])
+    g_args = ([train_x[s["unl2"]], np.asarray(lr, dtype=fx), s["z2"].astype(fx)]
+              + [e[B:2 * B] for e in ng[:5]] + [e[:B] for e in ng[:5]])
+    return d_args, g_args
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", choices=sorted(VERSIONS), default="final")
@@ -172,12 +185,7 @@ def main() -> None:
     for t in range(1, args.steps + 1):
         s = I.step_inputs(args.seed, t)
         li = lab_idx[s["lab"]]
-        nd = [e.astype(fx) for e in s["noise_d"]]
-        ng = [e.astype(fx) for e in s["noise_g"]]
-        d_args = ([train_x[li], train_y[li].astype(np.int32), train_x[s["unl"]], np.asarray(lr, dtype=fx),
-                   s["z"].astype(fx)] + [e[:B] for e in nd] + [e[B:2 * B] for e in nd] + [e[2 * B:] for e in nd])
-        g_args = ([train_x[s["unl2"]], np.asarray(lr, dtype=fx), s["z2"].astype(fx)]
-                  + [e[B:2 * B] for e in ng[:5]] + [e[:B] for e in ng[:5]])
+        d_args, g_args = step_args(s, li, train_x, train_y, lr, fx, B)
         if t == 1:
             gd = fn["grad_d"](*d_args)
         ll, lu, te = fn["disc"](*d_args)

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "book" / "_tools"))
 import build_editions  # noqa: E402
+import nbbuild  # noqa: E402
 from test_book_structure import chapter_notebooks  # noqa: E402
 
 JB = shutil.which("jupyter-book")
@@ -165,6 +166,10 @@ def test_student_edition_has_no_solution_anywhere(html: Path, student_html: Path
             launched.add(ROOT / url)
     assert len(launched) == len(pages()), f"launch links: {sorted(str(p) for p in launched)}"
     assert all(p.relative_to(ROOT).parts[0] == "student" and p.exists() for p in launched), sorted(launched)
+    repo = re.escape(nbbuild.repository_url())  # the repository holds book/*.ipynb, with every solution: no link to it
+    to_repo = sorted({u for page in sorted(student_html.rglob("*.html"))
+                      for u in re.findall(r'href="(' + repo + r'[^"]*)"', page.read_text())})
+    assert not to_repo, f"the student edition links to the repository: {to_repo[:3]}"
     for path in served + sorted(launched):
         text = path.read_text(errors="ignore")
         assert "{solution}" not in text and not re.search(r'class="[^"]*\bsolution\b', text), path

@@ -133,7 +133,9 @@ def test_every_reference_has_a_link(nb_path: Path):
 
 def test_student_notebooks_are_the_chapters_without_solutions_and_outputs():
     """student/book/NN_name.ipynb, which the student edition's launch buttons open, is its chapter with every
-    solution block and output removed (nbbuild.py and build_editions.py write it)."""
+    solution block and output removed (nbbuild.py and build_editions.py write it), in plain Markdown: no MyST that
+    Jupyter or Colab would show raw, each exercise followed by an empty answer cell, the book's glue-only cells left
+    out and the cells it hides collapsed as Colab forms."""
     sys.path.insert(0, str(ROOT / "book" / "_tools"))
     import build_editions
     import nbformat
@@ -145,7 +147,21 @@ def test_student_notebooks_are_the_chapters_without_solutions_and_outputs():
         assert text == build_editions.student_notebook_text(nbformat.read(nb_path, as_version=4)), \
             f"{student.relative_to(ROOT)} is out of date: python book/_tools/build_editions.py --sync"
         assert "{solution}" not in text and '"outputs": []' in text
-        assert text.count(":::{exercise}") >= 3
+        nb = nbformat.reads(text, as_version=4)
+        md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        left = re.findall(r"\{glue:[a-z]*\}`|^:{3,}\{|^`{3,}\{|\{(?:ref|doc|numref|eq|math)\}`", md, re.M)
+        assert not left, f"{student.name}: MyST that Jupyter and Colab show raw: {left[:3]}"
+        cells = nb.cells
+        asks = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**Exercise ")]
+        assert len(asks) >= 3, f"{student.name}: {len(asks)} exercises"
+        for i in asks:  # each exercise in its own cell, an empty cell to answer in right after it
+            number = re.match(r"\*\*Exercise (\d+\.\d+)\*\*", cells[i].source).group(1)
+            assert cells[i + 1].cell_type == "code" and cells[i + 1].source == f"# Your answer to Exercise {number}\n"
+        for c in cells:
+            tags = set(c.metadata.get("tags", []))
+            assert "bookkeeping" not in tags, f"{student.name}: a glue-only cell"
+            if c.cell_type == "code" and tags & {"hide-input", "remove-cell"} and "colab-install" not in tags:
+                assert c.source.startswith("#@title ") and c.metadata.get("cellView") == "form", c.source[:80]
     strays = {p.name for p in (ROOT / "student" / "book").glob("*.ipynb")} - {p.name for p in chapter_notebooks()}
     assert not strays, f"student notebooks without a chapter: {strays}"
 

@@ -8,7 +8,9 @@ The full edition is ``jupyter-book build .`` (-W --keep-going). The student edit
 of the book whose notebooks have every ``:::{solution}`` block removed, so neither its pages nor the notebooks and
 sources its download buttons serve (``_sources/``) contain a solution. Its launch buttons (Colab) open
 ``student/book/NN_name.ipynb`` in the repository (``_config_student.yml`` sets ``repository.path_to_book:
-student``): the same notebooks without solutions and without stored outputs (students run them), written by this
+student``): the same notebooks without solutions and without stored outputs (students run them), in plain Markdown
+(no MyST: glued values written in, exercises numbered as in the HTML, each followed by an empty answer cell;
+glue-only cells left out, hidden cells collapsed as Colab forms: :func:`student_notebook`), written by this
 script and by ``nbbuild.py`` whenever it writes a chapter, committed with the chapters, and kept in sync by
 ``tests/test_book_structure.py``. A publisher builds both editions with this one command and pushes the
 repository (``student/`` included) for the launch links to work.
@@ -16,6 +18,7 @@ repository (``student/`` included) for the launch links to work.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import re
 import shutil
@@ -81,10 +84,132 @@ def without_solutions(nb: nbformat.NotebookNode, keep_outputs: bool = True) -> n
     return nb
 
 
-def student_notebook_text(nb: nbformat.NotebookNode) -> str:
-    """The text of student/book/NN_name.ipynb for a chapter notebook: no solutions, no outputs."""
-    text = nbformat.writes(without_solutions(nb, keep_outputs=False))
+GLUE_TEXT = re.compile(r"\{glue:text\}`(?:(?P<nb>[^`:]+\.ipynb)::)?(?P<name>[^`:]+)(?::(?P<fmt>[^`]*))?`")
+REF = re.compile(r"\{ref\}`(?P<target>[^`]+)`")
+DIRECTIVE = re.compile(r"^(?P<colons>:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
+EXERCISE = re.compile(r"^:{3,}\{exercise\}")
+HIDDEN_TITLE = "#@title Code the book hides (double-click to show)"
+
+
+def glue_values(nb: nbformat.NotebookNode) -> dict[str, object]:
+    """The values the notebook's stored run glued (name -> value), from its glue records."""
+    values = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            meta = o.get("metadata", {}).get("scrapbook")
+            if meta:
+                text = o.get("data", {}).get(meta.get("mime_prefix", "") + "text/plain", "")
+                try:
+                    values[meta["name"]] = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    values[meta["name"]] = text
+    return values
+
+
+def exercise_numbers() -> dict[str, str]:
+    """Every exercise label of the book -> its number as the HTML gives it ("6.2": chapter, then order)."""
+    numbers = {}
+    for nb_path in chapter_notebooks():
+        chapter = int(nb_path.stem.split("_")[0]) if nb_path.stem[:2].isdigit() else 0
+        k = 0
+        for c in nbformat.read(nb_path, as_version=4).cells:
+            if c.cell_type != "markdown":
+                continue
+            lines = c.source.split("\n")
+            for i, line in enumerate(lines):
+                if EXERCISE.match(line):
+                    k += 1
+                    label = next((m.group(1) for m in (re.match(r"^:label:\s*(\S+)", x) for x in lines[i + 1:i + 4])
+                                  if m), None)
+                    if label:
+                        numbers[label] = f"{chapter}.{k}"
+    return numbers
+
+
+def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int) -> tuple[str, int]:
+    """MyST markdown as plain Markdown for Jupyter and Colab: glued values written in, references to exercises by
+    number, each exercise as "**Exercise C.k**" (numbered from ``first``), other directives as quoted blocks.
+    Returns the text and the number of exercises in it."""
+    def value(m: re.Match) -> str:  # another chapter's value: "06_improved_gan.ipynb::name"
+        source = glue_values(nbformat.read(BOOK / m.group("nb"), as_version=4)) if m.group("nb") else glue
+        v = source[m.group("name")]
+        fmt = m.group("fmt")
+        return format(v, fmt.rstrip("s") if fmt and isinstance(v, str) else fmt) if fmt else str(v)
+
+    md = GLUE_TEXT.sub(value, md)
+    md = REF.sub(lambda m: f"Exercise {numbers[m.group('target')]}" if m.group("target") in numbers
+                 else m.group("target"), md)
+    out, close, quote, k, options = [], None, False, 0, False
+    for line in md.split("\n"):
+        m = DIRECTIVE.match(line)
+        if close is None and m:
+            close, options = m.group("colons"), True
+            if m.group("name") == "exercise":
+                k += 1
+                out.append(f"**Exercise {chapter}.{first + k - 1}**" + (f" ({m.group('arg')})" if m.group("arg") else ""))
+                quote = False
+            else:
+                out.append(f"> **{m.group('name').capitalize()}.**" + (f" {m.group('arg')}" if m.group("arg") else ""))
+                quote = True
+            continue
+        if close is not None and line.strip() == close:
+            close, quote = None, False
+            continue
+        if close is not None and options and re.match(r"^:[\w-]+:", line):  # a directive's options (":label: x")
+            continue
+        options = False
+        out.append(("> " + line if line else ">") if quote else line)
+    return "\n".join(out), k
+
+
+def student_notebook(nb: nbformat.NotebookNode, chapter: int = 0) -> nbformat.NotebookNode:
+    """The chapter as a student meets it in Jupyter or Colab: no solutions, no outputs, no MyST (glued values
+    written in, exercises as plain Markdown each followed by an empty answer cell), the book's bookkeeping cells
+    left out and the cells it hides collapsed as Colab forms."""
+    glue, numbers = glue_values(nb), exercise_numbers()
+    nb = without_solutions(nb, keep_outputs=False)
+    cells, done = [], 0
+    for c in nb.cells:
+        tags = set(c.metadata.get("tags", []))
+        if c.cell_type == "code" and "bookkeeping" in tags:
+            continue  # glue() calls only: they hand numbers to the book's prose
+        if c.cell_type == "code" and tags & {"hide-input", "remove-cell"} and "colab-install" not in tags:
+            c.source = HIDDEN_TITLE + "\n" + c.source
+            c.metadata["cellView"] = "form"
+        if c.cell_type == "markdown":
+            text, n = plain_markdown(c.source, glue, numbers, chapter, done + 1)
+            # each exercise in a cell of its own, followed by an empty cell to answer in
+            parts = re.split(r"(?m)^(?=\*\*Exercise \d+\.\d+\*\*)", text)
+            if parts[0].strip() or len(parts) == 1:
+                c.source = parts[0].rstrip("\n")
+                cells.append(c)
+            for k, part in zip(range(done + 1, done + n + 1), parts[1:]):
+                question = nbformat.v4.new_markdown_cell(part.rstrip("\n"))
+                answer = nbformat.v4.new_code_cell(f"# Your answer to Exercise {chapter}.{k}\n")
+                question.id, answer.id = f"exercise-{chapter}-{k}", f"answer-{chapter}-{k}"
+                cells += [question, answer]
+            done += n
+            continue
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
+
+def student_notebook_text(nb: nbformat.NotebookNode, chapter: int | None = None) -> str:
+    """The text of student/book/NN_name.ipynb for a chapter notebook (:func:`student_notebook`)."""
+    if chapter is None:
+        chapter = _chapter_of(nb)
+    text = nbformat.writes(student_notebook(nb, chapter))
     return text if text.endswith("\n") else text + "\n"
+
+
+def _chapter_of(nb: nbformat.NotebookNode) -> int:
+    """The chapter number in the notebook's title ("# 6. Improved GAN"), else 0."""
+    for c in nb.cells:
+        m = re.match(r"#\s+(\d+)\.\s", c.source) if c.cell_type == "markdown" else None
+        if m:
+            return int(m.group(1))
+    return 0
 
 
 def chapter_notebooks() -> list[Path]:

@@ -53,7 +53,7 @@ def pages() -> list[str]:
 def test_chapter_page_has_figures_colab_exercises_solutions_no_errors(html: Path, name: str):
     page = (html / "book" / f"{name}.html").read_text()
     assert len(re.findall(r"<img [^>]*src=\"[^\"]*\.png\"", page)) >= 1, "no figure"
-    assert re.search(r"https://colab\.research\.google\.com/github/[^\"]+/book/" + re.escape(name) + r"\.ipynb", page), \
+    assert re.search(r"https://colab\.research\.google\.com/github/[^\"]+/colab/book/" + re.escape(name) + r"\.ipynb", page), \
         "no Colab link to this notebook"
     assert len(re.findall(r'class="[^"]*\bexercise\b', page)) >= 3, "fewer than 3 exercises"
     assert len(re.findall(r'class="[^"]*\bsolution\b', page)) >= 3, "fewer than 3 solutions"

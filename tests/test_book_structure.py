@@ -92,8 +92,8 @@ def test_student_config_differs_only_in_solutions_title_launch_path_and_reposito
     assert ("    hide_solutions: false", "    hide_solutions: true") in diff
     assert any(a.startswith("  use_repository_button: true") and b.startswith("  use_repository_button: false")
                for a, b in diff), "the student edition links to no repository page (it holds the solutions)"
-    assert any(a.startswith('  path_to_book: ""') and b.startswith("  path_to_book: student") for a, b in diff), \
-        "the student edition's launch buttons open student/book/*.ipynb"
+    assert any(a.startswith("  path_to_book: colab") and b.startswith("  path_to_book: student") for a, b in diff), \
+        "the launch buttons open colab/book/*.ipynb (full) and student/book/*.ipynb (student edition)"
 
 
 @pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)
@@ -131,39 +131,43 @@ def test_every_reference_has_a_link(nb_path: Path):
     assert not bare, f"references without a link: {bare}"
 
 
-def test_student_notebooks_are_the_chapters_without_solutions_and_outputs():
-    """student/book/NN_name.ipynb, which the student edition's launch buttons open, is its chapter with every
-    solution block and output removed (nbbuild.py and build_editions.py write it), in plain Markdown: no MyST that
-    Jupyter or Colab would show raw, each exercise followed by an empty answer cell, the book's glue-only cells left
-    out and the cells it hides collapsed as Colab forms."""
+@pytest.mark.parametrize("solutions", [False, True], ids=["student", "full"])
+def test_launch_notebooks_are_the_chapters_in_plain_markdown(solutions):
+    """student/book/NN_name.ipynb and colab/book/NN_name.ipynb, which the two editions' launch buttons open, are
+    the chapter without outputs (the student's also without solutions), written by nbbuild.py and build_editions.py,
+    in plain Markdown: no MyST that Jupyter or Colab would show raw, each exercise followed by an empty answer cell
+    (in the full flavour its solution folded inside it), the book's glue-only cells left out and the cells it hides
+    collapsed as Colab forms."""
     sys.path.insert(0, str(ROOT / "book" / "_tools"))
     import build_editions
     import nbformat
 
     for nb_path in chapter_notebooks():
-        student = build_editions.student_path(nb_path)
-        assert student.exists(), f"no {student.relative_to(ROOT)}: python book/_tools/build_editions.py --sync"
-        text = student.read_text()
-        assert text == build_editions.student_notebook_text(nbformat.read(nb_path, as_version=4)), \
-            f"{student.relative_to(ROOT)} is out of date: python book/_tools/build_editions.py --sync"
+        path = build_editions.launch_paths(nb_path)[solutions]
+        assert path.exists(), f"no {path.relative_to(ROOT)}: python book/_tools/build_editions.py --sync"
+        text = path.read_text()
+        assert text == build_editions.colab_notebook_text(nbformat.read(nb_path, as_version=4), solutions), \
+            f"{path.relative_to(ROOT)} is out of date: python book/_tools/build_editions.py --sync"
         assert "{solution}" not in text and '"outputs": []' in text
         nb = nbformat.reads(text, as_version=4)
         md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         left = re.findall(r"\{glue:[a-z]*\}`|^:{3,}\{|^`{3,}\{|\{(?:ref|doc|numref|eq|math)\}`", md, re.M)
-        assert not left, f"{student.name}: MyST that Jupyter and Colab show raw: {left[:3]}"
+        assert not left, f"{path.name}: MyST that Jupyter and Colab show raw: {left[:3]}"
         cells = nb.cells
         asks = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**Exercise ")]
-        assert len(asks) >= 3, f"{student.name}: {len(asks)} exercises"
+        assert len(asks) >= 3, f"{path.name}: {len(asks)} exercises"
         for i in asks:  # each exercise in its own cell, an empty cell to answer in right after it
             number = re.match(r"\*\*Exercise (\d+\.\d+)\*\*", cells[i].source).group(1)
             assert cells[i + 1].cell_type == "code" and cells[i + 1].source == f"# Your answer to Exercise {number}\n"
+            assert (f"<summary><b>Solution {number}</b></summary>" in cells[i].source) == solutions, number
         for c in cells:
             tags = set(c.metadata.get("tags", []))
-            assert "bookkeeping" not in tags, f"{student.name}: a glue-only cell"
+            assert "bookkeeping" not in tags, f"{path.name}: a glue-only cell"
             if c.cell_type == "code" and tags & {"hide-input", "remove-cell"} and "colab-install" not in tags:
                 assert c.source.startswith("#@title ") and c.metadata.get("cellView") == "form", c.source[:80]
-    strays = {p.name for p in (ROOT / "student" / "book").glob("*.ipynb")} - {p.name for p in chapter_notebooks()}
-    assert not strays, f"student notebooks without a chapter: {strays}"
+    folder = build_editions.launch_paths(chapter_notebooks()[0])[solutions].parent
+    strays = {p.name for p in folder.glob("*.ipynb")} - {p.name for p in chapter_notebooks()}
+    assert not strays, f"launch notebooks without a chapter: {strays}"
 
 
 def test_strip_solutions_removes_solution_blocks_only():

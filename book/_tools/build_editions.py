@@ -10,7 +10,7 @@ sources its download buttons serve (``_sources/``) contain a solution. Its launc
 ``student/book/NN_name.ipynb`` in the repository (``_config_student.yml`` sets ``repository.path_to_book:
 student``): the same notebooks without solutions and without stored outputs (students run them), in plain Markdown
 (no MyST: glued values written in, exercises numbered as in the HTML, each followed by an empty answer cell;
-glue-only cells left out, hidden cells collapsed as Colab forms: :func:`student_notebook`), written by this
+glue-only cells left out, hidden cells collapsed as Colab forms: :func:`colab_notebook`), written by this
 script and by ``nbbuild.py`` whenever it writes a chapter, committed with the chapters, and kept in sync by
 ``tests/test_book_structure.py``. A publisher builds both editions with this one command and pushes the
 repository (``student/`` included) for the launch links to work.
@@ -32,6 +32,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
 STUDENT_DIR = ROOT / "student"  # repository.path_to_book of _config_student.yml
+COLAB_DIR = ROOT / "colab"  # repository.path_to_book of _config.yml: the full edition's launch buttons
 STUDENT_CONFIG = "_config_student.yml"
 # what the student edition's temporary copy holds besides the stripped chapter notebooks
 COPIED = ["_toc.yml", STUDENT_CONFIG, "book/_static", "book/_ext"]
@@ -148,9 +149,17 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int)
                 k += 1
                 out.append(f"**Exercise {chapter}.{first + k - 1}**" + (f" ({m.group('arg')})" if m.group("arg") else ""))
                 quote = False
+            elif m.group("name") == "solution":  # the full flavour: folded, opened by a click
+                label = m.group("arg").strip()
+                out += [f"<details><summary><b>Solution {numbers.get(label, label)}</b></summary>", ""]
+                close, quote = ("solution", m.group("colons")), False
             else:
                 out.append(f"> **{m.group('name').capitalize()}.**" + (f" {m.group('arg')}" if m.group("arg") else ""))
                 quote = True
+            continue
+        if isinstance(close, tuple) and line.strip() == close[1]:
+            out += ["", "</details>"]
+            close = None
             continue
         if close is not None and line.strip() == close:
             close, quote = None, False
@@ -162,12 +171,21 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int)
     return "\n".join(out), k
 
 
-def student_notebook(nb: nbformat.NotebookNode, chapter: int = 0) -> nbformat.NotebookNode:
-    """The chapter as a student meets it in Jupyter or Colab: no solutions, no outputs, no MyST (glued values
-    written in, exercises as plain Markdown each followed by an empty answer cell), the book's bookkeeping cells
-    left out and the cells it hides collapsed as Colab forms."""
+def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool = False) -> nbformat.NotebookNode:
+    """The chapter as a reader meets it in Jupyter or Colab: no outputs, no MyST (glued values written in, exercises
+    as plain Markdown each followed by an empty answer cell), the book's bookkeeping cells left out and the cells it
+    hides collapsed as Colab forms. ``solutions=False`` (the student flavour) leaves every solution out; with
+    ``solutions=True`` (the full flavour) each solution follows its exercise, folded (``<details>``)."""
     glue, numbers = glue_values(nb), exercise_numbers()
-    nb = without_solutions(nb, keep_outputs=False)
+    if solutions:
+        nb = copy.deepcopy(nb)
+        for c in nb.cells:
+            if c.cell_type == "code":
+                c.outputs, c.execution_count = [], None
+                for key in ("execution", "ExecuteTime"):
+                    c.metadata.pop(key, None)
+    else:
+        nb = without_solutions(nb, keep_outputs=False)
     cells, done = [], 0
     for c in nb.cells:
         tags = set(c.metadata.get("tags", []))
@@ -195,11 +213,10 @@ def student_notebook(nb: nbformat.NotebookNode, chapter: int = 0) -> nbformat.No
     return nb
 
 
-def student_notebook_text(nb: nbformat.NotebookNode, chapter: int | None = None) -> str:
-    """The text of student/book/NN_name.ipynb for a chapter notebook (:func:`student_notebook`)."""
-    if chapter is None:
-        chapter = _chapter_of(nb)
-    text = nbformat.writes(student_notebook(nb, chapter))
+def colab_notebook_text(nb: nbformat.NotebookNode, solutions: bool = False) -> str:
+    """The text of student/book/NN_name.ipynb (``solutions=False``) or colab/book/NN_name.ipynb (``True``) for a
+    chapter notebook (:func:`colab_notebook`)."""
+    text = nbformat.writes(colab_notebook(nb, _chapter_of(nb), solutions))
     return text if text.endswith("\n") else text + "\n"
 
 
@@ -218,23 +235,28 @@ def chapter_notebooks() -> list[Path]:
     return [ROOT / (f + ".ipynb") for f in files if (ROOT / (f + ".ipynb")).exists()]
 
 
-def student_path(nb_path: Path) -> Path:
-    return STUDENT_DIR / nb_path.relative_to(ROOT)
+def launch_paths(nb_path: Path) -> dict[bool, Path]:
+    """Where the launch buttons' notebooks of a chapter live, by flavour: {False: student/<path> (the student
+    edition's), True: colab/<path> (the full edition's, with solutions)}."""
+    rel = nb_path.relative_to(ROOT)
+    return {False: STUDENT_DIR / rel, True: COLAB_DIR / rel}
 
 
-def write_student_notebook(nb_path: Path, nb: nbformat.NotebookNode | None = None) -> Path:
-    """Write student/<path> for the chapter notebook at nb_path (read from disk unless given)."""
+def write_launch_notebooks(nb_path: Path, nb: nbformat.NotebookNode | None = None) -> list[Path]:
+    """Write student/<path> and colab/<path> for the chapter notebook at nb_path (read from disk unless given)."""
     nb = nb if nb is not None else nbformat.read(nb_path, as_version=4)
-    out = student_path(nb_path)
-    text = student_notebook_text(nb)
-    if not out.exists() or out.read_text(encoding="utf-8") != text:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    return out
+    written = []
+    for solutions, out in launch_paths(nb_path).items():
+        text = colab_notebook_text(nb, solutions)
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        written.append(out)
+    return written
 
 
-def sync_student_notebooks() -> list[Path]:
-    return [write_student_notebook(p) for p in chapter_notebooks()]
+def sync_launch_notebooks() -> list[Path]:
+    return [p for nb in chapter_notebooks() for p in write_launch_notebooks(nb)]
 
 
 def _jupyter_book() -> str:
@@ -284,7 +306,7 @@ def build_student(out: Path | None = None, sync: bool = True) -> Path:
     copy; the HTML is in <out>/_build/html (default out: _build/student, as before)."""
     out = (out or ROOT / "_build" / "student").resolve()
     if sync:
-        sync_student_notebooks()
+        sync_launch_notebooks()
     with tempfile.TemporaryDirectory(prefix="ssgan-student-") as tmp:
         src = student_source_tree(Path(tmp))
         _run([_jupyter_book(), "build", str(src), "--config", str(src / STUDENT_CONFIG), "--path-output", str(out),
@@ -300,10 +322,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="build the full edition only")
     ap.add_argument("--student", action="store_true", help="build the student edition only")
-    ap.add_argument("--sync", action="store_true", help="only write student/book/*.ipynb")
+    ap.add_argument("--sync", action="store_true", help="only write student/book/*.ipynb and colab/book/*.ipynb")
     args = ap.parse_args()
     if args.sync:
-        for p in sync_student_notebooks():
+        for p in sync_launch_notebooks():
             print(p.relative_to(ROOT))
         return
     both = not (args.full or args.student)

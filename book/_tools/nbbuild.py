@@ -399,7 +399,7 @@ def build(src: Path, execute: bool = False, timeout: int = 1800, out: Path | Non
     if not out.exists() or out.read_text(encoding="utf-8") != text:
         out.write_text(text, encoding="utf-8")
     if out.resolve() == notebook_path(src).resolve():
-        build_editions.write_student_notebook(out, nb)  # student/book/<name>.ipynb: no solutions, no outputs
+        build_editions.write_launch_notebooks(out, nb)  # student/ and colab/book/<name>.ipynb (Colab's copies)
     return out
 
 
@@ -409,10 +409,9 @@ def check(src: Path) -> list[str]:
         return [f"{src.stem}: no notebook {out.relative_to(ROOT)}"]
     nb = nbformat.read(out, as_version=4)
     problems = differences(src, nb)
-    student = build_editions.student_path(out)
-    if not student.exists() or student.read_text(encoding="utf-8") != build_editions.student_notebook_text(nb):
-        problems.append(f"{src.stem}: {student.relative_to(ROOT)} (the student edition's notebook) is not the "
-                        "chapter without solutions and outputs")
+    for solutions, path in build_editions.launch_paths(out).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != build_editions.colab_notebook_text(nb, solutions):
+            problems.append(f"{src.stem}: {path.relative_to(ROOT)} (a launch button's notebook) is out of date")
     return problems
 
 

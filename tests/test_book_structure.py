@@ -154,6 +154,7 @@ def test_launch_notebooks_are_the_chapters_in_plain_markdown(solutions):
         left = re.findall(r"\{glue:[a-z]*\}`|^:{3,}\{|^`{3,}\{|\{(?:ref|doc|numref|eq|math)\}`", md, re.M)
         assert not left, f"{path.name}: MyST that Jupyter and Colab show raw: {left[:3]}"
         cells = nb.cells
+        assert cells[2].source == build_editions.STORED_NUMBERS, "below the title: whose numbers the text gives"
         asks = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("**Exercise ")]
         assert len(asks) >= 3, f"{path.name}: {len(asks)} exercises"
         for i in asks:  # each exercise in its own cell, an empty cell to answer in right after it

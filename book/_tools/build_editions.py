@@ -90,6 +90,9 @@ REF = re.compile(r"\{ref\}`(?P<target>[^`]+)`")
 DIRECTIVE = re.compile(r"^(?P<colons>:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
 EXERCISE = re.compile(r"^:{3,}\{exercise\}")
 HIDDEN_TITLE = "#@title Code the book hides (double-click to show)"
+STORED_NUMBERS = ("> **The numbers in the text** come from the run stored with the book (the HTML book shows its "
+                  "outputs). The cells you run print your own: they differ with the size this notebook picks for "
+                  "your machine, and from run to run.")
 
 
 def glue_values(nb: nbformat.NotebookNode) -> dict[str, object]:
@@ -209,6 +212,12 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
             done += n
             continue
         cells.append(c)
+    title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.match(r"#\s+\d+\.\s", c.source)),
+                 None)
+    if title is not None:  # right below the chapter's title: whose numbers the text gives
+        note = nbformat.v4.new_markdown_cell(STORED_NUMBERS)
+        note.id = f"stored-numbers-{chapter}"
+        cells.insert(title + 1, note)
     nb.cells = cells
     return nb
 

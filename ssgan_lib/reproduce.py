@@ -203,8 +203,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
             ep = epochs or TrainConfig.epochs  # None: TrainConfig's default
             ep = (supervised_epochs or ep) if method == "supervised" else ep
             cfg = TrainConfig(labels=n, seed=1, seeds=seeds, method=method, epochs=ep, steps=steps, recipe=recipe,
-                              val_size=0, eval_every=0, device=device,
-                              **({} if ckpt_every is None else {"ckpt_every": ckpt_every}))
+                              val_size=0, eval_every=0, ckpt_every=ckpt_every, device=device)
             part = partial_dir(out, method, n)
             tr = Trainer(cfg, data=data, out_dir=part, progress=progress)
             try:
@@ -223,7 +222,7 @@ def run_sweep(labels: list[int], methods: list[str], seeds: int, epochs: float |
                       "commit": commit} for s, e in enumerate(errs)]
             write_rows(out, rows)
             meta["groups"][f"{method}/{n}"] = {"wall_seconds": round(tr.wall_seconds, 1), "steps": tr.step,
-                                               "config": asdict(cfg), "commit": commit, "machine": machine(),
+                                               "config": asdict(cfg), "commit": commit, "machine": machine(device),
                                                "history": tr.history}
             meta.update({"commit": commit, "device": device,
                          "device_name": device_name(device),

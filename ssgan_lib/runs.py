@@ -295,12 +295,14 @@ def git_commit() -> str | None:
         return None
 
 
-def machine() -> dict[str, Any]:
+def machine(device: str = "cpu") -> dict[str, Any]:
     """What a float32 run's rounding depends on besides its config and commit: torch, its thread count, the CPU
-    (or GPU) model, Python. A re-run compares exactly only where these match."""
+    model and the GPU ``device`` names (None on CPU), Python. A re-run compares exactly only where these match."""
     import platform
 
     import torch
+
+    from .config import device_name
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -310,7 +312,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    gpu = device_name(device) if torch.device(device).type == "cuda" else None
     return {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": cpu, "gpu": gpu,
             "python": platform.python_version()}
 
@@ -318,9 +320,8 @@ def machine() -> dict[str, Any]:
 def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     """The record of a finished run: test accuracy of the D its recipe evaluates (after the last step; the test
     set chose nothing), validation accuracy, length, device, wall time, the full config, command, commit, history."""
-    import torch
-
     from . import __version__
+    from .config import device_name
     from .train import accuracy
 
     cfg = trainer.cfg
@@ -340,7 +341,7 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
         "labels": cfg.labels, "seed": cfg.seed, "seeds": cfg.seeds, "method": cfg.method, "model": cfg.model,
         "steps": trainer.step, "epochs": trainer.step / trainer.steps_per_epoch,
         "wall_seconds": round(trainer.wall_seconds, 2), "device": device,
-        "device_name": torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else "cpu",
+        "device_name": device_name(device),
         "evaluated": f"{'parameter-averaged' if cfg.resolved.eval_params == 'averaged' else 'raw'} D, noise off, last step "
                      "(the test set chose nothing)",
         "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
@@ -349,7 +350,7 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
         # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
         "config": asdict(cfg),
         "command": command if command is not None else "python -m ssgan_lib " + shlex.join(sys.argv[1:]),
-        "commit": git_commit(), "machine": machine(),
+        "commit": git_commit(), "machine": machine(device),
         "ssgan_lib": __version__, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         # losses every log_every steps and validation accuracy of the averaged and raw D every eval_every steps,
         # one value per seed: enough to plot the run without loading its checkpoint

@@ -10,7 +10,6 @@ from .. import losses
 from . import call_student, check_close, report
 
 
-
 def _normal_pdf(x: float, mean: float, std: float) -> float:
     return math.exp(-(x - mean) ** 2 / (2 * std ** 2)) / (std * math.sqrt(2 * math.pi))
 

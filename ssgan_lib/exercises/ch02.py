@@ -9,7 +9,6 @@ import torch
 from . import call_student, report
 
 
-
 def check_scaling(to_tanh: Callable, to_pixels: Callable) -> bool:
     """``to_tanh`` maps pixels in [0, 1] to [-1, 1] (0 -> -1, 1 -> 1, linearly); ``to_pixels`` is its inverse."""
     what = "scaling to [-1, 1] and back"

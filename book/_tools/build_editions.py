@@ -138,33 +138,31 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int)
         source = glue_values(nbformat.read(BOOK / m.group("nb"), as_version=4)) if m.group("nb") else glue
         v = source[m.group("name")]
         fmt = m.group("fmt")
-        return format(v, fmt.rstrip("s") if fmt and isinstance(v, str) else fmt) if fmt else str(v)
+        return format(v, fmt) if fmt else str(v)
 
     md = GLUE_TEXT.sub(value, md)
     md = REF.sub(lambda m: f"Exercise {numbers[m.group('target')]}" if m.group("target") in numbers
                  else m.group("target"), md)
-    out, close, quote, k, options = [], None, False, 0, False
+    # within a directive: close, its closing colons; ending, the lines that replace them; quote, its lines quoted
+    out, close, ending, quote, k, options = [], None, [], False, 0, False
     for line in md.split("\n"):
         m = DIRECTIVE.match(line)
         if close is None and m:
-            close, options = m.group("colons"), True
-            if m.group("name") == "exercise":
+            name, arg = m.group("name"), m.group("arg")
+            close, ending, quote, options = m.group("colons"), [], False, True
+            if name == "exercise":
                 k += 1
-                out.append(f"**Exercise {chapter}.{first + k - 1}**" + (f" ({m.group('arg')})" if m.group("arg") else ""))
-                quote = False
-            elif m.group("name") == "solution":  # the full flavour: folded, opened by a click
-                label = m.group("arg").strip()
+                out.append(f"**Exercise {chapter}.{first + k - 1}**" + (f" ({arg})" if arg else ""))
+            elif name == "solution":  # the full flavour: folded, opened by a click
+                label = arg.strip()
                 out += [f"<details><summary><b>Solution {numbers.get(label, label)}</b></summary>", ""]
-                close, quote = ("solution", m.group("colons")), False
+                ending = ["", "</details>"]
             else:
-                out.append(f"> **{m.group('name').capitalize()}.**" + (f" {m.group('arg')}" if m.group("arg") else ""))
+                out.append(f"> **{name.capitalize()}.**" + (f" {arg}" if arg else ""))
                 quote = True
             continue
-        if isinstance(close, tuple) and line.strip() == close[1]:
-            out += ["", "</details>"]
-            close = None
-            continue
         if close is not None and line.strip() == close:
+            out += ending
             close, quote = None, False
             continue
         if close is not None and options and re.match(r"^:[\w-]+:", line):  # a directive's options (":label: x")

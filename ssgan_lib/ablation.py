@@ -13,8 +13,8 @@ piece, the pieces that ports of the paper most often change:
 Each variant is a set of :class:`~ssgan_lib.train.TrainConfig` overrides. ``python -m ssgan_lib variants ablation
 --root DIR --collect FILE`` (``book/_tools/gpu_runs.sh``, ``STAGE=ablate``) trains every variant into
 ``DIR/<variant>`` (resuming one cut short, skipping one finished) and :func:`collect` gathers their
-``metrics.json`` into one file that chapter 6 plots (:func:`ssgan_lib.runs.val_curve` and
-:func:`ssgan_lib.runs.last_val` read each run). The comparison is on the **validation** split (5,000 training
+``metrics.json`` into one file that chapter 6 plots (:func:`ssgan_lib.evidence.records.val_curve` and
+:func:`ssgan_lib.evidence.records.last_val` read each run). The comparison is on the **validation** split (5,000 training
 images whose labels are never used); the test accuracy is stored as the runs report it, not used to rank anything.
 """
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Plain (unsupervised) GAN training for the early chapters: the 2-D toy, the MLP GAN, DCGAN.
 
-The loop is the textbook one — a D step on a real and a fake batch, then a G step — run by the library's
-engine (:mod:`ssgan_lib.engine`, the SSGAN trainer's too) with the library's habits: data on the device, batches by permutation and slicing, losses kept on the device
-and read every ``log_every`` steps, samples from a *fixed* noise batch saved every
-``snapshot_every`` steps (for grids and animations).
+:func:`train_gan` is the textbook loop, short enough to read in one screen (chapter 2 prints it): a D step on a
+real and a fake batch, then a G step, with the library's habits: data on the device, batches by permutation and
+slicing, losses summed on the device and read every ``log_every`` steps (a NaN or infinite loss raises
+:class:`~ssgan_lib.engine.DivergenceError`, a ``FloatingPointError``), samples from a *fixed* noise batch saved
+every ``snapshot_every`` steps (for grids and animations).
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from . import losses
-from .engine import Engine, Every, Meters
+from .engine import DivergenceError
 
 
 @dataclass
@@ -31,6 +33,9 @@ class GANConfig:
     n_fixed: int = 64  # size of the fixed noise batch for snapshots
     seed: int = 0  # seeds weights' noise draws and batch order
     progress: bool = True  # tqdm progress bar
+
+
+LOGGED = ("d_loss", "g_loss", "d_real", "d_fake")  # what train_gan logs: the two losses, mean D(x), mean D(G(z))
 
 
 @dataclass
@@ -60,68 +65,49 @@ def _make_opt(params, lr: float, cfg: GANConfig) -> torch.optim.Optimizer:
 
 
 def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GANHistory:
-    """Train ``G`` against ``D`` on the rows of ``x`` (already on the device, scaled as G outputs).
-
-    ``G`` must have ``sample_z(batch, device, generator)``; ``D`` returns logits. Returns a
-    :class:`GANHistory`. Raises :class:`~ssgan_lib.engine.DivergenceError` (a ``FloatingPointError``) naming the
-    step if a loss stops being finite. The loop is :class:`~ssgan_lib.engine.Engine`'s (eager).
-    """
+    """Train ``G`` against ``D`` on the rows of ``x`` (on the device, scaled as G outputs); ``G`` has
+    ``sample_z(batch, device, generator)``, ``D`` returns logits. A plain loop: a D step, then a G step."""
     if cfg.g_loss not in ("ns", "minimax"):
         raise ValueError(f"g_loss must be 'ns' or 'minimax', got {cfg.g_loss!r}")
-    dev = x.device
-    gen = torch.Generator(dev).manual_seed(cfg.seed)
+    dev, gen = x.device, torch.Generator(x.device).manual_seed(cfg.seed)
     opt_d, opt_g = _make_opt(D.parameters(), cfg.lr_d, cfg), _make_opt(G.parameters(), cfg.lr_g, cfg)
-    fixed_z = G.sample_z(cfg.n_fixed, dev, gen)
-    n, B = len(x), min(cfg.batch_size, len(x))
-    per_epoch = n // B
-    order = {"perm": torch.randperm(n, device=dev, generator=gen)}
-    hist = GANHistory()
     g_loss_fn = losses.g_loss_nonsaturating if cfg.g_loss == "ns" else losses.g_loss_minimax
-    engine: Engine
-
-    def new_epoch(done: int) -> None:  # before step done + 1: a new order at the start of every epoch but the first
-        if done % per_epoch == 0 and done > 0:
-            order["perm"] = torch.randperm(n, device=dev, generator=gen)
-
-    def step() -> torch.Tensor:
-        k = engine.step % per_epoch
-        real = x[order["perm"][k * B:(k + 1) * B]]
-        # --- D step: push D(real) up and D(fake) down -------------------------------------------
-        fake = G(G.sample_z(B, dev, gen))
+    fixed_z = G.sample_z(cfg.n_fixed, dev, gen)  # the same noise for every snapshot
+    B = min(cfg.batch_size, len(x))
+    per_epoch, hist = len(x) // B, GANHistory()
+    sums, n = torch.zeros(len(LOGGED), device=dev), 0  # summed on the device
+    for step in tqdm(range(1, cfg.steps + 1), desc="GAN", disable=not cfg.progress, leave=False):
+        if (step - 1) % per_epoch == 0:  # a new order of the data at the start of every epoch
+            perm = torch.randperm(len(x), device=dev, generator=gen)
+        k = (step - 1) % per_epoch
+        real, fake = x[perm[k * B:(k + 1) * B]], G(G.sample_z(B, dev, gen))
+        # D step: push D(real) up and D(fake) down (fake detached: this step does not train G)
         real_logits, fake_logits = _logits(D(real)), _logits(D(fake.detach()))
         loss_d = losses.d_loss(real_logits, fake_logits)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
-        # --- G step: fool the (updated) D ----------------------------------------------------------
+        # G step: fool the D just updated
         loss_g = g_loss_fn(_logits(D(fake)))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
         with torch.no_grad():
-            return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(),
-                                torch.sigmoid(fake_logits).mean()]).unsqueeze(0)
-
-    def log(s: int, means: torch.Tensor) -> dict:
-        m = means[0].tolist()
-        hist.step.append(s)
-        for name, v in zip(("d_loss", "g_loss", "d_real", "d_fake"), m):
-            getattr(hist, name).append(v)
-        return {"d": f"{m[0]:.3f}", "g": f"{m[1]:.3f}"}
-
-    def snapshot() -> None:
-        if hist.snapshot_steps and hist.snapshot_steps[-1] == engine.step:
-            return
-        G.eval()
-        with torch.no_grad():
-            hist.snapshots.append(G(fixed_z).detach().cpu())
-        G.train()
-        hist.snapshot_steps.append(engine.step)
-
-    meters = Meters(("d_loss", "g_loss", "d_real", "d_fake"), 1, dev)
-    engine = Engine(step, meters, dev, graph="eager")
-    engine.run(cfg.steps, cfg.steps, cfg.log_every, log, before_step=new_epoch,
-               callbacks=[Every(cfg.snapshot_every, snapshot)], progress="GAN" if cfg.progress else None)
+            sums += torch.stack([loss_d, loss_g, real_logits.sigmoid().mean(), fake_logits.sigmoid().mean()])
+        n += 1
+        if step % cfg.log_every == 0 or step == cfg.steps:  # the only read of the device: every log_every steps
+            means, sums, n = dict(zip(LOGGED, (sums / n).tolist())), torch.zeros_like(sums), 0
+            if bad := [name for name, v in means.items() if not math.isfinite(v)]:
+                raise DivergenceError(f"training diverged: {', '.join(bad)} became NaN or infinite by step {step}")
+            hist.step.append(step)
+            for name, v in means.items():
+                getattr(hist, name).append(v)
+        if (cfg.snapshot_every and step % cfg.snapshot_every == 0) or step == cfg.steps:
+            G.eval()  # batch-norm layers use their running statistics, as when sampling after training
+            with torch.no_grad():
+                hist.snapshots.append(G(fixed_z).cpu())
+            G.train()
+            hist.snapshot_steps.append(step)
     return hist
 
 
@@ -186,22 +172,19 @@ def train_discriminator(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, st
 
     The generator is frozen (``fake`` is a fixed sample of it), so ``D`` approaches the optimal
     discriminator :math:`D^*(x) = p_{\\text{data}}(x) / (p_{\\text{data}}(x) + p_g(x))`. Returns the
-    D loss of each step (the loop is :class:`~ssgan_lib.engine.Engine`'s, read every step).
+    D loss of each step (a NaN or infinite one raises :class:`~ssgan_lib.engine.DivergenceError`).
     """
     gen = torch.Generator(real.device).manual_seed(seed)
     opt = torch.optim.Adam(D.parameters(), lr=lr)
-
-    def step() -> torch.Tensor:
+    out: list[float] = []
+    for step in range(1, steps + 1):
         r = real[torch.randint(len(real), (batch_size,), device=real.device, generator=gen)]
         f = fake[torch.randint(len(fake), (batch_size,), device=fake.device, generator=gen)]
         loss = losses.d_loss(_logits(D(r)), _logits(D(f)))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return loss.detach().reshape(1, 1)
-
-    out: list[float] = []
-    # float64 sums: each step's loss, float32 or float64, comes back exactly
-    engine = Engine(step, Meters(("d_loss",), 1, real.device, torch.float64), real.device, graph="eager")
-    engine.run(steps, steps, 1, lambda s, m: out.append(float(m[0, 0])))
+        out.append(loss.item())
+        if not math.isfinite(out[-1]):
+            raise DivergenceError(f"training diverged: the D loss became NaN or infinite at step {step}")
     return out

@@ -12,9 +12,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from .data import NUM_CLASSES
-from .engine import Engine, Meters
+from .engine import DivergenceError
 from .losses import accuracy
 
 
@@ -53,27 +54,23 @@ def train_feature_net(train_x: torch.Tensor, train_y: torch.Tensor, steps: int =
     """Train :class:`MNISTFeatureNet` on labelled MNIST (pixels in [0, 1]) with Adam; returns it in eval mode.
 
     Minimises the cross-entropy :math:`-\\log \\operatorname{softmax}(\\ell(x))_y` of batches drawn with
-    replacement. It is a *measuring instrument*: trained on all training labels, it never sees the test set. The
-    loop is :class:`~ssgan_lib.engine.Engine`'s (eager): a loss that stops being finite raises
-    :class:`~ssgan_lib.engine.DivergenceError`.
+    replacement. It is a *measuring instrument*: trained on all training labels, it never sees the test set. A loss
+    that stops being finite raises :class:`~ssgan_lib.engine.DivergenceError` (checked every ``steps // 20`` steps).
     """
     torch.manual_seed(seed)
     dev = train_x.device
     net = MNISTFeatureNet().to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     g = torch.Generator(dev).manual_seed(seed)
-
-    def step() -> torch.Tensor:
+    check = max(1, steps // 20)
+    for step in tqdm(range(1, steps + 1), desc="feature net", disable=not progress, leave=False):
         idx = torch.randint(len(train_x), (batch,), device=dev, generator=g)
         loss = F.cross_entropy(net(train_x[idx]), train_y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return loss.detach().reshape(1, 1)
-
-    engine = Engine(step, Meters(("loss",), 1, dev), dev, graph="eager")
-    engine.run(steps, steps, max(1, steps // 20), lambda s, m: {"loss": f"{m[0, 0]:.3f}"},
-               progress="feature net" if progress else None)
+        if (step % check == 0 or step == steps) and not torch.isfinite(loss):
+            raise DivergenceError(f"training diverged: the feature net's loss became NaN or infinite by step {step}")
     return net.eval()
 
 

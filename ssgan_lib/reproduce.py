@@ -27,12 +27,10 @@ from . import __version__
 from .atomic import atomic_path, write_json
 from .config import device_name
 from .data import load_mnist
-from .runs import D_WINS_BELOW, d_wins, epoch_means, git_commit, machine
+from .runs import git_commit, machine
 from .train import CheckpointError, TrainConfig, Trainer
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
-PAPER_ERRORS = {20: 16.77, 50: 2.21, 100: 0.93, 200: 0.90}  # Salimans et al. 2016, Table 1 (percent)
-PAPER_STD = {20: 4.52, 50: 1.36, 100: 0.065, 200: 0.04}
 FIELDS = ("method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit")
 
 
@@ -69,103 +67,6 @@ def _cell(key: str, value) -> str:
     if key == "epochs":
         return f"{value:g}"
     return str(value)
-
-
-def summarize(rows: list[dict]) -> dict[str, list[tuple[int, float, float, int]]]:
-    """{method: [(labels, mean error, std error, n seeds), ...]} (sample std; 0 for one seed)."""
-    groups: dict[tuple[str, int], list[float]] = {}
-    for r in rows:
-        groups.setdefault((r["method"], r["labels"]), []).append(r["test_error"])
-    out: dict[str, list] = {}
-    for (m, n), errs in sorted(groups.items()):
-        t = torch.tensor(errs, dtype=torch.float64)
-        std = float(t.std()) if len(errs) > 1 else 0.0
-        out.setdefault(m, []).append((n, float(t.mean()), std, len(errs)))
-    return out
-
-
-def by_labels(summary: dict, method: str) -> dict[int, tuple[float, float, int]]:
-    """One method of :func:`summarize`'s result as {labels: (mean error, std error, n seeds)}."""
-    return {n: (m, s, k) for n, m, s, k in summary.get(method, [])}
-
-
-TARGET_RATIO = 0.5  # the book's target: SSGAN-FM's mean error at most half of supervised-only's
-
-
-def error_ratios(fm: dict, sup: dict) -> dict[int, float]:
-    """SSGAN-FM / supervised-only mean test error per label count that has both (:func:`by_labels` dicts)."""
-    return {n: fm[n][0] / sup[n][0] for n in sorted(fm) if n in sup and sup[n][0] > 0}
-
-
-def study_table(rows: list[dict]) -> str:
-    """The study as a Markdown table: one line per label count, mean ± sample std (n seeds) of each method, the
-    ratio SSGAN-FM / supervised-only of the mean errors (the paper's claim: well below 1; the book's target: at
-    most 0.5) and the paper's number where it has one."""
-    summary = summarize(rows)
-    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
-    ratios = error_ratios(fm, sup)
-    cell = lambda g, n: f"{g[n][0]:.2f} ± {g[n][1]:.2f} (n={g[n][2]})" if n in g else "–"  # noqa: E731
-    lines = ["| labels | SSGAN-FM error (%) | supervised-only error (%) | SSGAN / supervised | paper SSGAN (%) |",
-             "|---|---|---|---|---|"]
-    for n in sorted(set(fm) | set(sup)):
-        ratio = f"{ratios[n]:.2f}" if n in ratios else "–"
-        paper = f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"
-        lines.append(f"| {n:,} | {cell(fm, n)} | {cell(sup, n)} | {ratio} | {paper} |")
-    return "\n".join(lines)
-
-
-def study_lines(rows: list[dict], meta: dict | None = None) -> list[str]:
-    """The study, one block of lines per label count: mean errors (with the paper's), SSGAN-FM / supervised-only
-    and whether that is at most half, the errors per seed and, from the histories in ``meta`` (the sweep's
-    ``.meta.json``), the epochs in which each seed's D wins the unsupervised game outright
-    (:func:`~ssgan_lib.runs.d_wins`). Every line fits 80 characters."""
-    summary = summarize(rows)
-    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
-    ratios = error_ratios(fm, sup)
-    groups = (meta or {}).get("groups", {})
-    out, pad = [], " " * 13
-    for n in sorted(set(fm) | set(sup)):
-        if n not in fm:  # e.g. 60,000: supervised-only by design
-            out.append(f"{n:>5} labels: supervised-only {sup[n][0]:5.2f} % (no SSGAN-FM run)")
-            continue
-        paper = f" (paper {PAPER_ERRORS[n]:.2f} %)" if n in PAPER_ERRORS else ""
-        s = f", supervised-only {sup[n][0]:5.2f} %" if n in sup else ""
-        out.append(f"{n:>5} labels: SSGAN-FM {fm[n][0]:5.2f} %{paper}{s}")
-        if n in ratios:
-            out.append(f"{pad}SSGAN-FM / supervised-only: {ratios[n]:.2f}, "
-                       f"{'at most' if ratios[n] <= TARGET_RATIO else 'more than'} half")
-        per_seed = ", ".join(f"{r['test_error']:.2f}" for r in sorted(rows, key=lambda r: r["seed"])
-                             if r["method"] == "ssgan-fm" and r["labels"] == n)
-        out.append(f"{pad}SSGAN-FM per seed: {per_seed} %")
-        group = groups.get(f"ssgan-fm/{n}")
-        if group and group.get("history", {}).get("loss_unl"):
-            e, lu = epoch_means(dict(group, epochs=group["config"]["epochs"]), "loss_unl")
-            wins = [(group["config"]["seed"] + k, d_wins(e, col)) for k, col in enumerate(zip(*lu))
-                    if min(col) < D_WINS_BELOW]
-            if not wins:
-                out.append(f"{pad}D wins: never")
-            out.extend(f"{pad}D wins, seed {seed}: {w}" for seed, w in wins)
-    return out
-
-
-def study_verdict(rows: list[dict]) -> str:
-    """One Markdown paragraph, from the rows only: the label counts at which SSGAN-FM has at most half the
-    supervised-only error (and those where it has not, with the ratio), and each mean beside the paper's."""
-    summary = summarize(rows)
-    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
-    ratios = error_ratios(fm, sup)
-    halved = [n for n, r in ratios.items() if r <= TARGET_RATIO]
-    not_halved = [f"{n:,} (ratio {r:.2f})" for n, r in ratios.items() if r > TARGET_RATIO]
-    epochs = sorted({r["epochs"] for r in rows if r.get("epochs")})
-    text = ("**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at "
-            + (", ".join(f"{n:,}" for n in halved) or "no label count") + " labels"
-            + (f"; not at {', '.join(not_halved)}" if not_halved else "") + ".")
-    vs_paper = [f"{n} labels {fm[n][0]:.2f} % against {PAPER_ERRORS[n]:.2f} %" for n in sorted(fm)
-                if n in PAPER_ERRORS]
-    if vs_paper:
-        after = f", after {', '.join(f'{e:g}' for e in epochs)} epochs" if epochs else ""
-        text += f" Against the paper's 300-epoch numbers{after}: " + "; ".join(vs_paper) + "."
-    return text
 
 
 def _wall_total(meta: dict) -> float:

@@ -85,7 +85,7 @@ def test_cli_records_the_switch_and_collect_gathers_the_variants(main_cli, tmp_p
     from conftest import FAST_ARGS, needs_data
     from ssgan_lib.ablation import VARIANTS, collect
     from ssgan_lib.cli import flag_of
-    from ssgan_lib.runs import last_val, val_curve
+    from ssgan_lib.evidence.records import last_val, val_curve
 
     needs_data()
     with pytest.raises(FileNotFoundError, match="no finished variant"):
@@ -111,6 +111,7 @@ def test_every_variant_is_a_valid_config_and_the_variants_command_trains_them(mn
     from dataclasses import asdict
 
     from ssgan_lib import cli, runs
+    from ssgan_lib.evidence.records import load_run
     from ssgan_lib.ablation import VARIANTS
     from ssgan_lib.recipes import STUDY
     from ssgan_lib.train import TrainConfig
@@ -128,7 +129,7 @@ def test_every_variant_is_a_valid_config_and_the_variants_command_trains_them(mn
     assert runs.train_variants(variants, tmp_path, base, progress=False, data=mnist, log=lambda s: None) == \
         ["reference", "no-data-init"]
     assert runs.train_variants(variants, tmp_path, base, progress=False, data=mnist, log=lambda s: None) == []
-    m = runs.load_run(tmp_path / "no-data-init" / "metrics.json")
+    m = load_run(tmp_path / "no-data-init" / "metrics.json")
     assert m["config"]["data_init"] is False and m["steps"] == 4
     code = cli.main(["variants", "nonsense", "--root", str(tmp_path / "x")])
     assert code == 2 and capsys.readouterr().err.startswith("error: unknown group")

@@ -30,7 +30,7 @@ CHAPTER = ROOT / "book" / "06_improved_gan.ipynb"
 
 PROBE = """\
 import json, ssgan_lib
-from ssgan_lib import results_path
+from ssgan_lib.evidence import results_path
 from ssgan_lib.exercises import ch06  # the self-checks the solutions call
 print("PROBE " + json.dumps({"package": ssgan_lib.__file__, "results": str(results_path()),
                              "reference_runs": results_path("reference_runs.json").is_file(),

@@ -173,8 +173,8 @@ def test_cuda_capture_failure_falls_back(cuda_mnist, caplog):  # pragma: no cove
     same_run(eager, tr)
 
 
-def test_the_gan_loops_run_on_the_engine():
-    """gan.train_gan: losses logged per interval (the last one shorter), snapshots at their steps and the end, a
+def test_the_plain_gan_loops():
+    """gan.train_gan (a plain loop, not the engine): losses logged per interval (the last one shorter), snapshots at their steps and the end, a
     non-finite loss stops it with DivergenceError (a FloatingPointError, as before); train_discriminator: one loss
     per step."""
     from ssgan_lib import gan

@@ -2,7 +2,7 @@
 import statistics
 
 from ssgan_lib.exercises import ch07
-from ssgan_lib.reproduce import summarize
+from ssgan_lib.evidence.study import summarize
 
 
 def gains(rows):  # the book's solution

@@ -23,11 +23,13 @@ import pytest
 
 import ssgan_lib
 from ssgan_lib import data as D
-from ssgan_lib import stored as S
+from ssgan_lib import evidence as E
+from ssgan_lib.evidence import stored as S
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ssgan_lib"
 RESULTS = ROOT / "book" / "results"
+EVIDENCE = "ssgan_lib.evidence"  # the subpackage that ships the stored results
 
 
 def pyproject() -> dict:
@@ -90,16 +92,17 @@ def test_build_requirements_read_the_license_declaration():
 def test_package_data_ships_every_stored_result():
     """The globs of [tool.setuptools.package-data], applied as setuptools applies them (through the
     ``_results`` link), select exactly the stored results of book/results/."""
-    link = PACKAGE / "_results"
-    assert link.is_symlink() and os.readlink(link) == "../book/results", "ssgan_lib/_results -> ../book/results"
+    link = PACKAGE / "evidence" / "_results"
+    assert link.is_symlink() and os.readlink(link) == "../../book/results", \
+        "ssgan_lib/evidence/_results -> ../../book/results"
     assert link.resolve() == RESULTS.resolve()
     cfg = setuptools_config()
 
     def selected(patterns):
-        return {Path(p).relative_to(link).as_posix() for pat in patterns for p in glob.glob(str(PACKAGE / pat))
-                if Path(p).is_file()}
+        return {Path(p).relative_to(link).as_posix() for pat in patterns
+                for p in glob.glob(str(PACKAGE / "evidence" / pat)) if Path(p).is_file()}
 
-    shipped = selected(cfg["package-data"]["ssgan_lib"]) - selected(cfg.get("exclude-package-data", {}).get("ssgan_lib", []))
+    shipped = selected(cfg["package-data"][EVIDENCE]) - selected(cfg.get("exclude-package-data", {}).get(EVIDENCE, []))
     stored = {p.relative_to(RESULTS).as_posix() for p in RESULTS.rglob("*")
               if p.suffix in (".json", ".csv") and not any(q.endswith(".partial") for q in p.relative_to(RESULTS).parts)}
     assert stored, "book/results/ holds no stored result"
@@ -108,7 +111,7 @@ def test_package_data_ships_every_stored_result():
 
 def test_package_data_covers_subfolders_and_skips_runs_in_progress(tmp_path, monkeypatch):
     """The same globs on a made-up results tree: top level and one subfolder (json, csv) ship, *.partial/ do not."""
-    pkg = tmp_path / "ssgan_lib"
+    pkg = tmp_path / "ssgan_lib" / "evidence"
     for f in ("a.json", "b.csv", "recipe/c.json", "recipe/d.csv", "x.partial/e.json", "notes.txt"):
         (pkg / "_results" / f).parent.mkdir(parents=True, exist_ok=True)
         (pkg / "_results" / f).write_text("{}")
@@ -117,7 +120,7 @@ def test_package_data_covers_subfolders_and_skips_runs_in_progress(tmp_path, mon
     def selected(patterns):
         return {Path(p).relative_to(pkg / "_results").as_posix() for pat in patterns for p in glob.glob(str(pkg / pat))}
 
-    shipped = selected(cfg["package-data"]["ssgan_lib"]) - selected(cfg.get("exclude-package-data", {}).get("ssgan_lib", []))
+    shipped = selected(cfg["package-data"][EVIDENCE]) - selected(cfg.get("exclude-package-data", {}).get(EVIDENCE, []))
     assert shipped == {"a.json", "b.csv", "recipe/c.json", "recipe/d.csv"}
 
 
@@ -219,33 +222,33 @@ def test_installed_package_without_data_says_where_in_one_line(tmp_path, monkeyp
 # ----------------------------------------------------------------------------------------------
 def test_results_come_from_the_checkout():
     assert S.stored_results_dir() == RESULTS
-    assert ssgan_lib.results_path("reference_runs.json") == RESULTS / "reference_runs.json"
-    assert ssgan_lib.read_result("reference_runs.json") == json.loads((RESULTS / "reference_runs.json").read_text())
-    assert ssgan_lib.results_path("recipe") == RESULTS / "recipe"  # a path, whether or not it exists yet
-    assert not ssgan_lib.results_path("not_stored_yet.json").exists()
+    assert E.results_path("reference_runs.json") == RESULTS / "reference_runs.json"
+    assert E.read_result("reference_runs.json") == json.loads((RESULTS / "reference_runs.json").read_text())
+    assert E.results_path("recipe") == RESULTS / "recipe"  # a path, whether or not it exists yet
+    assert not E.results_path("not_stored_yet.json").exists()
 
 
 def test_results_come_from_the_package_when_installed(tmp_path, monkeypatch):
-    shipped = tmp_path / "site" / "ssgan_lib" / "_results"
+    shipped = tmp_path / "site" / "ssgan_lib" / "evidence" / "_results"
     (shipped / "recipe").mkdir(parents=True)
     (shipped / "recipe" / "final.json").write_text('{"seed": 1}')
     (shipped / "rates.csv").write_text("method,labels\nssgan,100\n")
     monkeypatch.setattr(S, "CHECKOUT_RESULTS_DIR", None)
     monkeypatch.setattr(S, "SHIPPED_RESULTS_DIR", shipped)
     assert S.stored_results_dir() == shipped
-    assert ssgan_lib.read_result("recipe/final.json") == {"seed": 1}
-    assert ssgan_lib.read_result("rates.csv") == [{"method": "ssgan", "labels": "100"}]
+    assert E.read_result("recipe/final.json") == {"seed": 1}
+    assert E.read_result("rates.csv") == [{"method": "ssgan", "labels": "100"}]
     with pytest.raises(FileNotFoundError) as exc:
-        ssgan_lib.read_result("nope.json")
+        E.read_result("nope.json")
     assert "\n" not in str(exc.value) and "recipe/final.json" in str(exc.value)  # says what is there
     with pytest.raises(ValueError):
-        ssgan_lib.results_path("../data.py")
+        E.results_path("../data.py")
 
 
 def test_no_results_anywhere_gives_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr(S, "CHECKOUT_RESULTS_DIR", None)
     monkeypatch.setattr(S, "SHIPPED_RESULTS_DIR", tmp_path / "missing")
-    for call in (lambda: ssgan_lib.results_path("reference_runs.json"), lambda: ssgan_lib.read_result("x.json")):
+    for call in (lambda: E.results_path("reference_runs.json"), lambda: E.read_result("x.json")):
         with pytest.raises(S.StoredResultsNotFoundError) as exc:
             call()
         msg = str(exc.value)

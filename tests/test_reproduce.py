@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ssgan_lib import cli, reproduce
+from ssgan_lib.evidence import study
 
 
 @pytest.mark.slow  # eight groups of runs end to end
@@ -34,7 +35,7 @@ def test_sweep_writes_csv_and_meta_and_resumes(tmp_path, mnist, monkeypatch):
     group = meta["groups"]["ssgan-fm/20"]
     assert group["steps"] == 3 and group["config"]["steps"] == 3
     assert group["config"]["recipe"] == "paper-2016-06" and len(group["history"]["step"]) >= 1
-    summary = reproduce.summarize(reproduce.read_rows(out))
+    summary = study.summarize(reproduce.read_rows(out))
     assert [n for n, *_ in summary["ssgan-fm"]] == [20, 100] and all(k == 2 for *_, k in summary["ssgan-fm"])
     other = tmp_path / "other.csv"  # a CSV without the results' columns is refused, naming what it has
     other.write_text("method,labels,seed,test_error\nssgan-fm,100,1,1.2500\n")
@@ -118,7 +119,7 @@ def test_study_table_has_mean_std_ratio_and_paper():
     rows = [{"method": m, "labels": n, "seed": k, "test_error": e}
             for m, n, k, e in [("ssgan-fm", 100, 1, 1.0), ("ssgan-fm", 100, 2, 3.0), ("supervised", 100, 1, 20.0),
                                ("supervised", 100, 2, 20.0), ("supervised", 60000, 1, 1.5)]]
-    lines = reproduce.study_table(rows).splitlines()
+    lines = study.study_table(rows).splitlines()
     assert lines[2] == "| 100 | 2.00 ± 1.41 (n=2) | 20.00 ± 0.00 (n=2) | 0.10 | 0.93 ± 0.065 |"
     assert lines[3] == "| 60,000 | – | 1.50 ± 0.00 (n=1) | – | – |"
 
@@ -131,7 +132,7 @@ def test_study_lines_and_verdict_say_what_the_rows_and_histories_hold():
     # 2 epochs of 2 steps, logged every step, two seeds: seed 2's D wins both epochs
     hist = {"step": [1, 2, 3, 4], "loss_unl": [[0.3, 0.005], [0.3, 0.001], [0.2, 0.0], [0.2, 0.0]]}
     meta = {"groups": {"ssgan-fm/100": {"steps": 4, "config": {"epochs": 2, "seed": 1}, "history": hist}}}
-    lines = reproduce.study_lines(rows, meta)
+    lines = study.study_lines(rows, meta)
     assert lines == [
         "   20 labels: SSGAN-FM 40.00 % (paper 16.77 %), supervised-only 50.00 %",
         "             SSGAN-FM / supervised-only: 0.80, more than half",
@@ -144,8 +145,8 @@ def test_study_lines_and_verdict_say_what_the_rows_and_histories_hold():
     ]
     assert max(map(len, lines)) <= 80
     meta["groups"]["ssgan-fm/100"]["history"]["loss_unl"] = [[0.3, 0.3]] * 4
-    assert reproduce.study_lines(rows, meta)[6] == "             D wins: never"
-    assert reproduce.study_verdict(rows) == (
+    assert study.study_lines(rows, meta)[6] == "             D wins: never"
+    assert study.study_verdict(rows) == (
         "**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at 100 labels;"
         " not at 20 (ratio 0.80). Against the paper's 300-epoch numbers, after 2 epochs: 20 labels 40.00 %"
         " against 16.77 %; 100 labels 2.00 % against 0.93 %.")

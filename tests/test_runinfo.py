@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ssgan_lib import runinfo
-from ssgan_lib.runinfo import MODES, STEP_GFLOP, RunInfo, detect_mode, step_seconds
+from ssgan_lib.evidence import runinfo
+from ssgan_lib.evidence.runinfo import MODES, STEP_GFLOP, RunInfo, detect_mode, step_seconds
 from ssgan_lib.train import TrainConfig
 
 

@@ -7,8 +7,23 @@ from pathlib import Path
 import pytest
 
 from ssgan_lib.data import validation_split
-from ssgan_lib.runs import (combine_seeds, confusion, confusion_table, d_wins, epoch_means, last_val, load_run,
-                            per_seed, recipe_table, seed_ids, seed_mean, seed_subset_table, seed_table, val_curve, val_gain)
+from ssgan_lib.evidence.records import (
+    combine_seeds,
+    confusion,
+    confusion_table,
+    d_wins,
+    epoch_means,
+    last_val,
+    load_run,
+    per_seed,
+    recipe_table,
+    seed_ids,
+    seed_mean,
+    seed_subset_table,
+    seed_table,
+    val_curve,
+    val_gain,
+)
 from ssgan_lib.train import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
@@ -98,7 +113,7 @@ def test_stored_recipe_runs_carry_what_reruns_them():
 
 
 def test_changed_flags_are_what_a_run_changes_in_its_recipe():
-    from ssgan_lib.runs import changed_flags
+    from ssgan_lib.evidence.records import changed_flags
 
     cmd = "python -m ssgan_lib train --labels 100 --seeds 2 --device cpu --quiet --out /x/y --recipe {}"
     assert changed_flags({"command": cmd.format("final --epochs 90")}) == ""

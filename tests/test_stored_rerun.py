@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ssgan_lib.runs import load_run, machine
+from ssgan_lib.evidence.records import load_run
+
+from ssgan_lib.runs import machine
 from ssgan_lib.train import Trainer, config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,8 @@ import torch
 
 from conftest import assert_same_run
 from ssgan_lib.config import ConfigError
-from ssgan_lib.runs import confusion, predictions_text
+from ssgan_lib.evidence.records import confusion
+from ssgan_lib.runs import predictions_text
 from ssgan_lib.train import Trainer, TrainConfig, accuracy
 
 HIST_KEYS = {"step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc", "val_acc_raw"}

@@ -15,12 +15,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("01 GAN game")
 # each of 3 toy GANs
@@ -79,7 +79,7 @@ from ssgan_lib.gan import (
     train_gan,
 )
 from ssgan_lib.plots import plot_gan_history
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 
 
 
@@ -348,6 +348,17 @@ glue("grad_ns_early", grad_ns_early)
 # **fixed** batch of 1000 noise vectors every few steps. A mode counts as **covered** when at least 1 % of these
 # samples lie within 0.25 of its centre (`gan.modes_covered`; the 8 modes are 1.5 apart).
 #
+# `train_gan` is a plain loop of about forty lines, the one you would write yourself; the next cell prints it.
+# Each step takes a real batch (a fresh random order of the data every epoch), one Adam step of $D$ on $L_D$ with
+# the fake batch **detached** (this step must not train $G$), then one Adam step of $G$ on its loss through the
+# $D$ just updated. The four numbers it logs are summed on the device and read only every `log_every` steps.
+
+# %%
+import inspect
+
+print(inspect.getsource(train_gan))
+
+# %% [markdown]
 # Three runs, the same seed and networks:
 #
 # - **A**: non-saturating loss, learning rate $10^{-3}$;

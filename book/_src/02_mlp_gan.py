@@ -13,12 +13,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("02 MLP GAN")
 # generator updates (batch 64); 28,000 are about 30 epochs
@@ -87,7 +87,7 @@ from ssgan_lib.plots import (
     plot_gan_history,
     show_samples,
 )
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 
 dev = run.device
 
@@ -122,7 +122,13 @@ glue("n_d", n_d)
 #
 # `train_gan` keeps a fixed batch of 64 noise vectors and saves $G$'s output on it twelve times during the run
 # (with $G$ in evaluation mode, so that batch norm uses its running statistics). Because the noise is fixed, the
-# same position in each grid shows the same $z$: one can follow a single sample as the generator changes.
+# same position in each grid shows the same $z$: one can follow a single sample as the generator changes. The
+# loop is the one chapter 1 printed, unchanged: the data are MNIST now and the networks bigger, nothing else.
+
+# %% tags=["hide-output"]
+import inspect
+
+print(inspect.getsource(train_gan))  # the whole training loop: a D step, then a G step
 
 # %%
 cfg = GANConfig(

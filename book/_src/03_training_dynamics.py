@@ -15,12 +15,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("03 training dynamics")
 # generator updates (batch 64) for each of 4 optimizer settings, then the 256-image run
@@ -83,7 +83,7 @@ from ssgan_lib.metrics import (
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import plot_gan_history, show_samples
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 
 dev = run.device
 n_small = 256
@@ -136,7 +136,13 @@ def to01(x: torch.Tensor) -> torch.Tensor:
 # Four runs of the same MLP GAN (chapter 2: G 100-256-512-1024-784, D 784-512-256-1), the same seed, the same
 # number of steps: plain SGD (no momentum) at three learning rates, and Adam at the DCGAN setting. Each run keeps
 # 256 samples of a *fixed* noise batch every tenth of the run, so that diversity and the class histogram can be
-# followed through training.
+# followed through training. The loop is chapter 1's `train_gan` (printed below, folded); only its optimizer
+# changes between the runs.
+
+# %% tags=["hide-output"]
+import inspect
+
+print(inspect.getsource(train_gan))
 
 # %%
 x_train = data.train_x * 2 - 1  # tanh range

@@ -14,12 +14,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("04 dcgan")
 # channels of the first D layer (G: 2*width at 7x7)
@@ -122,7 +122,7 @@ from ssgan_lib.models import (
     count_parameters,
 )
 from ssgan_lib.plots import show_samples
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 
 dev = run.device
 
@@ -206,8 +206,14 @@ glue("width", width, display=False)
 # ## Training both for the same number of steps
 #
 # Both GANs are trained with `train_gan` on all 60,000 training digits scaled to $[-1, 1]$, with the same
-# optimizer (Adam, $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$), batch size, seed and number of generator steps. The
-# same small classifier as in chapter 3 measures the class balance of the samples.
+# optimizer (Adam, $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$), batch size, seed and number of generator steps
+# (`train_gan` is the plain loop of chapter 1, printed below, folded: nothing in it knows whether the networks
+# are convolutional). The same small classifier as in chapter 3 measures the class balance of the samples.
+
+# %% tags=["hide-output"]
+import inspect
+
+print(inspect.getsource(train_gan))
 
 # %%
 data = load_mnist(dev)

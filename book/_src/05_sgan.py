@@ -14,12 +14,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("05 sgan")
 # SGAN and supervised-only runs, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
@@ -76,7 +76,7 @@ from IPython.display import Markdown, display
 from ssgan_lib import losses
 from ssgan_lib.data import balanced_subset, load_mnist, validation_split
 from ssgan_lib.plots import plot_history
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.train import TrainConfig, Trainer
 
 data = load_mnist(run.device)

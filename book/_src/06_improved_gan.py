@@ -14,12 +14,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("06 improved gan")
 # the SSGAN with feature matching, 100 labels (600 steps = 1 epoch; the paper: 300
@@ -74,8 +74,8 @@ from ssgan_lib.models import SalimansD, SalimansG
 from ssgan_lib.optim import PaperAdam
 from ssgan_lib.plots import plot_history, show_samples
 # the book's stored results, also when installed
-from ssgan_lib import read_result, results_path
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence import read_result, results_path
+from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.train import TrainConfig, Trainer
 
 data = load_mnist(run.device)
@@ -331,10 +331,18 @@ glue("ch06_epochs", epochs)
 # %% tags=["hide-input"]
 import statistics
 
-from ssgan_lib.reproduce import PAPER_ERRORS
-from ssgan_lib.runs import (
-    D_WINS_BELOW, combine_seeds, epoch_means, last_val, load_run, per_seed,
-    recipe_table, seed_ids, seed_mean, val_curve
+from ssgan_lib.evidence.study import PAPER_ERRORS
+from ssgan_lib.evidence.records import (
+    D_WINS_BELOW,
+    combine_seeds,
+    epoch_means,
+    last_val,
+    load_run,
+    per_seed,
+    recipe_table,
+    seed_ids,
+    seed_mean,
+    val_curve,
 )
 
 reference = read_result("reference_runs.json")
@@ -579,7 +587,7 @@ else:
 # point. The next cell lists, for every run of the reference and of the library, which epochs those are:
 
 # %%
-from ssgan_lib.runs import d_wins  # "n of N (epochs a-b)[, every epoch from e on]"
+from ssgan_lib.evidence.records import d_wins  # "n of N (epochs a-b)[, every epoch from e on]"
 
 for r in reference["runs"]:
     phase = d_wins(r["epoch"], r["loss_unl"])
@@ -741,14 +749,14 @@ else:
 # curves with its result in `metrics.json`. `book/_tools/campaign.sh` trains the default recipe that long, 100 labels,
 # one job per seed (hours of one CPU core each; the caption below gives the wall time), and stores each finished seed
 # in `book/results/headline/`; the comparison with the reference above already read them as one run of several seeds
-# (`ssgan_lib.runs.combine_seeds`). The next cell draws the validation curve of each seed beside the reference's runs
+# (`ssgan_lib.evidence.records.combine_seeds`). The next cell draws the validation curve of each seed beside the reference's runs
 # of the same script and the port's 300 epochs, and gives each seed's test error, measured once after its last step;
 # until they are stored, the 90-epoch runs of the recipe stand in their place. A GPU trains the three seeds at once
 # (`STAGE=headline bash book/_tools/gpu_runs.sh`); where that run is stored, the cell shows it instead.
 
 # %% tags=["hide-input"]
-from ssgan_lib.reproduce import PAPER_STD
-from ssgan_lib.runs import seed_table, val_gain
+from ssgan_lib.evidence.study import PAPER_STD
+from ssgan_lib.evidence.records import seed_table, val_gain
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 for r in reference["runs"]:

@@ -12,12 +12,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("07 label rate")
 # this notebook's own sweep, per mode: the label counts (12,000 is a 20 % label rate)
@@ -81,15 +81,13 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 # the book's stored results, also in an installed package (Colab)
-from ssgan_lib import read_result, results_path
+from ssgan_lib.evidence import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
-from ssgan_lib.reproduce import (
-    PAPER_ERRORS, by_labels, read_rows, run_sweep, study_lines, study_table,
-    study_verdict, summarize
-)
-from ssgan_lib.runinfo import glue
-from ssgan_lib.runs import load_run, seed_mean, seed_subset_table, val_curve
+from ssgan_lib.evidence.study import PAPER_ERRORS, by_labels, study_lines, study_table, study_verdict, summarize
+from ssgan_lib.reproduce import read_rows, run_sweep
+from ssgan_lib.evidence.runinfo import glue
+from ssgan_lib.evidence.records import load_run, seed_mean, seed_subset_table, val_curve
 
 rate_labels = label_rate_to_count(0.2)  # 20 % of the 60,000 training labels
 
@@ -208,7 +206,7 @@ else:
 
 # %% [markdown]
 # **What subset 1 gets wrong.** Each run stored the class its averaged $D$ gives every validation image
-# (`val_predictions`), so we can count which digits it mistakes for which (`ssgan_lib.runs.confusion_table`). The
+# (`val_predictions`), so we can count which digits it mistakes for which (`ssgan_lib.evidence.records.confusion_table`). The
 # next cell lists, for the confusions most frequent over all six runs, how many validation images each run got
 # wrong that way, then shows the labelled images of the two classes involved in the most frequent one, and the
 # validation images of the first run on subset 1 that made that mistake.
@@ -218,7 +216,7 @@ import torch
 
 from ssgan_lib.data import balanced_subset, validation_split
 from ssgan_lib.plots import show_samples
-from ssgan_lib.runs import confusion_table
+from ssgan_lib.evidence.records import confusion_table
 
 if subset_runs:
     mnist = load_mnist("cpu")
@@ -309,9 +307,7 @@ else:
 # %% tags=["hide-input"]
 import statistics
 
-from ssgan_lib.runs import (
-    D_WINS_BELOW, combine_seeds, epoch_means, seed_ids, seed_table, val_gain
-)
+from ssgan_lib.evidence.records import D_WINS_BELOW, combine_seeds, epoch_means, seed_ids, seed_table, val_gain
 
 l20_files = sorted(results_path("labels_20").glob("seed*.json"))
 if l20_files:

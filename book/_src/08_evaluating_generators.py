@@ -17,12 +17,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("08 evaluating generators")
 # batch 128
@@ -93,7 +93,7 @@ from ssgan_lib.metrics import (
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import label_log_axis, show_samples
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.engine import Every
 from ssgan_lib.train import TrainConfig, Trainer
 

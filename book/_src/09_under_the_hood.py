@@ -11,12 +11,12 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4 (about ten minutes a chapter at most), *full* only when asked. The table gives each size's
-# expected training time; the run-info line at the end says how this copy ran.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
+# the run-info line at the end says how long this copy took.
 
 # %%
-from ssgan_lib.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("09 under the hood")
 seeds = run.pick(smoke=2, cpu=4, full=10)  # seeds side by side in the third benchmark
@@ -81,9 +81,9 @@ import json
 import matplotlib.pyplot as plt
 import torch
 
-from ssgan_lib import results_path  # the book's stored results, also when installed
+from ssgan_lib.evidence import results_path  # the book's stored results, also when installed
 from ssgan_lib.bench import run_bench
-from ssgan_lib.runinfo import glue
+from ssgan_lib.evidence.runinfo import glue
 
 
 # %%

@@ -4,7 +4,7 @@
 
 Runs stored since ``val_predictions`` exists have it from ``metrics_of``: per seed, the class the evaluated
 (averaged) D gives each validation image, in the order of the split, so that a chapter can show which digits a
-run mistakes (``ssgan_lib.runs.confusion``). For an older run, this loads its own final checkpoint
+run mistakes (``ssgan_lib.evidence.records.confusion``). For an older run, this loads its own final checkpoint
 (``<run dir>/checkpoint.pt``, written after its last step) into a Trainer built from the record's config and
 writes the record again with ``val_predictions`` added and nothing else changed. Before writing it checks that
 the checkpoint is the record's run: the same config, the same number of steps, and predictions that give exactly

@@ -136,6 +136,9 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int)
     Returns the text and the number of exercises in it."""
     def value(m: re.Match) -> str:  # another chapter's value: "06_improved_gan.ipynb::name"
         source = glue_values(nbformat.read(BOOK / m.group("nb"), as_version=4)) if m.group("nb") else glue
+        if m.group("name") not in source:
+            raise SystemExit(f"chapter {chapter}: the text shows the glued value {m.group('name')!r}, which no stored "
+                             "output holds: execute the notebook (nbbuild.py --execute) before writing its Colab copy")
         v = source[m.group("name")]
         fmt = m.group("fmt")
         return format(v, fmt) if fmt else str(v)

@@ -5,7 +5,7 @@ files live in one place, ``book/results/`` in the repository. Where they are rea
 
 1. ``book/results/`` of the repository, when ``ssgan_lib`` runs from a checkout (editable install
    included);
-2. the copy shipped inside the package, ``ssgan_lib/_results/``: in the repository that folder is a
+2. the copy shipped inside the package, ``ssgan_lib/evidence/_results/``: in the repository that folder is a
    symbolic link to ``book/results``, which the wheel build follows, so ``pip install git+<repository>``
    (the notebooks' install cell, Colab) and ``pip install .`` carry the files as package data.
 
@@ -22,12 +22,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .data import IN_CHECKOUT, PACKAGE_DIR, REPO_ROOT
+from ..data import IN_CHECKOUT, REPO_ROOT
 
 # book/results/ of the checkout, or None when ssgan_lib is an installed package.
 CHECKOUT_RESULTS_DIR: Path | None = REPO_ROOT / "book" / "results" if IN_CHECKOUT else None
 # The copy inside the package (a link to book/results in the repository, real files once installed).
-SHIPPED_RESULTS_DIR: Path = PACKAGE_DIR / "_results"
+SHIPPED_RESULTS_DIR: Path = Path(__file__).resolve().parent / "_results"
 
 
 class StoredResultsNotFoundError(FileNotFoundError):

@@ -10,10 +10,10 @@ Modes, chosen once at the top of a chapter:
 ``SSGAN_MODE`` (one of :data:`MODES`) overrides the choice; ``RunInfo(mode=...)`` too.
 
 A chapter declares its sizes with :meth:`RunInfo.size`, which also records the work each mode costs, so that
-:meth:`RunInfo.explain` can show every mode's expected time on this machine's kind of CPU, a T4 and a large
-GPU. The estimates are ``steps x FLOPs per step / sustained throughput`` (at least a fixed time per step):
+:meth:`RunInfo.explain` can show every mode's expected time on the devices whose speed was measured (a 2-core
+CPU). The estimates are ``steps x FLOPs per step / sustained throughput`` (at least a fixed time per step):
 FLOPs per step were measured with ``torch.utils.flop_counter`` (:data:`STEP_GFLOP`, re-measured by the
-tests), the throughputs are in :data:`DEVICES` (the CPU's calibrated on 2 cores, the GPUs' assumed).
+tests), the throughputs are in :data:`DEVICES` (only measured ones: the CPU's, calibrated on 2 cores).
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ from typing import Any, Mapping, TypeVar
 
 import torch
 
-from . import __version__
-from .config import default_device, device_name
+from .. import __version__
+from ..config import default_device, device_name
 
 T = TypeVar("T")
 MODES = ("smoke", "cpu", "gpu", "full")
@@ -47,14 +47,11 @@ STEP_GFLOP = {
     "toy": 0.0,  # 2-D toy GANs of chapter 1: a few thousand FLOPs, the fixed time per step is all
 }
 
-# device: (sustained GFLOP/s on these small networks, least milliseconds per step). The CPU's is calibrated
-# on this book's 2-core machine (an SSGAN step takes about 50 ms there); the GPUs' are assumptions for float32
-# without tensor cores: about 30 % of a T4's 8.1 TFLOP/s peak and 20 % of an H100's 67, and a floor for the
-# kernel launches of one step.
+# device: (sustained GFLOP/s on these small networks, least milliseconds per step), for the devices whose times
+# were measured: this book's 2-core CPU (an SSGAN step takes about 50 ms there). No GPU is listed: no chapter's
+# time on a T4 or an H100 has been measured, and an assumed throughput would print guesses as if they were times.
 DEVICES = {
     "CPU, 2 cores": (80.0, 1.0),
-    "T4 (Colab)": (2_500.0, 2.0),
-    "H100": (13_000.0, 1.0),
 }
 
 
@@ -140,7 +137,7 @@ class RunInfo:
                 for m in MODES}
 
     def explain(self, saves_runs: bool = False) -> None:
-        """Show the mode picked, each mode's expected time on CPU / T4 / large GPU, and how to switch.
+        """Show the mode picked, each mode's expected time on the devices of :data:`DEVICES`, and how to switch.
 
         ``saves_runs``: the chapter trains through :meth:`trainer` or :meth:`run_dir` (its runs continue after a
         lost session); the others' runs are short and start afresh, and the text says which.
@@ -152,8 +149,10 @@ class RunInfo:
             name = f"**{m}** (this run)" if m == self.mode else m
             lines.append(f"| {name} | " + " | ".join(_fmt_seconds(est[m][d]) for d in DEVICES) + " |")
         text = (f"This run: mode **{self.mode}** on {self.device} ({self.device_name}).\n\n" + "\n".join(lines)
-                + "\n\n*Estimated training time (steps × FLOPs per step ÷ assumed throughput, "
-                "`ssgan_lib.runinfo`); data loading and evaluation come on top.* To run another size, set "
+                + "\n\n*Estimated training time (steps × FLOPs per step ÷ the throughput measured on a 2-core CPU, "
+                "`ssgan_lib.evidence.runinfo`); data loading and evaluation come on top. GPU times are not listed: "
+                "none has been measured yet. The `gpu` size is meant for a GPU such as Colab's T4.* "
+                "To run another size, set "
                 "`SSGAN_MODE` before the chapter starts, e.g. a first cell `%env SSGAN_MODE=full`, then "
                 "*Run all* again. " + (
                     "Its training runs are saved in `runs/` beside the notebook and continue where they stopped "
@@ -185,7 +184,7 @@ class RunInfo:
         """A :class:`~ssgan_lib.train.Trainer` for ``cfg`` that checkpoints into :meth:`run_dir` (every
         ``cfg.ckpt_every`` steps: by default every epoch, and at the end and at Ctrl-C) and continues from its
         checkpoint when one is there (a notebook cell run again after a lost session)."""
-        from .train import Trainer
+        from ..train import Trainer
 
         out = self.run_dir(name or cfg.method, cfg)
         show = self.mode in ("gpu", "full") if progress is None else progress

@@ -47,15 +47,15 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 # SGAN: K+1 classes (Odena 2016)
 # ----------------------------------------------------------------------------------------------
 def sgan_d_loss(lab_logits: torch.Tensor, labels: torch.Tensor, unl_logits: torch.Tensor,
-                fake_logits: torch.Tensor) -> torch.Tensor:
-    r"""SGAN discriminator loss with ``K+1`` logits, class ``K+1`` (index ``K``) meaning "fake":
+                fake_logits: torch.Tensor, unlabeled_weight: float = 1.0) -> torch.Tensor:
+    r"""SGAN discriminator loss with ``K+1`` logits, class ``K+1`` (index ``K``) meaning "fake" (Odena: :math:`w = 1`):
 
     .. math:: L_D = -\mathbb E_{(x,y)} \log p(y \mid x)
-                    - \mathbb E_x \log\bigl(1 - p(K{+}1 \mid x)\bigr)
-                    - \mathbb E_z \log p(K{+}1 \mid G(z)),
+                    + w \Bigl[- \mathbb E_x \log\bigl(1 - p(K{+}1 \mid x)\bigr)
+                    - \mathbb E_z \log p(K{+}1 \mid G(z))\Bigr],
               \qquad p(k \mid x) = \operatorname{softmax}(\ell(x))_k
     """
-    return supervised_loss(lab_logits, labels) + sgan_unsupervised_loss(unl_logits, fake_logits)
+    return supervised_loss(lab_logits, labels) + unlabeled_weight * sgan_unsupervised_loss(unl_logits, fake_logits)
 
 
 def sgan_unsupervised_loss(unl_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

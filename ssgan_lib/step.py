@@ -151,25 +151,24 @@ def ssgan_step(cfg: TrainConfig, D: torch.nn.Module, G: torch.nn.Module | None, 
     else:
         batches = [inp["x_lab"]]
     raw, _ = forward_batches(D, batches, inp["noise_d"], n_real=2 if G is not None else 1)  # (S, 3B, ...)
-    if method == "sgan":
-        l_lab, l_unl, l_fake = raw.split(B, dim=1)  # K+1 logits, the last one "fake"
-        loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
-        loss_unl = losses.sgan_unsupervised_loss(l_unl, l_fake)
-    elif method == "ssgan-fm":
-        l_lab, l_unl, l_fake = class_logits(raw, method).split(B, dim=1)
-        loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
-        loss_unl = losses.unsupervised_loss(l_unl, l_fake)
-    else:
+    y = inp["y_lab"]
+    if method == "supervised":
         l_lab = class_logits(raw, method)
-        loss_lab = losses.supervised_loss(l_lab, inp["y_lab"])
-        loss_unl = torch.zeros_like(loss_lab)
-    loss_d = loss_lab + cfg.unlabeled_weight * loss_unl
+        loss_d = losses.supervised_loss(l_lab, y)
+    else:  # sgan: K+1 logits, the last one "fake"; ssgan-fm: K logits, the fake one fixed at 0
+        l_lab, l_unl, l_fake = (raw if method == "sgan" else class_logits(raw, method)).split(B, dim=1)
+        d_loss = losses.sgan_d_loss if method == "sgan" else losses.salimans_d_loss
+        loss_d = d_loss(l_lab, y, l_unl, l_fake, cfg.unlabeled_weight)
     grads = torch.autograd.grad(loss_d.sum(), d_params)  # runs are independent: sum over seeds
+    with torch.no_grad():  # the two terms of loss_d, for the log (the same functions on the same logits)
+        loss_lab = losses.supervised_loss(l_lab, y)
+        loss_unl = (torch.zeros_like(loss_lab) if method == "supervised" else
+                    (losses.sgan_unsupervised_loss if method == "sgan" else losses.unsupervised_loss)(l_unl, l_fake))
     # the average takes the weights *before* this step's update, as in the reference (every update of one
     # Theano function reads the old values: a <- a + 1e-4 (p - a) sees p before Adam changes it)
     avg.update()
     opt_d.step(list(grads))
-    train_acc = losses.accuracy(class_logits(l_lab, method) if method == "sgan" else l_lab, inp["y_lab"])
+    train_acc = losses.accuracy(class_logits(l_lab, method) if method == "sgan" else l_lab, y)
     # ---- G step: feature matching (ssgan-fm) or fool the K+1 head (sgan) ------------------------------------
     if G is not None:
         fake2 = G(inp["z2"])

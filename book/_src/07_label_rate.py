@@ -117,9 +117,8 @@ def show_study(rows, source):
 # python -m ssgan_lib reproduce --labels 60000 --methods supervised --seeds 3 --epochs 50
 # ```
 #
-# (the second line is the ceiling: every training label, no GAN). On a 2-core CPU `book/_tools/campaign.sh` runs
-# it one label count per job, two jobs side by side on one core each, for hours per label count; the caption of
-# the table says how long it took.
+# (the second line is the ceiling: every training label, no GAN); the caption of the table says how long it took
+# and on what hardware.
 #
 # It writes `label_rate_mnist.csv` (`method, labels, seed, test_error, epochs, recipe, device, commit`, one row
 # per run) and resumes a partly finished sweep; the file committed in `book/results/` is read here, and the
@@ -127,29 +126,21 @@ def show_study(rows, source):
 
 # %%
 stored = read_rows(results_path("label_rate_mnist.csv"))
-if stored:
-    meta = read_result("label_rate_mnist.meta.json")
-    epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
-    devices = sorted({r["device"] for r in stored if r["device"]})
-    commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
-    show_study(
-        stored,
-        f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
-        f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
-        f"{', '.join(sorted({r['recipe'] for r in stored}))}) on {', '.join(devices)}, "
-        f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
-        f"commit {', '.join(commits)}.",
-    )
-    print("\n".join(study_lines(stored, meta)))
-    display(Markdown(study_verdict(stored)))
-    glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
-else:
-    print(
-        "No label-rate study is stored in book/results/label_rate_mnist.csv yet:\n"
-        "the CPU campaign that produces it has not finished. The sweep below,\n"
-        "run by this notebook, is all this page shows."
-    )
-    glue("ch07_study_epochs", "(not stored)")
+meta = read_result("label_rate_mnist.meta.json")
+epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
+devices = sorted({r["device"] for r in stored if r["device"]})
+commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
+show_study(
+    stored,
+    f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
+    f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
+    f"{', '.join(sorted({r['recipe'] for r in stored}))}) on {', '.join(devices)}, "
+    f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
+    f"commit {', '.join(commits)}.",
+)
+print("\n".join(study_lines(stored, meta)))
+display(Markdown(study_verdict(stored)))
+glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
 
 # %% [markdown]
 # Three things stand between such a table and the paper's column, and three seeds cannot separate them.
@@ -180,22 +171,17 @@ else:
 # %%
 subset_runs = {int(f.stem.split("-")[1]): load_run(f)
                for f in sorted(results_path("seed_vs_subset").glob("subset-*.json"))}
-if subset_runs:
-    table, verdict = seed_subset_table(subset_runs)
-    some = next(iter(subset_runs.values()))
-    hours = sum(m["wall_seconds"] for m in subset_runs.values()) / 3600
-    glue("ch07_subset_epochs", float(some["epochs"]))
-    caption = (
-        "*Validation accuracy (%) of the averaged D at the last evaluation, raw D in "
-        f"brackets; {some['labels']} labels, {some['device_name']}, {hours:.1f} h of "
-        "training; `book/results/seed_vs_subset/`.*"
-    )
-    display(Markdown(table + "\n\n" + caption))
-    display(Markdown(verdict))
-else:
-    print("Not stored yet: book/results/seed_vs_subset/ (the campaign's subset-1\n"
-          "and subset-2 jobs).")
-    glue("ch07_subset_epochs", float("nan"))
+table, verdict = seed_subset_table(subset_runs)
+some = next(iter(subset_runs.values()))
+hours = sum(m["wall_seconds"] for m in subset_runs.values()) / 3600
+glue("ch07_subset_epochs", float(some["epochs"]))
+caption = (
+    "*Validation accuracy (%) of the averaged D at the last evaluation, raw D in "
+    f"brackets; {some['labels']} labels, {some['device_name']}, {hours:.1f} h of "
+    "training; `book/results/seed_vs_subset/`.*"
+)
+display(Markdown(table + "\n\n" + caption))
+display(Markdown(verdict))
 
 # %% [markdown]
 # The verdict above says which of the two moved the result more in these six runs; two subsets and three weight
@@ -218,29 +204,28 @@ from ssgan_lib.data import balanced_subset, validation_split
 from ssgan_lib.plots import show_samples
 from ssgan_lib.evidence.records import confusion_table
 
-if subset_runs:
-    mnist = load_mnist("cpu")
-    cfg = some["config"]
-    pool, val = validation_split(len(mnist.train_y), cfg["val_size"], seed=0)
-    table, pairs = confusion_table({f"subset {d}": m for d, m in subset_runs.items()},
-                                   mnist.train_y[val].tolist())
-    caption = (f"*Validation images ({len(val):,}), one number per run (seeds 1-3),"
-               " averaged D after the last step.*")
-    display(Markdown(table + "\n\n" + caption))
-    (t, p), d0 = pairs[0], min(subset_runs)
-    fig, axes = plt.subplots(len(subset_runs) + 1, 1, figsize=(6.4, 4.0),
-                             height_ratios=[2] * len(subset_runs) + [1])
-    for ax, d in zip(axes, subset_runs):
-        idx = balanced_subset(mnist.train_y, cfg["labels"], seed=d, pool=pool)
-        lab = torch.cat([idx[mnist.train_y[idx] == t], idx[mnist.train_y[idx] == p]])
-        show_samples(mnist.train_x[lab].view(-1, 1, 28, 28), nrow=len(lab) // 2, ax=ax,
-                     title=f"subset {d}: its labelled {t}s (top) and {p}s")
-    pred = torch.tensor([int(c) for c in subset_runs[d0]["val_predictions"][0]])
-    wrong = val[(mnist.train_y[val] == t) & (pred == p)][:20]
-    show_samples(mnist.train_x[wrong].view(-1, 1, 28, 28), nrow=20, ax=axes[-1],
-                 title=f"validation {t}s that subset {d0}'s first run reads as {p}s")
-    fig.tight_layout()
-    plt.show()
+mnist = load_mnist("cpu")
+cfg = some["config"]
+pool, val = validation_split(len(mnist.train_y), cfg["val_size"], seed=0)
+table, pairs = confusion_table({f"subset {d}": m for d, m in subset_runs.items()},
+                               mnist.train_y[val].tolist())
+caption = (f"*Validation images ({len(val):,}), one number per run (seeds 1-3),"
+           " averaged D after the last step.*")
+display(Markdown(table + "\n\n" + caption))
+(t, p), d0 = pairs[0], min(subset_runs)
+fig, axes = plt.subplots(len(subset_runs) + 1, 1, figsize=(6.4, 4.0),
+                         height_ratios=[2] * len(subset_runs) + [1])
+for ax, d in zip(axes, subset_runs):
+    idx = balanced_subset(mnist.train_y, cfg["labels"], seed=d, pool=pool)
+    lab = torch.cat([idx[mnist.train_y[idx] == t], idx[mnist.train_y[idx] == p]])
+    show_samples(mnist.train_x[lab].view(-1, 1, 28, 28), nrow=len(lab) // 2, ax=ax,
+                 title=f"subset {d}: its labelled {t}s (top) and {p}s")
+pred = torch.tensor([int(c) for c in subset_runs[d0]["val_predictions"][0]])
+wrong = val[(mnist.train_y[val] == t) & (pred == p)][:20]
+show_samples(mnist.train_x[wrong].view(-1, 1, 28, 28), nrow=20, ax=axes[-1],
+             title=f"validation {t}s that subset {d0}'s first run reads as {p}s")
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
 # The table's first column holds most of the difference between the two subsets: subset 1's three runs read
@@ -263,34 +248,30 @@ if subset_runs:
 # be worse than any of them), not to the classifier being trained.
 
 # %%
-if results_path("label_rate_supervised_100.json").is_file():
-    sup_run = read_result("label_rate_supervised_100.json")
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for which, style in (("averaged", "-"), ("raw", ":")):
-        ep, acc = val_curve(sup_run, which)
-        label = f"{which} D (mean of {len(acc[0])} seeds)"
-        ax.plot(ep, seed_mean(acc), style, label=label)
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
-           title="Supervised-only, 100 labels: validation accuracy")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    plt.show()
-    ep, acc = val_curve(sup_run, "averaged")
-    _, raw = val_curve(sup_run, "raw")
-    curve = seed_mean(acc)
-    # evaluations outside a band of 1 point around the last value
-    off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 1.0]
-    settled = ep[off[-1] + 1] if off else ep[0]
-    print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g} (first evaluation: "
-          f"{curve[0]:.2f} %),\nwithin 1 point of its last value "
-          f"from epoch {settled:g} on")
-    i, s = min(((i, s) for i in range(len(ep)) for s in range(len(acc[0]))),
-               key=lambda t: acc[t[0]][t[1]])
-    print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "
-          f"averaged D {acc[i][s]:.2f} %, raw D {raw[i][s]:.2f} %")
-else:
-    print("Not stored yet: book/results/label_rate_supervised_100.json\n"
-          "(the campaign's supervised-100 run).")
+sup_run = read_result("label_rate_supervised_100.json")
+fig, ax = plt.subplots(figsize=(6.4, 3.4))
+for which, style in (("averaged", "-"), ("raw", ":")):
+    ep, acc = val_curve(sup_run, which)
+    label = f"{which} D (mean of {len(acc[0])} seeds)"
+    ax.plot(ep, seed_mean(acc), style, label=label)
+ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
+       title="Supervised-only, 100 labels: validation accuracy")
+ax.legend()
+ax.grid(alpha=0.3)
+plt.show()
+ep, acc = val_curve(sup_run, "averaged")
+_, raw = val_curve(sup_run, "raw")
+curve = seed_mean(acc)
+# evaluations outside a band of 1 point around the last value
+off = [i for i, a in enumerate(curve) if abs(a - curve[-1]) > 1.0]
+settled = ep[off[-1] + 1] if off else ep[0]
+print(f"averaged D: {curve[-1]:.2f} % at epoch {ep[-1]:g} (first evaluation: "
+      f"{curve[0]:.2f} %),\nwithin 1 point of its last value "
+      f"from epoch {settled:g} on")
+i, s = min(((i, s) for i in range(len(ep)) for s in range(len(acc[0]))),
+           key=lambda t: acc[t[0]][t[1]])
+print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "
+      f"averaged D {acc[i][s]:.2f} %, raw D {raw[i][s]:.2f} %")
 
 # %% [markdown]
 # ### Twenty labels for longer
@@ -310,76 +291,73 @@ import statistics
 from ssgan_lib.evidence.records import D_WINS_BELOW, combine_seeds, epoch_means, seed_ids, seed_table, val_gain
 
 l20_files = sorted(results_path("labels_20").glob("seed*.json"))
-if l20_files:
-    l20 = combine_seeds([load_run(f) for f in l20_files])
-    study_epochs = max(r["epochs"] for r in stored if r["labels"] == 20)
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True,
-                                  height_ratios=[3, 2])
-    for which, style in (("averaged", "-"), ("raw", ":")):
-        ep, vals = val_curve(l20, which)
-        for i, seed in enumerate(seed_ids(l20)):
-            ax.plot(ep, [v[i] for v in vals], style, color=f"C{i}", lw=1.2,
-                    label=f"seed {seed}, averaged D" if which == "averaged" else None)
-    ax.plot([], [], ":", color="gray", label="dotted: the same, raw D")
-    ep, lu = epoch_means(l20, "loss_unl")
+l20 = combine_seeds([load_run(f) for f in l20_files])
+study_epochs = max(r["epochs"] for r in stored if r["labels"] == 20)
+fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True,
+                              height_ratios=[3, 2])
+for which, style in (("averaged", "-"), ("raw", ":")):
+    ep, vals = val_curve(l20, which)
     for i, seed in enumerate(seed_ids(l20)):
-        ax2.semilogy(ep, [v[i] for v in lu], color=f"C{i}", lw=1.2)
-    ax2.axhline(D_WINS_BELOW, color="k", ls=":", lw=1, label="D wins outright below")
-    study_len = f"the study's length ({study_epochs:.0f} epochs)"
-    for a in (ax, ax2):
-        a.axvline(study_epochs, color="gray", ls="--", lw=1,
-                  label=study_len if a is ax else None)
-        a.grid(alpha=0.3)
-    ax.set(ylabel="validation accuracy (%)")
-    ax2.set(xlabel="epoch", ylabel="loss_unl (epoch mean)")
-    ax.legend(fontsize=9, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    ax2.legend(fontsize=9, loc="upper right")
-    fig.tight_layout()
-    plt.show()
-    caption = (f"*Recipe `{l20['config']['recipe']}`, {l20['epochs']:.0f} epochs per"
-               f" seed, {l20['device_name']}, {l20['wall_seconds'] / 3600:.1f} h of"
-               " training in all;"
-               " `book/results/labels_20/`.*")
-    display(Markdown(seed_table(l20) + "\n\n" + caption))
-    err = [100 * (1 - a) for a in l20["test_accuracy_per_seed"]]
-    study = [r["test_error"] for r in stored
-             if r["labels"] == 20 and r["method"] == "ssgan-fm"]
-    text = (f"After {l20['epochs']:.0f} epochs: {statistics.fmean(err):.2f} % test"
-            f" error, mean over {len(err)} seed{'s' * (len(err) > 1)};"
-            f" the study's runs after {study_epochs:.0f} epochs:"
-            f" {statistics.fmean(study):.2f} %; the paper after 300:"
-            f" {PAPER_ERRORS[20]:.2f} %.")
-    ep, vals = val_curve(l20, "averaged")
-    peaks = [max(zip((v[i] for v in vals), ep)) for i in range(len(err))]
-    text += (" The highest validation point of each curve: "
-             + ", ".join(f"{a:.2f} % at epoch {e:.0f}" for a, e in peaks) + ".")
-    for over in sorted({l20["epochs"] - study_epochs, 50}, reverse=True):
-        if 0 < over < l20["epochs"]:
-            since, gain = val_gain(l20, over_epochs=over)
-            text += (f" From epoch {since:.0f} to the end the validation accuracy of"
-                     " the averaged $D$ moved by"
-                     f" {', '.join(f'{g:+.2f}' for g in gain)} points, seed by seed.")
-    at_study = next(v for e, v in zip(ep, vals) if e >= study_epochs)
-    if (all(e < study_epochs for _, e in peaks)
-            and all(end < mid for mid, end in zip(at_study, vals[-1]))):
-        text += (f" Every curve peaked before epoch {study_epochs:.0f} and ended"
-                 " below where it stood at that epoch: past the study's length,"
-                 " more epochs of this recipe did not help these runs.")
-    else:
-        rose = [str(seed) for seed, mid, end in zip(seed_ids(l20), at_study, vals[-1])
-                if end > mid]
-        if rose:
-            many = len(rose) > 1
-            text += (f" Seed{'s' * many} {', '.join(rose)} ended above where"
-                     f" {'they' if many else 'it'} stood at epoch {study_epochs:.0f}:"
-                     f" for {'these runs' if many else 'that run'}, length is part of"
-                     " the gap to the paper.")
-        else:
-            text += (" Every curve ended below where it stood at epoch"
-                     f" {study_epochs:.0f}.")
-    display(Markdown(text))
+        ax.plot(ep, [v[i] for v in vals], style, color=f"C{i}", lw=1.2,
+                label=f"seed {seed}, averaged D" if which == "averaged" else None)
+ax.plot([], [], ":", color="gray", label="dotted: the same, raw D")
+ep, lu = epoch_means(l20, "loss_unl")
+for i, seed in enumerate(seed_ids(l20)):
+    ax2.semilogy(ep, [v[i] for v in lu], color=f"C{i}", lw=1.2)
+ax2.axhline(D_WINS_BELOW, color="k", ls=":", lw=1, label="D wins outright below")
+study_len = f"the study's length ({study_epochs:.0f} epochs)"
+for a in (ax, ax2):
+    a.axvline(study_epochs, color="gray", ls="--", lw=1,
+              label=study_len if a is ax else None)
+    a.grid(alpha=0.3)
+ax.set(ylabel="validation accuracy (%)")
+ax2.set(xlabel="epoch", ylabel="loss_unl (epoch mean)")
+ax.legend(fontsize=9, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+ax2.legend(fontsize=9, loc="upper right")
+fig.tight_layout()
+plt.show()
+caption = (f"*Recipe `{l20['config']['recipe']}`, {l20['epochs']:.0f} epochs per"
+           f" seed, {l20['device_name']}, {l20['wall_seconds'] / 3600:.1f} h of"
+           " training in all;"
+           " `book/results/labels_20/`.*")
+display(Markdown(seed_table(l20) + "\n\n" + caption))
+err = [100 * (1 - a) for a in l20["test_accuracy_per_seed"]]
+study = [r["test_error"] for r in stored
+         if r["labels"] == 20 and r["method"] == "ssgan-fm"]
+text = (f"After {l20['epochs']:.0f} epochs: {statistics.fmean(err):.2f} % test"
+        f" error, mean over {len(err)} seed{'s' * (len(err) > 1)};"
+        f" the study's runs after {study_epochs:.0f} epochs:"
+        f" {statistics.fmean(study):.2f} %; the paper after 300:"
+        f" {PAPER_ERRORS[20]:.2f} %.")
+ep, vals = val_curve(l20, "averaged")
+peaks = [max(zip((v[i] for v in vals), ep)) for i in range(len(err))]
+text += (" The highest validation point of each curve: "
+         + ", ".join(f"{a:.2f} % at epoch {e:.0f}" for a, e in peaks) + ".")
+for over in sorted({l20["epochs"] - study_epochs, 50}, reverse=True):
+    if 0 < over < l20["epochs"]:
+        since, gain = val_gain(l20, over_epochs=over)
+        text += (f" From epoch {since:.0f} to the end the validation accuracy of"
+                 " the averaged $D$ moved by"
+                 f" {', '.join(f'{g:+.2f}' for g in gain)} points, seed by seed.")
+at_study = next(v for e, v in zip(ep, vals) if e >= study_epochs)
+if (all(e < study_epochs for _, e in peaks)
+        and all(end < mid for mid, end in zip(at_study, vals[-1]))):
+    text += (f" Every curve peaked before epoch {study_epochs:.0f} and ended"
+             " below where it stood at that epoch: past the study's length,"
+             " more epochs of this recipe did not help these runs.")
 else:
-    print("Not stored yet: book/results/labels_20/ (the campaign's labels20 jobs).")
+    rose = [str(seed) for seed, mid, end in zip(seed_ids(l20), at_study, vals[-1])
+            if end > mid]
+    if rose:
+        many = len(rose) > 1
+        text += (f" Seed{'s' * many} {', '.join(rose)} ended above where"
+                 f" {'they' if many else 'it'} stood at epoch {study_epochs:.0f}:"
+                 f" for {'these runs' if many else 'that run'}, length is part of"
+                 " the gap to the paper.")
+    else:
+        text += (" Every curve ended below where it stood at epoch"
+                 f" {study_epochs:.0f}.")
+display(Markdown(text))
 
 # %% [markdown]
 # How to read it: a curve still climbing at its last epoch says that length is part of the gap to the paper, and that

@@ -1,0 +1,650 @@
+# %% [markdown]
+# # 10. Appendix: reproducing the paper
+#
+# **Learning goals**
+#
+# - Know how the library is checked against the authors' own Theano code, and why two codes that agree step by
+#   step still end runs at different places.
+# - Tell apart the two published versions of the reference MNIST script and read what the stored runs say about
+#   each, at 90 and at 300 epochs.
+# - Read an ablation by what its stored outputs show: rank the variants in code, then describe the ranking.
+#
+# Chapter 6 teaches the recipe and gives its result. This appendix holds the forensics behind it. It trains
+# nothing: every figure and table reads records stored in `book/results/`, each with its configuration, command
+# and commit.
+
+# %% [markdown]
+# ## Running this chapter
+#
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked. This appendix only reads stored runs, so every size takes seconds; the
+# run-info line at the end says how long this copy took.
+
+# %%
+from ssgan_lib.evidence.runinfo import RunInfo
+
+run = RunInfo("10 reproduction")
+run.explain()
+
+# %%
+import statistics
+
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+# the book's stored results, also when installed
+from ssgan_lib.evidence import read_result, results_path
+from ssgan_lib.evidence.records import (
+    D_WINS_BELOW,
+    combine_seeds,
+    d_wins,
+    epoch_means,
+    last_val,
+    load_run,
+    per_seed,
+    recipe_table,
+    seed_ids,
+    seed_mean,
+    val_curve,
+)
+from ssgan_lib.evidence.runinfo import glue
+from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD
+
+reference = read_result("reference_runs.json")  # the reference's own logs
+port = read_result("external/chainer_port_final_seed0.json")  # not run here
+port_acc = [100 * (1 - e) for e in port["test_err"]]
+head = combine_seeds(  # the 300-epoch headline of chapter 6, one file per seed
+    [load_run(f) for f in sorted(results_path("headline").glob("final-300-seed*.json"))]
+)
+lib = per_seed(head, "averaged")  # seed -> its curves and test accuracy
+lib_name = f"final-{head['epochs']:.0f}"
+recipe_runs = {f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))}
+
+
+def ref_acc(r):
+    """A reference run's test accuracy (%) per epoch, of its raw D."""
+    return [100 * (1 - e) for e in r.get("raw_test_err", r["test_err"])]
+
+
+def at_epoch(epochs, values, e):
+    """The value logged at epoch e (None when the run did not get there)."""
+    return next((v for x, v in zip(epochs, values) if x == e), None)
+
+
+def early_wins(epochs, loss_unl):
+    """Epochs 1-20 in which D wins the unsupervised game outright."""
+    return sum(1 for e, v in zip(epochs, loss_unl) if e <= 20 and v < D_WINS_BELOW)
+
+
+# %% [markdown]
+# ## The reference code itself, beside the library
+#
+# How do we know the library runs *the* recipe, and not our reading of it? Its training step is checked against
+# Salimans et al.'s own Theano code, run unchanged on the same initial weights, batches, latent codes and noise
+# (`tests/test_reference_oracle.py`; the harness is in `book/_tools/reference_oracle/`): every loss, gradient,
+# weight, average and Adam moment agrees to about $10^{-13}$ in float64 over the first 30 steps. After that the
+# two drift apart, as the reference's own float32 and float64 runs drift apart: a GAN amplifies rounding
+# differences, step after step. So where a run *ends* is a property of the recipe and the seed, not of a
+# difference in code, and the two can only be compared over seeds.
+#
+# The reference has also been run for many epochs on a 2-core CPU, stopped before epoch 300 when the machine's
+# time ran out (its logs: `book/results/reference_runs.json`). Figure 10.1 puts its curves beside the library's
+# 300-epoch runs and beside the log of an independent port of the same script to Chainer (one seed on a GPU, 300
+# epochs; **not run here**: its author's log, stored in `book/results/external/` with the address and commit it
+# comes from). The reference's and the port's logs give the error on the **test** set, epoch by epoch; the
+# library's runs are watched on the **validation** split. The two splits differ, so compare the shapes.
+
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(2, 2, figsize=(8, 5.4), sharex=True, height_ratios=[3, 2])
+for r in reference["runs"]:
+    if r["recipe"] == "final":
+        line, = axes[0, 0].plot(r["epoch"], ref_acc(r), "--", lw=1.2,
+                                label=f"reference, seed {r['seed']} (test, raw D)")
+        axes[1, 0].semilogy(r["epoch"], r["loss_unl"], "--", lw=1.2, color=line.get_color())
+axes[0, 0].plot(port["epoch"], port_acc, ":", lw=1.8, color="k",
+                label=f"Chainer port, seed {port['seed']} (test, averaged D)")
+axes[1, 0].semilogy(port["epoch"], port["loss_unl"], ":", lw=1.8, color="k")
+for seed, rec in lib.items():
+    line, = axes[0, 1].plot(rec["epoch"], rec["acc"], lw=1.5,
+                            label=f"library, {lib_name}, seed {seed} (validation, averaged D)")
+    axes[1, 1].semilogy(rec["loss_epoch"], rec["loss_unl"], lw=1.5, color=line.get_color())
+axes[0, 0].set_title("the final script: reference and port", fontsize=10)
+axes[0, 1].set_title("the library", fontsize=10)
+for col in (0, 1):
+    axes[0, col].set(ylabel="accuracy (%)", xlim=(0, 100), ylim=(70, 100))
+    axes[1, col].set(xlabel="epoch", ylabel="loss_unl, epoch mean")
+    axes[1, col].axhline(D_WINS_BELOW, color="gray", ls=":", lw=1)
+    for ax in axes[:, col]:
+        ax.grid(alpha=0.3, which="both")
+    axes[1, col].legend(*axes[0, col].get_legend_handles_labels(), fontsize=8,
+                        loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure 10.1.** The first 100 epochs of the final version of the script. Left: the reference's runs (test
+# accuracy of the raw $D$) and the Chainer port (test accuracy of its averaged $D$). Right: the library's three
+# 300-epoch runs (validation accuracy of the averaged $D$). Below: the epoch means of `loss_unl`; under the dotted
+# line $D$ wins the unsupervised game outright.
+
+# %% tags=["hide-input"]
+rows = []
+for r in reference["runs"]:
+    acc = ref_acc(r)
+    rows.append((f"reference, {r['recipe']}", r["seed"], "test, raw D", r["epoch"][-1],
+                 at_epoch(r["epoch"], acc, 25), acc[-1], early_wins(r["epoch"], r["loss_unl"])))
+for seed, rec in lib.items():
+    ep, acc = rec["epoch"], rec["acc"]
+    rows.append((f"library, {lib_name}", seed, "validation, averaged D", ep[-1],
+                 at_epoch(ep, acc, 25), acc[-1], early_wins(rec["loss_epoch"], rec["loss_unl"])))
+rows.append(("Chainer port (not run here), final", port["seed"], "test, averaged D",
+             port["epoch"][-1], at_epoch(port["epoch"], port_acc, 25), port_acc[-1],
+             early_wins(port["epoch"], port["loss_unl"])))
+fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+display(Markdown(
+    "| run | seed | accuracy on | epochs run | acc. at epoch 25 (%) | acc. at the last"
+    " epoch (%) | epochs 1-20 with loss_unl < 0.01 |\n|---|---|---|---|---|---|---|\n"
+    + "".join(f"| {a} | {b} | {c} | {d:.0f} | {fmt(e)} | {fmt(f)} | {g} |\n"
+              for a, b, c, d, e, f, g in rows)))
+ref_s1 = next(r for r in reference["runs"] if r["recipe"] == "final" and r["seed"] == 1)
+calm = [r[1] for r in rows if r[0] == "reference, final" and r[6] == 0]
+s1, s2 = lib[1], lib[2]
+glue("ch10_ref_epochs", float(ref_s1["epoch"][-1]))
+glue("ch10_ref_raw_last", 100 * (1 - ref_s1["raw_test_err"][-1]))
+glue("ch10_ref_avg_last", 100 * (1 - ref_s1["test_err"][-1]))
+glue("ch10_ref_s1_early", float(rows[0][6]))
+glue("ch10_ref_calm_seeds", ("seed " if len(calm) == 1 else "seeds ")
+     + " and ".join(map(str, calm)))
+glue("ch10_lib_at_ref_end", at_epoch(s1["epoch"], s1["acc"], ref_s1["epoch"][-1]))
+glue("ch10_lib_epochs", float(s1["epoch"][-1]))
+for name, rec in (("s1", s1), ("s2", s2)):
+    glue(f"ch10_lib_{name}_50", at_epoch(rec["epoch"], rec["acc"], 50))
+    glue(f"ch10_lib_{name}_last", rec["acc"][-1])
+    glue(f"ch10_lib_{name}_test", rec["test"])
+for e in (50, 100, port["epoch"][-1]):
+    glue(f"ch10_port_{e}", at_epoch(port["epoch"], port_acc, e))
+glue("ch10_port_epochs", float(port["epoch"][-1]))
+gap = port_acc[-1] - (100 - PAPER_ERRORS[100])
+glue("ch10_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'below'}")
+
+# %% [markdown]
+# Three things to read off. First, the early regime depends on the seed, in the reference itself: with seed 1 its
+# $D$ wins the unsupervised game for a long time ({glue:text}`ch10_ref_s1_early:.0f` of the first 20 epochs with
+# `loss_unl` below 0.01, and the accuracy idles in the 70s), with {glue:text}`ch10_ref_calm_seeds` it does not (and
+# these climb at different speeds). Second, the codes climb to the same neighbourhood, and how high a run levels
+# off depends on its seed as well: after {glue:text}`ch10_ref_epochs:.0f` epochs the reference's seed 1 stands at
+# {glue:text}`ch10_ref_raw_last:.2f` % (raw $D$) and {glue:text}`ch10_ref_avg_last:.2f` % (averaged $D$) on the
+# test set, the library's seed 1 at {glue:text}`ch10_lib_at_ref_end:.2f` % on validation. From epoch 50 to the
+# end the library's first two runs stay at different heights: seed 1 goes from {glue:text}`ch10_lib_s1_50:.2f` % to
+# {glue:text}`ch10_lib_s1_last:.2f` % at epoch {glue:text}`ch10_lib_epochs:.0f`
+# ({glue:text}`ch10_lib_s1_test:.2f` % on the test set), seed 2 from {glue:text}`ch10_lib_s2_50:.2f` % to
+# {glue:text}`ch10_lib_s2_last:.2f` % ({glue:text}`ch10_lib_s2_test:.2f` % on the test set). A seed draws the
+# labelled subset along with the weights; chapter 6 ("One subset, one confusion") shows what seed 1's subset does.
+# Third, the port's one long run, at the script's constant rate of 0.003, climbs slowly but for long:
+# {glue:text}`ch10_port_50:.2f` % on the test set at epoch 50, {glue:text}`ch10_port_100:.2f` % at epoch 100 and
+# {glue:text}`ch10_port_300:.2f` % at epoch {glue:text}`ch10_port_epochs:.0f`, {glue:text}`ch10_port_vs_paper` the
+# paper's 99.07 % (its averaged $D$ is read without the bias correction, which shrinks its biases in the first few
+# dozen epochs, so those epochs do not compare with the library's). So the final script at its constant rate can
+# get there with some seeds; a few seeds of each code cannot say with how many.
+#
+# Is the port the same algorithm as the library? Its log also gives the three losses, epoch by epoch, computed with
+# the same formulas (mean over the batch; feature matching as the mean of squared differences of batch means).
+# Figure 10.2 sets them beside the library's runs.
+
+# %% tags=["hide-input"]
+panels = (("loss_lab", "loss_lab", "$L_{lab}$"), ("loss_unl", "loss_unl", "$L_{unl}$"),
+          ("loss_g", "loss_gen", "feature matching $L_G$"))
+fig, axes = plt.subplots(1, 3, figsize=(8, 3.4), sharex=True)
+late = {}  # loss -> mean over epochs 51 to the last: each library seed, then the port
+for ax, (key, port_key, title) in zip(axes, panels):
+    e, v = epoch_means(head, key)
+    for i, seed in enumerate(lib):
+        ax.semilogy(e, [x[i] for x in v], lw=1.2, label=f"library, {lib_name}, seed {seed}")
+    n = min(e[-1], port["epoch"][-1])
+    ax.semilogy(port["epoch"][:n], port[port_key][:n], ":", color="k", lw=1.8,
+                label=f"Chainer port, seed {port['seed']}")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())  # label the decades only
+    ax.grid(alpha=0.3, which="both")
+    rows50 = [x for ep_, x in zip(e, v) if 50 < ep_ <= n]
+    late[key] = [statistics.fmean(c) for c in zip(*rows50)]
+    late[key].append(statistics.fmean(port[port_key][50:n]))
+axes[0].set_ylabel("epoch mean")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.14, 1, 1))
+plt.show()
+
+# %% [markdown]
+# **Figure 10.2.** The three losses of the library's 300-epoch runs and of the Chainer port, epoch means.
+
+# %%
+parts = [f"{k} " + ", ".join(f"{x:.3g}" for x in vals[:-1])
+         + f" (library seeds), {vals[-1]:.3g} (port)" for k, vals in late.items()]
+display(Markdown(f"Mean over epochs 51-{n}: " + "; ".join(parts) + "."))
+
+# %% [markdown]
+# The port's curves run among the library's seeds or beside them, with the same shapes: a labelled loss that falls
+# by three orders of magnitude, an unsupervised loss that rises and then stays level, a feature-matching loss with
+# bursts in the first epochs that then falls slowly: two independent codes of the script play the same game.
+#
+# ## Which version of the recipe made the table?
+#
+# The reference repository holds two versions of this MNIST script. The paper appeared on 10 June 2016; the
+# version of 8 June trains with a learning rate of 0.001 that decays linearly to 0 over the last 100 of 300 epochs,
+# evaluates the raw $D$, and initialises $G$'s output layer from data; the version of 14 June ("param averaging
+# everywhere"), the one the repository keeps today, trains at a constant 0.003 and evaluates the parameter
+# average. `ssgan_lib.recipes` holds both as named presets (`TrainConfig(recipe=...)`, `--recipe` on the command
+# line), and the oracle test checks the library against each version of the real script:
+
+# %%
+from ssgan_lib.recipes import RECIPES, markdown_table
+
+display(Markdown(markdown_table()))
+
+# %% [markdown]
+# Which one reaches the paper's number is a question for experiments, judged on the **validation** split: 100
+# labels, two or three seeds side by side, long enough to see where each ends. Each run is stored in
+# `book/results/recipe/` with its configuration, command, commit and curves. The compressed schedule keeps the
+# paper-era shape: 60 epochs at the full rate, then 30 decaying to 0. Figure 10.3 shows each run with the $D$ its
+# recipe evaluates.
+
+# %% tags=["hide-input"]
+length = 90.0  # the compressed runs; paper-20-seeds-3-5 is shorter, paper-300 longer
+
+
+def judged_curve(m):
+    """(epochs, accuracy per evaluation and seed) of the D the run's recipe evaluates."""
+    return val_curve(m, RECIPES[m["config"]["recipe"]].eval_params)
+
+
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+ep, vals = judged_curve(recipe_runs["final-90"])
+ep_a, vals_a = judged_curve(recipe_runs["final-anneal-90"])
+for j, seed in enumerate(seed_ids(recipe_runs["final-90"])):
+    axes[0].plot(ep, [v[j] for v in vals], lw=1.3, label=f"final-90, seed {seed}")
+    axes[1].plot(ep_a, [a[j] - c[j] for a, c in zip(vals_a, vals)], lw=1.3,
+                 label=f"seed {seed}")
+axes[1].axhline(0, color="k", lw=0.8)
+for name, style in (("paper-90", "-"), ("paper-90-no-ddi", "--"), ("paper-20-seeds-3-5", ":")):
+    e2, v2 = judged_curve(recipe_runs[name])
+    line, = axes[2].plot(e2, seed_mean(v2), style, lw=1.4, label=name)
+    axes[2].fill_between(e2, [min(v) for v in v2], [max(v) for v in v2],
+                         color=line.get_color(), alpha=0.15)
+axes[0].set(title="final-90 (averaged D)", ylabel="validation accuracy (%)", ylim=(75, 100))
+axes[1].set(title="final-anneal-90 minus final-90", ylabel="points")
+axes[2].set(title="paper-era runs (raw D)", ylim=(75, 100))
+for ax in axes:
+    ax.set(xlabel="epoch", xlim=(0, length))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure 10.3.** The recipe experiments on the validation split. Left: the final version at its constant rate,
+# per seed. Middle: what annealing its rate over the last 30 of 90 epochs changes, seed by seed (the two runs are
+# the same until epoch 60). Right: the paper-era version as written (`paper-90`), without its data-dependent
+# machinery (`paper-90-no-ddi`) and at its rate held constant for 20 epochs (`paper-20-seeds-3-5`): seed mean,
+# band from the lowest to the highest seed.
+
+# %%
+display(Markdown(recipe_table(recipe_runs)))
+
+# %% [markdown]
+# The D-wins column (epochs with `loss_unl` below 0.01) counts how long $D$ wins the unsupervised game outright:
+# it tells real from generated images almost perfectly, $G$'s feature-matching loss grows, and the unlabelled
+# images stop helping the classifier. When that phase comes, and whether a run leaves it, decides where the run
+# ends far more than the last few tenths of a point. The next cell lists, for every run of the reference and of
+# the library, which epochs those are:
+
+# %%
+for r in reference["runs"]:
+    print(f"reference, {r['recipe']:>13}, seed {r['seed']}: {d_wins(r['epoch'], r['loss_unl'])}")
+for name, m in recipe_runs.items():
+    e2, lu = epoch_means(m, "loss_unl")
+    for s, col in enumerate(zip(*lu)):
+        print(f"library, {name:>18}, seed {m['seed'] + s}: {d_wins(e2, col)}")
+
+# %% [markdown]
+# Some runs of the reference go through such a phase at the start, with both versions of the script, and leave it
+# early; others never enter it. The library's final-recipe runs here never enter it, nor does its paper-era run
+# without data-dependent initialisation (`paper-90-no-ddi`). Its paper-era runs as written all enter it at the
+# start; then seeds 1 and 2 (`paper-90`), after some epochs out of it, fall back into it for good ("every epoch
+# from ... on"), while seeds 3-5 (`paper-20-seeds-3-5`) leave it and stay out through their 20 epochs, their
+# accuracy climbing. A run with the reference's float32 arithmetic where it differs (Theano cuts `softplus` off
+# above 14 and the sigmoid in its gradient above 15, where PyTorch keeps the exact value) falls back as well
+# (`book/_tools/reference_oracle/README.md`), so those cut-offs are not what keeps a run out of that phase.
+#
+# The verdict on the 90-epoch runs, computed from the stored records (validation only; each run judged by the $D$
+# its recipe evaluates):
+
+# %% tags=["hide-input"]
+judged = {n: last_val(m, RECIPES[m["config"]["recipe"]].eval_params)
+          for n, m in recipe_runs.items() if m["epochs"] == length}
+ranked = sorted(judged, key=lambda n: -judged[n]["mean"])
+best, top = ranked[0], judged[ranked[0]]
+band = top["max"] - top["min"]  # how far apart the seeds of the highest run end
+close = [f"{n} ({judged[n]['mean'] - top['mean']:+.2f})" for n in ranked[1:]
+         if top["mean"] - judged[n]["mean"] < band]
+verdict = (f"Highest at the end of the {len(judged)} runs of {length:.0f} epochs: **{best}**,"
+           f" {top['mean']:.2f} % (mean of {top['seeds']} seeds). Within the spread of its"
+           f" seeds ({band:.2f} points) end: {', '.join(close) or 'none'}.")
+(ep_a, v_a), (ep_c, v_c) = (val_curve(recipe_runs[n]) for n in ("final-anneal-90", "final-90"))
+diffs = [a - c for a, c in zip(v_a[-1], v_c[-1])]
+verdict += (f" Annealing the final recipe's rate, seed by seed:"
+            f" {', '.join(f'{d:+.2f}' for d in diffs)} points; the two seeds of the constant"
+            f" rate lie {max(v_c[-1]) - min(v_c[-1]):.2f} points apart.")
+display(Markdown(verdict))
+no_ddi = ranked.index("paper-90-no-ddi") + 1
+nd = judged["paper-90-no-ddi"]["mean"]
+glue("ch10_noddi_90", f"ranks {no_ddi} of {len(ranked)}, {top['mean'] - nd:.2f} points below the"
+     f" highest ({nd:.2f} %, against {judged['paper-90']['mean']:.2f} % for paper-90 as written)")
+
+# %% [markdown]
+# **Why `final` is the library's default.** In these 90-epoch runs the paper-era version as written (`paper-90`:
+# $D$ and $G$ initialised from data, $D$'s hidden scales frozen) ends far below the final one, and its $D$ wins the
+# unsupervised game for most of each run. Without that machinery (`paper-90-no-ddi`: the same rate of 0.001 and
+# the same decay, plain weight norm, default initialisation) its $D$ never wins outright and it
+# {glue:text}`ch10_noddi_90`: at the lower rate the fall-back comes with that machinery (which of its three parts,
+# these runs cannot say), not with the rate or its decay. Annealing the final recipe's rate moves each seed by far
+# less than the two seeds differ from each other. So on the validation split no schedule beats another by more
+# than the seeds scatter, and the default is the one of the best that the reference repository keeps: the final
+# script as published, at a constant rate, with the averaged $D$ evaluated.
+#
+# ## Both versions at the paper's length
+#
+# Would a paper-era run that falls back into the D-wins phase leave it again, given the paper's length?
+# `paper-300` trains the paper-era version as written for the full 300 epochs with seed 1, and the headline trains
+# the final version as long with the same seed. Figure 10.4 sets them side by side on the validation split, each
+# judged by the $D$ its recipe evaluates, with the reference's paper-era run of seed 1 (test set, raw $D$) for the
+# epochs it ran.
+
+# %% tags=["hide-input"]
+p300 = recipe_runs["paper-300"]
+sides = [("paper-300", "raw", per_seed(p300, "raw")[1], p300["recipe"]["lr_decay_epochs"]),
+         (lib_name, "averaged", lib[1], 0)]
+ref_p1 = next(r for r in reference["runs"] if r["recipe"] != "final" and r["seed"] == 1)
+fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, height_ratios=[3, 2])
+for name, which, rec, _ in sides:
+    line, = ax.plot(rec["epoch"], rec["acc"], lw=1.3,
+                    label=f"library, {name}, seed 1 (validation, {which} D)")
+    ax2.semilogy(rec["loss_epoch"], rec["loss_unl"], lw=1.3, color=line.get_color())
+line, = ax.plot(ref_p1["epoch"], ref_acc(ref_p1), "--", color="gray", lw=1.2,
+                label=f"reference, {ref_p1['recipe']}, seed 1 (test, raw D)")
+ax2.semilogy(ref_p1["epoch"], ref_p1["loss_unl"], "--", color="gray", lw=1.2)
+ax2.axhline(D_WINS_BELOW, color="k", ls=":", lw=1)
+ax.set(ylabel="accuracy (%)", ylim=(70, 100))
+ax2.set(xlabel="epoch", ylabel="loss_unl (epoch mean)")
+for a in (ax, ax2):
+    a.grid(alpha=0.3)
+ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.02), frameon=False)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure 10.4.** Seed 1 of both versions at 300 epochs (library), and the reference's paper-era run of seed 1
+# for the epochs it ran. Below: the epoch means of `loss_unl`; under the dotted line $D$ wins outright.
+
+# %% tags=["hide-input"]
+rows, late = [], []
+for name, which, rec, decay in sides:
+    e2, lu = rec["loss_epoch"], rec["loss_unl"]
+    rows.append(f"| library, {name} | 1 | {which} | {rec['epoch'][-1]:.0f} | {rec['acc'][-1]:.2f}"
+                f" | {d_wins(e2, lu)} | {100 - rec['test']:.2f} |")
+    if decay:  # D wins while the rate falls to 0?
+        won = sum(v < D_WINS_BELOW for e, v in zip(e2, lu) if e > e2[-1] - decay)
+        late.append(f"{won} of the last {decay:.0f}")
+ref_last = ref_acc(ref_p1)[-1]
+rows.append(f"| reference, {ref_p1['recipe']} | 1 | raw (test) | {ref_p1['epoch'][-1]}"
+            f" | {ref_last:.2f} (test) | {d_wins(ref_p1['epoch'], ref_p1['loss_unl'])} | – |")
+display(Markdown(
+    "| run | seed | D | epochs | accuracy at the end (%) | D-wins epochs | test error (%) |\n"
+    "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    + "\n\n*Library: validation accuracy at the last evaluation, test error measured once"
+      " after the last step. Reference: its own log, test set, raw D.*"))
+glue("ch10_p300_late", "; ".join(late))
+glue("ch10_p300_last", sides[0][2]["acc"][-1])
+glue("ch10_p300_wins", d_wins(sides[0][2]["loss_epoch"], sides[0][2]["loss_unl"]))
+glue("ch10_refp_epochs", float(ref_p1["epoch"][-1]))
+glue("ch10_refp_last", ref_last)
+glue("ch10_refp_wins", d_wins(ref_p1["epoch"], ref_p1["loss_unl"]))
+
+# %% [markdown]
+# With seed 1 the library's paper-era version as written enters the D-wins phase early and never leaves it: $D$
+# wins in {glue:text}`ch10_p300_wins`, and while the rate falls to 0 in {glue:text}`ch10_p300_late` epochs. It
+# ends at {glue:text}`ch10_p300_last:.2f` % validation accuracy: more epochs did not rescue it.
+#
+# The reference's paper-era run of the same seed does something else: $D$ wins in
+# {glue:text}`ch10_refp_wins`, then leaves the phase, and after {glue:text}`ch10_refp_epochs:.0f` epochs that run
+# stands at {glue:text}`ch10_refp_last:.2f` % on the test set. **This difference is unexplained.** The records
+# rule out some causes: the two codes agree step by step in the oracle test (paper-era version included), and a
+# library run with Theano's float32 cut-offs falls back too. What they cannot rule out is chance: "seed 1" draws
+# different weights, batches and noise in the two codes, and the paper-era runs are few (the reference's two
+# leave the phase; of the library's five, seeds 3-5 leave it within 20 epochs and seeds 1 and 2 fall back). Until
+# more paper-era runs of both codes are stored, the question stays open, and the library's default stays the
+# final version.
+#
+# ## The headline beside the reference and the port
+#
+# Chapter 6 gives the headline itself: three 300-epoch runs of the default recipe, their test errors and the
+# verdict. Figure 10.5 sets their validation curves beside the reference's runs of the same script (test set, for
+# the epochs they ran) and the port's 300 epochs.
+
+# %% tags=["hide-input"]
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+for seed, rec in lib.items():
+    ax.plot(rec["epoch"], rec["acc"], lw=1.2, label=f"library, seed {seed} (validation)")
+for r in reference["runs"]:
+    if r["recipe"] == "final":
+        ax2.plot(r["epoch"], ref_acc(r), "--", lw=1, color="gray", alpha=0.8)
+ax2.plot([], [], "--", color="gray", label="reference, final, 3 seeds (test, raw D)")
+ax2.plot(port["epoch"], port_acc, ":", lw=1.8, color="k",
+         label=f"Chainer port, seed {port['seed']} (test)")
+for a in (ax, ax2):
+    a.axhline(100 - PAPER_ERRORS[100], color="k", ls="-.", lw=1,
+              label=f"paper: {100 - PAPER_ERRORS[100]:.2f} % test")
+    a.set(xlabel="epoch", xlim=(0, 300), ylim=(95, 100))
+    a.grid(alpha=0.3)
+    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
+ax.set_ylabel("accuracy (%)")
+fig.tight_layout()
+plt.show()
+since = 250
+gains = {s: rec["acc"][-1] - at_epoch(rec["epoch"], rec["acc"], since) for s, rec in lib.items()}
+glue("ch10_gain", ", ".join(f"{g:+.2f}" for g in gains.values()))
+glue("ch10_paper", f"{PAPER_ERRORS[100]:.2f} ± {PAPER_STD[100]:.3g}")
+
+# %% [markdown]
+# **Figure 10.5.** Left: the library's three 300-epoch runs (validation accuracy of the averaged $D$). Right: the
+# reference's runs of the final script for the epochs they ran, and the Chainer port's 300 epochs (test accuracy).
+# The dash-dotted line is the paper's 99.07 %, the complement of its {glue:text}`ch10_paper` % test error.
+#
+# From epoch 250 to the end the library's runs moved by {glue:text}`ch10_gain` points of validation accuracy, seed
+# by seed: they had levelled off. Where each run levels off is what chapter 6 compares with the paper.
+#
+# ## Which details matter: one switch at a time
+#
+# Ports of this recipe often change one of its details without noticing: they train the hidden weight-norm scales
+# (`torch.nn.utils.weight_norm` does), use `torch.optim.Adam` (epsilon outside the square root), or skip the
+# data-dependent initialisation. `ssgan_lib.ablation` names these variants (each a change of `TrainConfig` fields),
+# and `python -m ssgan_lib train` has a flag for each (`--hidden-scale trainable`, `--adam-eps outside`,
+# `--no-data-init`). The stored ablation (`book/results/ablation_cpu.json`, a short CPU run) trains them all with
+# the same seeds and compares them on the **validation** split; the test set plays no part in it.
+
+# %% tags=["hide-input"]
+abl = read_result("ablation_cpu.json")["variants"]
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+groups = (["reference", "trainable-scales", "adam-eps-outside", "no-data-init"],
+          ["reference", "all-three"])
+for ax, names in zip(axes, groups):
+    for name in names:
+        ep, vals = val_curve(abl[name])
+        line, = ax.plot(ep, seed_mean(vals), lw=1.4, label=abl[name]["what"])
+        ax.fill_between(ep, [min(v) for v in vals], [max(v) for v in vals],
+                        color=line.get_color(), alpha=0.15)
+    ax.set(xlabel="epoch", ylim=(60, 100))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
+axes[0].set(ylabel="validation accuracy (%)", title="one switch at a time")
+axes[1].set(title="all three at once")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# **Figure 10.6.** The ablation: validation accuracy of the averaged $D$, 100 labels, mean over the seeds (band:
+# lowest to highest seed). Left: the reference recipe and each single change; right: the reference recipe and all
+# three changes together.
+
+# %% tags=["hide-input"]
+rows = sorted(({"variant": n, "what": m["what"], **last_val(m)} for n, m in abl.items()),
+              key=lambda r: -r["mean"])
+any_run = abl["reference"]
+display(Markdown(
+    "| rank | variant | seeds | epochs | last validation acc. (%): mean | min | max |\n"
+    "|---|---|---|---|---|---|---|\n"
+    + "".join(f"| {i} | {r['what']} | {r['seeds']} | {r['epoch']:.0f} | {r['mean']:.2f} |"
+              f" {r['min']:.2f} | {r['max']:.2f} |\n" for i, r in enumerate(rows, 1))
+    + f"\n*Ranked by the mean. Device: {any_run['device_name']}, ssgan_lib"
+      f" {any_run['ssgan_lib']}, {any_run['time'][:10]}; seeds {any_run['seed']} to"
+      f" {any_run['seed'] + any_run['seeds'] - 1}, the same for every variant.*"))
+rank = {r["variant"]: i for i, r in enumerate(rows, 1)}
+ref, ddi = (next(r for r in rows if r["variant"] == v) for v in ("reference", "no-data-init"))
+glue("ch10_abl_epochs", ref["epoch"])
+glue("ch10_abl_n", len(rows))
+glue("ch10_abl_ranking", "; ".join(f"{i}. {r['what']} ({r['mean']:.2f} %)"
+                                   for i, r in enumerate(rows, 1)))
+glue("ch10_abl_ddi", f"ranks {rank['no-data-init']} of {len(rows)} ({ddi['mean']:.2f} %),"
+     f" {abs(ddi['mean'] - ref['mean']):.2f} points"
+     f" {'above' if ddi['mean'] > ref['mean'] else 'below'} the reference recipe"
+     f" (rank {rank['reference']}, {ref['mean']:.2f} %)")
+glue("ch10_abl_ddi_hurts", "shows" if ddi["mean"] < ref["mean"] else "does not show")
+
+# %% [markdown]
+# Ranked by their mean validation accuracy after {glue:text}`ch10_abl_epochs:.0f` epochs, the variants stand:
+# {glue:text}`ch10_abl_ranking`. Skipping the data-dependent initialisation {glue:text}`ch10_abl_ddi`, and in the
+# 90-epoch recipe runs above the paper-era version without it {glue:text}`ch10_noddi_90`. So the stored runs
+# {glue:text}`ch10_abl_ddi_hurts` skipping it to be a pitfall, although it does fix the scale of the first steps
+# (chapter 6's table).
+#
+# Read such a table with care all the same. Two seeds are few (the bands show how far they lie apart), and a
+# short run measures how fast each variant *starts*, not where it *ends*: the recipe is meant for 300 epochs, and
+# this run sees the first {glue:text}`ch10_abl_epochs:.0f`. Frozen scales and the epsilon inside the square root
+# both make the late updates of small-gradient weights smaller; whether that pays off at the end only a
+# full-length version of this table can say. The library keeps the reference's choices as its defaults because
+# they are the reference's, not because this table ranks them first.
+#
+# ## What to watch for
+#
+# - **Comparing single runs of two codes**: a GAN amplifies rounding differences, so two codes that agree step by
+#   step still end apart. Compare over seeds, and over labelled subsets.
+# - **Test and validation curves side by side**: the reference's and the port's logs are on the test set, the
+#   library's on the validation split. Compare shapes, never pick anything by the test curve.
+# - **Uncorrected averages**: a port that reads its average without the bias correction shows a shrunk $D$ for
+#   the first few dozen epochs.
+# - **The D-wins phase**: an epoch mean of `loss_unl` below 0.01 for many epochs means the unlabelled images no
+#   longer help; check for it before reading a final accuracy.
+# - **Short ablations**: they rank how fast variants start. Rank in code, state what the numbers show, and say how
+#   many seeds and epochs stand behind them.
+#
+# ## Exercises
+#
+# :::{exercise}
+# :label: ch10-worst-seed
+#
+# Rank the variants of the stored ablation (`read_result("ablation_cpu.json")["variants"]`) by the validation
+# accuracy of their *worst* seed at the last evaluation instead of the mean. Does the variant without the
+# data-dependent initialisation still rank above the reference recipe?
+# :::
+#
+# :::{solution} ch10-worst-seed
+# :class: dropdown
+#
+# ```python
+# from ssgan_lib.evidence import read_result
+# from ssgan_lib.evidence.records import last_val
+#
+# abl = read_result("ablation_cpu.json")["variants"]
+# worst = {m["what"]: last_val(m)["min"] for m in abl.values()}
+# for what, acc in sorted(worst.items(), key=lambda kv: -kv[1]):
+#     print(f"{acc:6.2f}  {what}")
+# ```
+# The `min` column of the table above gives the same numbers; compare the rows of the reference recipe and of
+# "no data-dependent init". With two seeds per variant, a ranking by the worst seed and one by the mean can
+# differ: say how many seeds stand behind any ranking you report.
+# :::
+#
+# :::{exercise}
+# :label: ch10-d-wins
+#
+# Write `wins(epochs, loss_unl)` that returns the epochs whose mean `loss_unl` is below 0.01, and the first epoch
+# from which every later epoch is below it (or `None`). Apply it to `paper-300` (`book/results/recipe/`) and compare
+# with the table of "Both versions at the paper's length" and with `ssgan_lib.evidence.records.d_wins`.
+# :::
+#
+# :::{solution} ch10-d-wins
+# :class: dropdown
+#
+# ```python
+# from ssgan_lib.evidence import results_path
+# from ssgan_lib.evidence.records import d_wins, epoch_means, load_run
+#
+# def wins(epochs, loss_unl, below=0.01):
+#     won = [e for e, v in zip(epochs, loss_unl) if v < below]
+#     start = None
+#     for e, v in zip(reversed(epochs), reversed(loss_unl)):
+#         if v >= below:
+#             break
+#         start = e
+#     return won, start
+#
+# m = load_run(results_path("recipe/paper-300.json"))
+# e, lu = epoch_means(m, "loss_unl")
+# col = [v[0] for v in lu]
+# won, start = wins(e, col)
+# print(len(won), "epochs, every epoch from", start, "on")
+# print(d_wins(e, col))
+# ```
+# :::
+#
+# :::{exercise}
+# :label: ch10-anneal
+#
+# From `recipe/final-90.json` and `recipe/final-anneal-90.json`, compute per seed the difference of the averaged
+# $D$'s validation accuracy at every evaluation of the last 30 epochs (the two runs are identical up to epoch 60).
+# Is the largest difference larger than the gap between the two seeds of `final-90` at the end?
+# :::
+#
+# :::{solution} ch10-anneal
+# :class: dropdown
+#
+# ```python
+# from ssgan_lib.evidence import results_path
+# from ssgan_lib.evidence.records import load_run, val_curve
+#
+# (ep, a), (_, c) = (val_curve(load_run(results_path(f"recipe/{n}.json")))
+#                    for n in ("final-anneal-90", "final-90"))
+# diffs = [[x - y for x, y in zip(ra, rc)] for e, ra, rc in zip(ep, a, c) if e > 60]
+# largest = max(abs(d) for row in diffs for d in row)
+# gap = max(c[-1]) - min(c[-1])
+# print(f"largest difference {largest:.2f} points, seed gap {gap:.2f} points")
+# ```
+# Figure 10.3 (middle) draws the same differences.
+# :::
+#
+# ## References
+#
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016; reference code
+#   [github.com/openai/improved-gan](https://github.com/openai/improved-gan) (`train_mnist_feature_matching.py`,
+#   both versions: see the recipes table above).
+# - H. Kato. [*improved_gan_chainer*](https://github.com/hiroharu-kato/improved_gan_chainer), a Chainer port of the
+#   reference MNIST script (the log read here: commit ac030fbd).
+# - T. Salimans, D. P. Kingma. [*Weight Normalization: A Simple Reparameterization to Accelerate Training of Deep
+#   Neural Networks*](https://arxiv.org/abs/1602.07868). NeurIPS 2016.
+# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. J. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
+#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018.
+
+# %%
+print(run)

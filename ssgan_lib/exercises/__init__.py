@@ -5,8 +5,10 @@ with ``correct`` or ``not yet`` and return ``True``/``False``, so an instructor 
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 
 def report(ok: bool, what: str, hint: str = "") -> bool:
@@ -18,10 +20,40 @@ def report(ok: bool, what: str, hint: str = "") -> bool:
     return ok
 
 
-def call_student(fn: Callable, what: str, *args) -> tuple[bool, Any]:
-    """Call a student's function; if it raises, report that (with the error) and return ``(False, False)``."""
+class LibraryCalled(RuntimeError):
+    """A student's function called the library function that the exercise asks them to write."""
+
+
+@contextlib.contextmanager
+def library_unavailable(functions: Sequence[Callable]):
+    """Within ``with``: each of ``functions`` (the library's own answer to an exercise) raises
+    :class:`LibraryCalled` when called, however the caller reached it (``losses.x``, an imported name, an alias):
+    its code is swapped for a stub that raises (a decorated function's inner one), and put back on exit."""
+    saved = []
     try:
-        return True, fn(*args)
+        for f in functions:
+            inner = inspect.unwrap(f)
+            name = f"{f.__module__}.{f.__qualname__}"
+            # the stub runs with the function's own globals: it finds this module through __import__
+            scope: dict[str, Any] = {}
+            exec(f"def blocked(*args, **kwargs):\n"
+                 f"    raise __import__({__name__!r}, fromlist=['_']).LibraryCalled({name!r})", scope)
+            saved.append((inner, inner.__code__))
+            inner.__code__ = scope["blocked"].__code__
+        yield
+    finally:
+        for inner, code in reversed(saved):
+            inner.__code__ = code
+
+
+def call_student(fn: Callable, what: str, *args, library: Sequence[Callable] = ()) -> tuple[bool, Any]:
+    """Call a student's function with the ``library`` functions it is meant to reproduce unavailable; if it
+    raises, report that (with the error) and return ``(False, False)``."""
+    try:
+        with library_unavailable(library):
+            return True, fn(*args)
+    except LibraryCalled as exc:
+        return False, report(False, what, f"it calls {exc}, the library's own answer: write the computation yourself")
     except Exception as exc:  # a student's function may fail in any way
         return False, report(False, what, f"it raised {type(exc).__name__}: {exc}")
 

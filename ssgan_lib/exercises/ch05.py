@@ -28,13 +28,15 @@ def _as_float64(fn: Callable) -> Callable:
     return lambda *args: torch.as_tensor(fn(*args), dtype=torch.float64)
 
 
-def _check_fn(fn: Callable, ref: Callable, nargs: int, what: str, hint: str, k: int = 11) -> bool:
-    """Compare ``fn`` with ``ref`` on the logit cases (``nargs`` logit tensors of k classes)."""
+def _check_fn(fn: Callable, ref: Callable, nargs: int, what: str, hint: str, k: int = 11,
+              library: tuple[Callable, ...] = ()) -> bool:
+    """Compare ``fn`` with ``ref`` on the logit cases (``nargs`` logit tensors of k classes); the ``library``
+    functions it is meant to reproduce are unavailable while it runs."""
     cases = _logit_cases(k)
     for a in cases:
         b = a.flip(-1)  # a second, different set of logits of the same scale
         args = (a,) if nargs == 1 else (a, b)
-        ok, got = call_student(_as_float64(fn), what, *(x.clone() for x in args))
+        ok, got = call_student(_as_float64(fn), what, *(x.clone() for x in args), library=library)
         if not ok:
             return False
         want = ref(*args)
@@ -52,13 +54,15 @@ def check_sgan_unsupervised_loss(fn: Callable) -> bool:
     """``fn(unl_logits, fake_logits)`` (both (S, B, K+1), last = fake) equals
     :func:`ssgan_lib.losses.sgan_unsupervised_loss`, also for extreme logits."""
     return _check_fn(fn, losses.sgan_unsupervised_loss, 2, "SGAN unsupervised D loss",
-                     "use log_softmax and logsumexp of the K real log-probabilities, never log(1 - p)")
+                     "use log_softmax and logsumexp of the K real log-probabilities, never log(1 - p)",
+                     library=(losses.sgan_unsupervised_loss,))
 
 
 def check_sgan_g_loss(fn: Callable) -> bool:
     """``fn(fake_logits)`` ((S, B, K+1)) equals :func:`ssgan_lib.losses.sgan_g_loss`."""
     return _check_fn(fn, losses.sgan_g_loss, 1, "SGAN generator loss",
-                     "-mean log(1 - p(K+1 | G(z))), computed as a logsumexp of the real log-probabilities")
+                     "-mean log(1 - p(K+1 | G(z))), computed as a logsumexp of the real log-probabilities",
+                     library=(losses.sgan_g_loss,))
 
 
 def check_softmax_floor(value: float) -> bool:
@@ -75,7 +79,8 @@ def check_feature_matching(fn: Callable) -> bool:
     for shape in ((16, 5), (3, 10, 8), (2, 64, 250)):
         r = torch.randn(shape, generator=g, dtype=torch.float64)
         f = torch.randn(shape, generator=g, dtype=torch.float64) * 2 + 0.5
-        ok, got = call_student(_as_float64(fn), "feature matching on batch means", r.clone(), f.clone())
+        ok, got = call_student(_as_float64(fn), "feature matching on batch means", r.clone(), f.clone(),
+                               library=[losses.feature_matching_loss])
         if not ok:
             return False
         want = losses.feature_matching_loss(r, f)

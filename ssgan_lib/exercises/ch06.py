@@ -16,7 +16,7 @@ def check_salimans_unl_loss(fn: Callable) -> bool:
     :func:`ssgan_lib.losses.unsupervised_loss` (with its factor 1/2), also for extreme logits."""
     return _check_fn(fn, losses.unsupervised_loss, 2, "improved-GAN unsupervised D loss",
                      "write log D(x) and log(1 - D(x)) with logsumexp and softplus, D(x) = Z/(Z+1); keep the 1/2",
-                     k=10)
+                     k=10, library=(losses.unsupervised_loss, losses.salimans_d_loss))
 
 
 def check_d_of_x(fn: Callable) -> bool:
@@ -29,7 +29,7 @@ def check_d_of_x(fn: Callable) -> bool:
 def check_k_plus_one(fn: Callable) -> bool:
     """``fn(logits)`` turns (..., K+1) logits (last = fake) into the K logits with the fake logit fixed at 0."""
     return _check_fn(fn, losses.k_plus_one_to_k, 1, "K+1 -> K logits",
-                     "subtract the fake logit from each real one", k=11)
+                     "subtract the fake logit from each real one", k=11, library=(losses.k_plus_one_to_k,))
 
 
 def paper_adam_first_step(lr: float, grad: float, eps: float = 1e-8) -> float:

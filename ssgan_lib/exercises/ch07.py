@@ -5,7 +5,7 @@ import math
 from typing import Callable
 
 from ..data import label_rate_to_count
-from . import check_close, report
+from . import call_student, check_close, report
 
 
 def check_rate_labels(per_class: int) -> bool:
@@ -79,10 +79,9 @@ def check_gains(fn: Callable, rows: list[dict] | None = None) -> bool:
     cases = [("made-up rows", _synthetic_rows())] + ([("your sweep's rows", list(rows))] if rows else [])
     for name, case in cases:
         expected = reference_gains(case)
-        try:
-            got = fn([dict(r) for r in case])
-        except Exception as exc:  # a student's function may fail in any way
-            return report(False, "gains", f"on {name} it raised {type(exc).__name__}: {exc}")
+        ok, got = call_student(fn, f"gains (on {name})", [dict(r) for r in case], library=[reference_gains])
+        if not ok:
+            return False
         if not isinstance(got, dict):
             return report(False, "gains", f"return a dict {{labels: gain}}, got {type(got).__name__}")
         try:

@@ -1,0 +1,63 @@
+"""The instructor kit (book/_tools/grading.py): per chapter, otter-grader's assignment built from the chapter, and
+three submissions graded with its autograder at the smoke size:
+
+* the solutions: every auto-graded exercise gets its point;
+* the blank student notebook, as handed out: no point at all;
+* the solutions with every function an exercise asks for handed to the library's own (``library.ipynb``): no
+  point for those exercises, the others keep theirs.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # otter assign, and three executions of the chapter per chapter
+pytest.importorskip("otter")
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = ROOT / "book" / "_tools" / "grading.py"
+sys.path.insert(0, str(TOOL.parent))
+import grading  # noqa: E402
+
+CHAPTERS = [p.stem[:2] for p in grading.chapters()]
+
+
+def tool(*args: str, cwd: Path | None = None) -> str:
+    env = {**os.environ, "CI": "1", "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, env=env, cwd=cwd)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    return run.stdout
+
+
+def test_every_exercise_with_a_self_check_is_a_question():
+    """An exercise whose solution ends in a self-check is graded; the others are open-ended (instructor page)."""
+    graded = {q["number"] for nb in grading.chapters() for q in grading.questions(nb) if q["checks"]}
+    everything = {q["number"] for nb in grading.chapters() for q in grading.questions(nb)}
+    assert len(graded) >= 30 and graded <= everything
+
+
+@pytest.mark.skipif(not os.environ.get("SSGAN_DATA_DIR"), reason="needs MNIST offline ($SSGAN_DATA_DIR)")
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_three_submissions_get_the_points_they_should(chapter, tmp_path):
+    kit, subs = tmp_path / "kit", tmp_path / "submissions"
+    tool("build", chapter, "--out", str(kit))
+    changed = json.loads(tool("fixtures", chapter, str(subs), "--kit", str(kit)).strip().splitlines()[-1])
+    tool("grade", chapter, str(subs), "--out", str(tmp_path / "grades.csv"), "--kit", str(kit))
+    with open(tmp_path / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    by = {}
+    for r in rows:
+        by.setdefault(r["submission"], {})[r["exercise"]] = float(r["points"])
+    (nb,) = grading.chapters([chapter])
+    questions = {q["number"] for q in grading.questions(nb) if q["checks"]}
+    assert set(by) == {"solutions.ipynb", "blank.ipynb", "library.ipynb"}
+    assert set(by["solutions.ipynb"]) == questions
+    assert all(v == 1.0 for v in by["solutions.ipynb"].values()), by["solutions.ipynb"]
+    assert all(v == 0.0 for v in by["blank.ipynb"].values()), by["blank.ipynb"]
+    assert {e for e, v in by["library.ipynb"].items() if v == 0.0} == set(changed["library"]), by["library.ipynb"]

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # otter assign, and three executions of the chapter per chapter
-pytest.importorskip("otter")
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "book" / "_tools" / "grading.py"
@@ -42,9 +40,17 @@ def test_every_exercise_with_a_self_check_is_a_question():
     assert len(graded) >= 30 and graded <= everything
 
 
+def test_every_open_ended_exercise_has_a_rubric_and_the_instructor_page_is_current():
+    open_ended = {q["label"] for nb in grading.chapters() for q in grading.questions(nb) if not q["checks"]}
+    assert open_ended <= set(grading.RUBRICS), sorted(open_ended - set(grading.RUBRICS))
+    assert grading.GUIDE.read_text() == grading.guide(), "run: python book/_tools/grading.py guide"
+
+
+@pytest.mark.slow  # otter assign, and three executions of the chapter
 @pytest.mark.skipif(not os.environ.get("SSGAN_DATA_DIR"), reason="needs MNIST offline ($SSGAN_DATA_DIR)")
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_three_submissions_get_the_points_they_should(chapter, tmp_path):
+    pytest.importorskip("otter")
     kit, subs = tmp_path / "kit", tmp_path / "submissions"
     tool("build", chapter, "--out", str(kit))
     changed = json.loads(tool("fixtures", chapter, str(subs), "--kit", str(kit)).strip().splitlines()[-1])

@@ -3,6 +3,7 @@
     python book/_tools/grading.py build [NN ...]                 # assignments -> _build/grading/<chapter>/
     python book/_tools/grading.py grade NN SUBMISSIONS [--out F]  # points per exercise of every notebook in a folder
     python book/_tools/grading.py fixtures NN DIR                 # three submissions: solutions, blank, library
+    python book/_tools/grading.py guide                           # rewrite book/instructors.md
 
 ``build`` writes, for each chapter (all of them by default), from the chapter's student notebook
 (``student/book/<chapter>.ipynb``, what Colab opens) and the solutions in the chapter itself:
@@ -20,6 +21,10 @@
 ``grade`` runs ``otter run`` (no Docker: the current environment) on every ``.ipynb`` in a folder and writes one
 CSV row per submission and exercise (``submission,exercise,points,max_points``). Set ``CI=1`` (or
 ``SSGAN_MODE=smoke``) to grade at the smoke size: grading executes the whole notebook again.
+
+``guide`` writes the instructor page ``book/instructors.md`` from the chapters: every exercise, what grades it
+(its self-checks, or the rubric below for an open-ended one) and its points, and each chapter's time as measured
+when its stored outputs were made (its run-info line). ``tests/test_grading.py`` fails when the page is stale.
 
 ``fixtures`` writes the three submissions that CI grades for each chapter: ``solutions.ipynb`` (full marks),
 ``blank.ipynb`` (the student notebook as handed out: zero) and ``library.ipynb`` (the solutions, but every function
@@ -48,6 +53,42 @@ OUT = ROOT / "_build" / "grading"
 SOLUTION_OPEN = re.compile(r"^(?P<colons>:{3,})\{solution\}\s*(?P<label>\S+)")
 CODE_BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 OTTER = [sys.executable, "-m", "otter"]
+
+
+# Open-ended exercises (no self-check): graded by hand, one point each, with these rubrics (by exercise label).
+RUBRICS = {
+    "ch02-minimax": "Full point: the four runs are shown; the answer says that with the minimax loss and the faster D "
+                    "the mean D(G(z)) falls near 0 and stays there (the generator's gradient vanishes) while the "
+                    "non-saturating runs keep learning. Half: the runs without the explanation.",
+    "ch02-interpolate": "Full point: the interpolation grid in eval mode, and the answer names smooth morphing "
+                        "against a sudden jump as what the grid shows about G's map. Half: the grid only.",
+    "ch03-lr": "Full point: the four settings run; the answer names which fail (too fast: collapse or oscillation, "
+               "too slow: no progress within the steps) and points to the curve that shows each. Half: runs "
+               "without reading the curves.",
+    "ch03-small-data": "Full point: (a), (b), (c) run and compared on D(x), D(G(z)), diversity and nearest-neighbour "
+                       "distances; the answer says that more data helps most, a slower D only delays memorising, "
+                       "and augmenting real and fake alike keeps D from memorising. Half: two of the three.",
+    "ch04-batchnorm": "Full point: the three samplings (or the error of the one-image batch) and the answer that "
+                      "eval() mode, with the running statistics, is right. Half: the grids without the verdict.",
+    "ch06-live-avg": "Full point: the three decays trained for the same steps; the answer says the live curves "
+                     "agree and that a very slow average is dominated by early weights in a short run. Half: runs "
+                     "without the explanation.",
+    "ch07-sweep": "Full point: the second run skips every finished group (the sweep resumes) and this loses at most "
+                  "the group in progress when a Colab session drops. Half: one of the two.",
+    "ch08-memorise": "Full point: FID, diversity and class balance are fooled (at the real-vs-real level) and only "
+                     "the nearest-neighbour distances (all 0) expose the copies. Half: the numbers without the "
+                     "verdict.",
+    "ch09-concat": "Full point: the Salimans D treats each image independently, so one forward of the concatenation "
+                   "equals three; batch norm's statistics mix the batches, so for the DCGAN D it does not. Half: "
+                   "one of the two halves.",
+    "ch10-worst-seed": "Full point: the ranking by the worst seed printed, the answer says whether no-data-init "
+                       "still ranks above the reference, and how many seeds stand behind it. Half: ranking only.",
+    "ch10-d-wins": "Full point: a correct `wins` (epochs below 0.01 and the first epoch of the final streak), applied "
+                   "to paper-300, agreeing with d_wins and the chapter's table. Half: the function without the "
+                   "comparison.",
+    "ch10-anneal": "Full point: the per-seed differences over the last 30 epochs and the comparison of the largest "
+                   "with the seed gap of final-90, with the conclusion it supports. Half: numbers only.",
+}
 
 
 def chapters(selected: list[str] | None = None) -> list[Path]:
@@ -272,6 +313,64 @@ def fixtures(folder: Path, book_nb: Path, dest: Path) -> dict[str, list[str]]:
     return {"solutions": [], "blank": [], "library": changed}
 
 
+def run_seconds(book_nb: Path) -> tuple[str, float] | None:
+    """(mode, seconds) of the chapter's stored run-info line (how long its stored outputs took to make)."""
+    nb = nbformat.read(book_nb, as_version=4)
+    for c in reversed(nb.cells):
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            m = re.search(r"run-info: .*?\| mode (\w+) \| ([\d.]+) s", "".join(o.get("text", "")))
+            if m:
+                return m.group(1), float(m.group(2))
+    return None
+
+
+def guide() -> str:
+    """The instructor page (Markdown), from the chapters (see the module docstring)."""
+    lines = ["# For instructors: assigning and grading", "",
+             "Every chapter's exercises can be handed out and graded with "
+             "[otter-grader](https://otter-grader.readthedocs.io), from the chapter itself. This page is written by "
+             "`python book/_tools/grading.py guide` from the chapters; a test fails when it is out of date.", "",
+             "## Build, hand out, grade", "",
+             "```bash",
+             "pip install -r requirements.txt          # otter-grader included",
+             "python book/_tools/grading.py build      # every chapter -> _build/grading/<chapter>/",
+             "# hand out _build/grading/<chapter>/dist/student/<chapter>.ipynb; collect the notebooks in a folder",
+             "CI=1 python book/_tools/grading.py grade 6 submissions/ --out grades.csv",
+             "```", "",
+             "`grade` runs each submission again with the chapter's autograder (`otter run`, no Docker needed) and "
+             "writes one row per submission and exercise: `submission,exercise,points,max_points`. It executes the "
+             "whole notebook: `CI=1` grades at the smoke size, the quickest; "
+             "without it, at the size the grading machine picks (`cpu` without a GPU). The autograder's tests are "
+             "hidden: each runs the exercise's self-check again on the student's objects (or, where the student named "
+             "them otherwise, takes the verdict of the student's own call of the check). A check refuses an answer "
+             "that calls the library function the exercise asks for (it says which); "
+             "`python book/_tools/grading.py fixtures 6 DIR` writes three submissions to try the kit on (the "
+             "solutions, the blank notebook, one that calls the library), which CI grades for every chapter.", "",
+             "## Time per chapter", "",
+             "How long each chapter's stored outputs took to make, end to end (its run-info line), on the book's "
+             "2-core CPU with other jobs running beside it; each chapter's first cell estimates every size's "
+             "training time.", "",
+             "| chapter | size | measured |", "|---|---|---|"]
+    for nb in chapters():
+        got = run_seconds(nb)
+        lines.append(f"| {nb.stem} | {got[0] if got else '–'} | "
+                     f"{f'{got[1] / 60:.1f} min' if got else 'not measured'} |")
+    lines += ["", "## Exercises and points", "",
+              "One point per exercise. *auto*: graded by the autograder through the self-checks named; *open-ended*: "
+              "graded by hand with the rubric.", "", "| exercise | graded by | rubric (open-ended) |", "|---|---|---|"]
+    for nb in chapters():
+        for q in questions(nb):
+            if q["checks"]:
+                names = ", ".join(f"`{c}`" for c in dict.fromkeys(c for c, _ in q["checks"]))
+                lines.append(f"| {q['number']} | auto: {names} | |")
+            else:
+                lines.append(f"| {q['number']} | open-ended | {RUBRICS.get(q['label'], '**no rubric yet**')} |")
+    return "\n".join(lines) + "\n"
+
+
+GUIDE = ROOT / "book" / "instructors.md"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -283,12 +382,16 @@ def main() -> None:
     g.add_argument("submissions", type=Path)
     g.add_argument("--out", type=Path, default=Path("grades.csv"))
     g.add_argument("--kit", type=Path, default=OUT)
+    sub.add_parser("guide", help="rewrite book/instructors.md")
     f = sub.add_parser("fixtures", help="the three submissions CI grades")
     f.add_argument("chapter")
     f.add_argument("dest", type=Path)
     f.add_argument("--kit", type=Path, default=OUT)
     args = ap.parse_args()
-    if args.command == "build":
+    if args.command == "guide":
+        GUIDE.write_text(guide())
+        print(f"wrote {GUIDE}")
+    elif args.command == "build":
         for nb in chapters(args.chapters):
             print(f"{nb.stem}: {build(nb, args.out)}")
     elif args.command == "grade":

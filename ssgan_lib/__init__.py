@@ -15,4 +15,5 @@ __version__ = "0.1.0"
 __all__ = ["MNIST", "DataNotFoundError", "balanced_subset", "load_mnist", "TrainConfig", "Trainer", "__version__"]
 
 from .data import MNIST, DataNotFoundError, balanced_subset, load_mnist  # noqa: E402,F401
-from .train import TrainConfig, Trainer  # noqa: E402,F401
+from .config import TrainConfig  # noqa: E402,F401
+from .train import Trainer

@@ -1,6 +1,6 @@
 """Which details of the reference recipe matter: one switch at a time, compared on the validation split.
 
-Each variant differs from the reference recipe (:class:`~ssgan_lib.train.TrainConfig`'s defaults) in exactly one
+Each variant differs from the reference recipe (:class:`~ssgan_lib.config.TrainConfig`'s defaults) in exactly one
 piece, the pieces that ports of the paper most often change:
 
 * ``trainable-scales`` — D's hidden weight-norm scales trained (``torch.nn.utils.weight_norm`` does this);
@@ -10,7 +10,7 @@ piece, the pieces that ports of the paper most often change:
 * ``no-data-init`` — D's scales left at 1 and biases at 0 instead of the data-dependent init;
 * ``all-three`` — the three changes together, roughly what a port built on PyTorch's defaults does.
 
-Each variant is a set of :class:`~ssgan_lib.train.TrainConfig` overrides. ``python -m ssgan_lib variants ablation
+Each variant is a set of :class:`~ssgan_lib.config.TrainConfig` overrides. ``python -m ssgan_lib variants ablation
 --root DIR --collect FILE`` (``book/_tools/gpu_runs.sh``, ``STAGE=ablate``) trains every variant into
 ``DIR/<variant>`` (resuming one cut short, skipping one finished) and :func:`collect` gathers their
 ``metrics.json`` into one file that chapter 6 plots (:func:`ssgan_lib.evidence.records.val_curve` and

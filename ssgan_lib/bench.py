@@ -19,7 +19,8 @@ import torch
 from . import losses
 from .data import MNIST, balanced_subset, load_mnist
 from .models import SalimansD, SalimansG
-from .train import TrainConfig, Trainer
+from .config import TrainConfig
+from .train import Trainer
 
 
 def _sync(device: torch.device) -> None:

@@ -1,4 +1,4 @@
-"""The two versions of the reference MNIST recipe, as named presets of :class:`~ssgan_lib.train.TrainConfig`.
+"""The two versions of the reference MNIST recipe, as named presets of :class:`~ssgan_lib.config.TrainConfig`.
 
 Salimans et al. posted the paper on 10 June 2016. The MNIST script of github.com/openai/improved-gan exists in
 two versions that differ in four pieces, and the paper does not say which one produced its table:

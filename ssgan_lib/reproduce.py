@@ -28,7 +28,8 @@ from .atomic import atomic_path, write_json
 from .config import device_name
 from .data import load_mnist
 from .runs import git_commit, machine
-from .train import CheckpointError, TrainConfig, Trainer
+from .train import CheckpointError, Trainer
+from .config import TrainConfig
 
 DEFAULT_LABELS = (20, 50, 100, 200, 500, 1000, 3000, 60000)
 FIELDS = ("method", "labels", "seed", "test_error", "epochs", "recipe", "device", "commit")

@@ -64,14 +64,14 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
     set chose nothing), validation accuracy, length, device, wall time, the full config, command, commit, history."""
     from . import __version__
     from .config import device_name
-    from .train import accuracy
+    from .losses import accuracy
 
     cfg = trainer.cfg
     test_acc = trainer.evaluate("test")
     val_acc = val_pred = None
     if cfg.val_size:  # one pass over the validation split gives both
         pred, y = trainer.predict("val")
-        val_acc, val_pred = accuracy(pred, y), predictions_text(pred)
+        val_acc, val_pred = accuracy(pred, y).tolist(), predictions_text(pred)
     mean = sum(test_acc) / len(test_acc)
     device = str(cfg.device)
     return {
@@ -89,7 +89,7 @@ def metrics_of(trainer, command: str | None = None) -> dict[str, Any]:
         "recipe": {"name": cfg.recipe, "hidden_scale": cfg.hidden_scale, "adam_eps_place": cfg.adam_eps_place,
                    "data_init": cfg.data_init, "lr": cfg.resolved.lr, "lr_decay_epochs": cfg.decay_epochs(),
                    "batch_size": cfg.batch_size},
-        # everything needed to run it again: TrainConfig(**config) (ssgan_lib.train.config_from_dict)
+        # everything needed to run it again: TrainConfig(**config) (ssgan_lib.config.config_from_dict)
         "config": asdict(cfg),
         "command": command if command is not None else "python -m ssgan_lib " + shlex.join(sys.argv[1:]),
         "commit": git_commit(), "machine": machine(device),
@@ -133,7 +133,7 @@ def train_variants(variants: dict[str, tuple[str, dict[str, Any]]], root: str | 
     A variant with a ``metrics.json`` is done and skipped; one with only a checkpoint (cut short) continues it. So
     a time-limited job runs the same call again until everything is done. Returns the names trained now.
     """
-    from .train import TrainConfig
+    from .config import TrainConfig
 
     trained = []
     for name, (what, overrides) in variants.items():

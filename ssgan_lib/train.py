@@ -39,11 +39,7 @@ from .models import DCGANDiscriminator, DCGANGenerator, SalimansD, SalimansG
 from .optim import ParamAverage, PaperAdam
 from .step import STATS, Batches, class_logits, draw_inputs, ssgan_step
 
-# Two names live in ssgan_lib.config and are also imported from here: TrainConfig (chapters 5, 6 and 8 import it
-# with Trainer; ssgan_lib.bench, ssgan_lib.runs) and config_from_dict (book/_tools/add_predictions.py). Import
-# everything else from where it lives (ssgan_lib.config, ssgan_lib.engine).
-__all__ = ["FORMAT", "CheckpointError", "TrainConfig", "Trainer", "accuracy", "build_models", "config_from_dict",
-           "read_checkpoint"]
+__all__ = ["FORMAT", "CheckpointError", "Trainer", "build_models", "read_checkpoint"]
 
 FORMAT = "ssgan_lib.checkpoint.v1"
 
@@ -126,13 +122,6 @@ def build_models(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.nn.Module | N
         G = None
     dev = torch.device(cfg.device)
     return D.to(dev), (G.to(dev) if G is not None else None)
-
-
-# ----------------------------------------------------------------------------------------------
-def accuracy(pred: torch.Tensor, y: torch.Tensor) -> list[float]:
-    """Per seed, the share of predictions (S, N) equal to the labels (N,), as a list: what :meth:`Trainer.evaluate`
-    reports and records store (:func:`ssgan_lib.losses.accuracy` computes it)."""
-    return losses.accuracy(pred, y).tolist()
 
 
 class Trainer:
@@ -279,7 +268,7 @@ class Trainer:
 
     def evaluate(self, split: str = "val", batch: int = 1000, params: str | None = None) -> list[float]:
         """Accuracy of D (noise off) on ``"val"`` or ``"test"``, one value per seed (see :meth:`predict`)."""
-        return accuracy(*self.predict(split, batch, params))
+        return losses.accuracy(*self.predict(split, batch, params)).tolist()
 
     @torch.no_grad()
     def sync_eval(self) -> torch.nn.Module:

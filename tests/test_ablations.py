@@ -7,7 +7,8 @@ import torch
 
 from ssgan_lib.optim import PaperAdam
 from ssgan_lib.config import ConfigError
-from ssgan_lib.train import Trainer, TrainConfig
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import TrainConfig
 
 
 def test_eps_outside_is_torch_adam():
@@ -114,7 +115,7 @@ def test_every_variant_is_a_valid_config_and_the_variants_command_trains_them(mn
     from ssgan_lib.evidence.records import load_run
     from ssgan_lib.ablation import VARIANTS
     from ssgan_lib.recipes import STUDY
-    from ssgan_lib.train import TrainConfig
+    from ssgan_lib.config import TrainConfig
 
     ref = asdict(TrainConfig())
     for group in (VARIANTS, STUDY):

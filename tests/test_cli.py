@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from conftest import FAST_ARGS
-from ssgan_lib.train import Trainer, TrainConfig, read_checkpoint
+from ssgan_lib.train import read_checkpoint, Trainer
+from ssgan_lib.config import TrainConfig
 
 
 def snapshot(folder: Path) -> dict[str, bytes] | None:

@@ -10,7 +10,8 @@ import torch
 
 from ssgan_lib import data as D
 from ssgan_lib.config import ConfigError
-from ssgan_lib.train import Trainer, TrainConfig
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import TrainConfig
 
 
 def row_hashes(x: torch.Tensor) -> list[str]:

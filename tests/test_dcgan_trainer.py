@@ -11,7 +11,8 @@ import torch
 
 from ssgan_lib import losses
 from ssgan_lib.config import ConfigError
-from ssgan_lib.train import Trainer, TrainConfig
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import TrainConfig
 
 METHODS = ("ssgan-fm", "sgan")
 

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from ssgan_lib.engine import GRAPH_TORCH, Engine, Meters, graph_support
-from ssgan_lib.train import Trainer, TrainConfig
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import TrainConfig
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the CUDA-graph path)")
 

@@ -6,7 +6,8 @@ import torch
 
 from ssgan_lib.models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, SalimansD,
                               SalimansG, WNLinear, count_parameters)
-from ssgan_lib.train import TrainConfig, build_models
+from ssgan_lib.config import TrainConfig
+from ssgan_lib.train import build_models
 
 
 def gen(seed: int) -> torch.Generator:

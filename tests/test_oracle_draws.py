@@ -25,7 +25,8 @@ DRAWS = 8
 
 @pytest.fixture(scope="module")
 def drawn(mnist):
-    from ssgan_lib.train import Trainer, TrainConfig
+    from ssgan_lib.train import Trainer
+    from ssgan_lib.config import TrainConfig
 
     tr = Trainer(TrainConfig(labels=100, seed=3, steps=50, val_size=0, eval_every=0, log_every=10**9), data=mnist,
                  progress=False)

@@ -21,7 +21,8 @@ STEPS = 4  # on a 300-image MNIST (3 steps per epoch): the run crosses an epoch 
 @pytest.fixture(scope="module")
 def runs(mnist):
     from ssgan_lib.data import MNIST
-    from ssgan_lib.train import Trainer, TrainConfig
+    from ssgan_lib.train import Trainer
+    from ssgan_lib.config import TrainConfig
 
     prev = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)

@@ -10,7 +10,8 @@ import torch
 from ssgan_lib.models import SalimansG
 from ssgan_lib.recipes import RECIPES, get_recipe
 from ssgan_lib.config import ConfigError
-from ssgan_lib.train import Trainer, TrainConfig, config_from_dict
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import config_from_dict, TrainConfig
 
 
 def resolved_of(recipe: str) -> tuple:

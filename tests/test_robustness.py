@@ -18,7 +18,8 @@ import torch
 from conftest import FAST_ARGS, assert_same_run, run_state, spawn_cli
 from ssgan_lib import train as T
 from ssgan_lib.engine import DeferredInterrupt, DivergenceError
-from ssgan_lib.train import CheckpointError, Trainer, TrainConfig, config_from_dict, read_checkpoint
+from ssgan_lib.train import CheckpointError, read_checkpoint, Trainer
+from ssgan_lib.config import config_from_dict, TrainConfig
 
 
 def tiny(**kw) -> TrainConfig:

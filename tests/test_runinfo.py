@@ -7,7 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ssgan_lib.evidence import runinfo
 from ssgan_lib.evidence.runinfo import MODES, STEP_GFLOP, RunInfo, detect_mode, step_seconds
-from ssgan_lib.train import TrainConfig
+from ssgan_lib.config import TrainConfig
 
 
 @pytest.mark.parametrize("env, cuda, mode", [({"CI": "1"}, False, "smoke"), ({"CI": "1"}, True, "smoke"),

@@ -24,7 +24,7 @@ from ssgan_lib.evidence.records import (
     val_curve,
     val_gain,
 )
-from ssgan_lib.train import config_from_dict
+from ssgan_lib.config import config_from_dict
 
 RESULTS = Path(__file__).resolve().parents[1] / "book" / "results"
 

@@ -26,7 +26,8 @@ import torch
 from ssgan_lib.evidence.records import load_run
 
 from ssgan_lib.runs import machine
-from ssgan_lib.train import Trainer, config_from_dict
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "book" / "results" / "recipe" / "final-90.json"

@@ -9,7 +9,9 @@ from conftest import assert_same_run
 from ssgan_lib.config import ConfigError
 from ssgan_lib.evidence.records import confusion
 from ssgan_lib.runs import predictions_text
-from ssgan_lib.train import Trainer, TrainConfig, accuracy
+from ssgan_lib.train import Trainer
+from ssgan_lib.config import TrainConfig
+from ssgan_lib.losses import accuracy
 
 HIST_KEYS = {"step", "loss_lab", "loss_unl", "loss_g", "train_acc", "eval_step", "val_acc", "val_acc_raw"}
 
@@ -99,7 +101,7 @@ def test_batched_trainer_reports_one_value_per_seed(mnist):
     assert all(len(v) == 2 for k in ("loss_lab", "loss_unl", "loss_g", "train_acc", "val_acc") for v in hist[k])
     assert len(tr.evaluate("test")) == 2 and len(tr.evaluate("val")) == 2
     pred, y = tr.predict("val")  # D's class per seed and validation image
-    assert pred.shape == (2, len(y)) and accuracy(pred, y) == tr.evaluate("val")
+    assert pred.shape == (2, len(y)) and accuracy(pred, y).tolist() == tr.evaluate("val")
     text = predictions_text(pred)  # as a record stores them: one digit per image
     assert len(text) == 2 and text[1] == "".join(str(p) for p in pred[1].tolist())
     conf = torch.tensor(confusion(text, y.tolist()))  # (seed, true class, D's class)

@@ -14,7 +14,8 @@ from conftest import assert_same_run
 from ssgan_lib.config import METHODS, MODELS
 from ssgan_lib.data import MNIST
 from ssgan_lib.config import ConfigError
-from ssgan_lib.train import Trainer, TrainConfig, read_checkpoint
+from ssgan_lib.train import read_checkpoint, Trainer
+from ssgan_lib.config import TrainConfig
 
 CASES = [(method, model) for model in MODELS for method in METHODS]
 IDS = [f"{method}-{model}" for method, model in CASES]

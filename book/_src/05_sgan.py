@@ -77,7 +77,7 @@ from ssgan_lib import losses
 from ssgan_lib.data import balanced_subset, load_mnist, validation_split
 from ssgan_lib.plots import plot_history
 from ssgan_lib.evidence.runinfo import glue
-from ssgan_lib.train import TrainConfig, Trainer
+from ssgan_lib import TrainConfig, Trainer
 
 data = load_mnist(run.device)
 

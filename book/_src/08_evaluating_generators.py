@@ -95,7 +95,7 @@ from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import label_log_axis, show_samples
 from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.engine import Every
-from ssgan_lib.train import TrainConfig, Trainer
+from ssgan_lib import TrainConfig, Trainer
 
 dev = run.device
 

@@ -21,7 +21,9 @@ import torch
 
 from ssgan_lib.atomic import write_json
 from ssgan_lib.runs import git_commit, predictions_text
-from ssgan_lib.train import Trainer, accuracy, config_from_dict
+from ssgan_lib.train import Trainer
+from ssgan_lib.losses import accuracy
+from ssgan_lib.config import config_from_dict
 
 
 def add_predictions(record_path: Path, run_dir: Path) -> None:
@@ -33,7 +35,7 @@ def add_predictions(record_path: Path, run_dir: Path) -> None:
     tr = Trainer(cfg, progress=False)
     tr.load(run_dir / "checkpoint.pt")
     pred, y = tr.predict("val", params=cfg.resolved.eval_params)
-    acc = accuracy(pred, y)
+    acc = accuracy(pred, y).tolist()
     if acc != record["val_accuracy_per_seed"]:
         raise SystemExit(f"error: the predictions give accuracy {acc}, the record "
                          f"{record['val_accuracy_per_seed']}")

@@ -60,7 +60,8 @@ def build(seed: int = 1, dtype: str = "float64", recipe: str = "final", data=Non
     loader; by default ``inputs.load_train()`` reads the IDX files."""
     from ssgan_lib import models
     from ssgan_lib.data import MNIST
-    from ssgan_lib.train import Trainer, TrainConfig
+    from ssgan_lib.train import Trainer
+    from ssgan_lib.config import TrainConfig
 
     dt = getattr(torch, dtype)
     torch.set_default_dtype(dt)

@@ -115,8 +115,9 @@ def test_test_images_are_not_training_rows(hashes):
 def test_trainer_batches_come_only_from_train_x(mnist, hashes):
     """Every labelled, unlabelled and feature-matching batch, over an epoch boundary, is rows of train_x
     (at the drawn indices), never a test image; labelled batches are labelled images with their labels."""
-    tr = Trainer(TrainConfig(labels=100, batch_size=100, steps=5, val_size=100), data=mnist, progress=False)
-    tr.steps_per_epoch = 3  # a short "epoch", so that the draws cross a boundary
+    short = D.MNIST(mnist.train_x[:400], mnist.train_y[:400], mnist.test_x, mnist.test_y)
+    tr = Trainer(TrainConfig(labels=100, batch_size=100, steps=5, val_size=100), data=short, progress=False)
+    assert tr.steps_per_epoch == 4  # 400 images, batches of 100: the draws cross an epoch boundary
     train_h = hashes["train"]
     lab_set = set(tr.lab_idx[0].tolist())
     b = tr.batches
@@ -129,7 +130,7 @@ def test_trainer_batches_come_only_from_train_x(mnist, hashes):
         for key, seq in (("x_lab", b.lab_seq), ("x_unl", b.unl_seq), ("x_unl2", b.unl2_seq)):
             idx = seq[0, cols]
             assert int(idx.min()) >= 0 and int(idx.max()) < 60000
-            assert torch.equal(inp[key][0], mnist.train_x[idx]), key
+            assert torch.equal(inp[key][0], short.train_x[idx]), key
             hs = row_hashes(inp[key])
             assert set(hs) <= set(train_h) and not set(hs) & hashes["test"], key
         assert set(b.lab_seq[0, cols].tolist()) == lab_set  # 100 labels, batch 100: each once

@@ -34,8 +34,11 @@ run.explain(saves_runs=True)
 # one of them is redundant. Salimans et al. fix the fake logit at $\ell_{K+1} = 0$ and keep $K$ logits
 # $\ell'_k = \ell_k - \ell_{K+1}$ (`losses.k_plus_one_to_k`). With $Z(x) = \sum_{k=1}^{K} e^{\ell'_k(x)}$,
 #
-# $$ p(K{+}1 \mid x) = \frac{1}{Z(x) + 1}, \qquad
-#    D(x) := 1 - p(K{+}1 \mid x) = \frac{Z(x)}{Z(x) + 1} = \sigma\bigl(\operatorname{LSE}(\ell'(x))\bigr), $$
+# $$ \begin{aligned}
+# p(K{+}1 \mid x) &= \frac{1}{Z(x) + 1}, \\
+# D(x) := 1 - p(K{+}1 \mid x) &= \frac{Z(x)}{Z(x) + 1}
+#   = \sigma\bigl(\operatorname{LSE}(\ell'(x))\bigr),
+# \end{aligned} $$
 #
 # a real/fake discriminator read off the class logits, with $\operatorname{LSE} = \log Z$ and $\sigma$ the logistic
 # sigmoid. Nothing is lost, as the first cell checks.
@@ -49,8 +52,8 @@ run.explain(saves_runs=True)
 # $$ \begin{aligned}
 # L_{\text{unl}} &= -\tfrac12 \mathbb E_x \log D(x) - \tfrac12 \mathbb E_z \log(1 - D(G(z))) \\
 #   &= \tfrac12 \mathbb E_x \bigl[-\operatorname{LSE}(\ell(x))
-#      + \operatorname{softplus}(\operatorname{LSE}(\ell(x)))\bigr]
-#   + \tfrac12 \mathbb E_z \operatorname{softplus}(\operatorname{LSE}(\ell(G(z)))) .
+#      + \operatorname{softplus}(\operatorname{LSE}(\ell(x)))\bigr] \\
+#   &\quad + \tfrac12 \mathbb E_z \operatorname{softplus}(\operatorname{LSE}(\ell(G(z)))) .
 # \end{aligned} $$
 #
 # The second form follows from $\log D = \operatorname{LSE} - \operatorname{softplus}(\operatorname{LSE})$ and
@@ -79,7 +82,7 @@ from ssgan_lib.plots import plot_history, show_samples
 from ssgan_lib.evidence import read_result, results_path
 from ssgan_lib.evidence.records import combine_seeds, confusion, load_run, per_seed
 from ssgan_lib.evidence.runinfo import glue
-from ssgan_lib.train import TrainConfig, Trainer
+from ssgan_lib import TrainConfig, Trainer
 
 data = load_mnist(run.device)
 
@@ -209,7 +212,7 @@ for g in grads:
     opt.step()
     paper.append(-p1.item())
     torch_adam.append(-p2.item())
-fig, ax = plt.subplots(figsize=(8, 3.2))
+fig, ax = plt.subplots(figsize=(7.2, 3.2))
 ax.loglog(
     grads, torch_adam, label=r"torch.optim.Adam: $\hat m / (\sqrt{\hat v} + \epsilon)$"
 )
@@ -262,7 +265,7 @@ glue("ch06_avg_span", "longer than" if steps <= 10_000 else f"{10_000 / steps:.0
 
 # %%
 h = tr.history
-fig, ax = plt.subplots(figsize=(8, 3.4))
+fig, ax = plt.subplots(figsize=(7.2, 3.4))
 live = [v[0] for v in h["val_acc_raw"]]  # the D being trained, noise off
 ax.plot(h["eval_step"], [100 * a for a in live], "s--", label="live D")
 ax.plot(
@@ -329,7 +332,7 @@ head = combine_seeds(
     [load_run(f) for f in sorted(results_path("headline").glob("final-300-seed*.json"))]
 )
 lib = per_seed(head, "averaged")  # seed -> validation curve and test accuracy
-fig, ax = plt.subplots(figsize=(8, 3.4))
+fig, ax = plt.subplots(figsize=(7.2, 3.4))
 for seed, rec in lib.items():
     ax.plot(rec["epoch"], rec["acc"], lw=1.2, label=f"seed {seed}")
 ax.set(xlabel="epoch", ylabel="validation accuracy (%)", xlim=(0, 300), ylim=(95, 100))
@@ -340,7 +343,7 @@ plt.show()
 
 # %% [markdown]
 # **Figure 6.4.** Validation accuracy (5,000 training images whose labels are never used) of the averaged $D$ in
-# the three stored 300-epoch runs, 100 labels each, every epoch.
+# the three stored 300-epoch runs, 100 labels each, every epoch (the axis starts at 95 %).
 
 # %% tags=["hide-input"]
 from ssgan_lib.evidence.records import seed_table, val_gain
@@ -367,7 +370,8 @@ verdict = (
     f" {abs(mean - p_mean):.2f} points {'above' if mean > p_mean else 'below'} the"
     f" paper's {p_mean:.2f} ± {p_sd:.3g} % and {'inside' if agrees else 'outside'} its"
     f" mean ± 2 standard deviations ({low:.2f} to {high:.2f} %); {inside} of"
-    f" {len(err)} runs end inside that range (best {min(err):.2f} %,"
+    f" {len(err)} runs {'ends' if inside == 1 else 'end'} inside that range"
+    f" (best {min(err):.2f} %,"
     f" worst {max(err):.2f} %)."
 )
 display(Markdown(f"**Verdict.** {verdict}"))
@@ -393,7 +397,8 @@ labels_cpu = data.train_y.cpu()
 pool, val = validation_split(len(labels_cpu), head["config"]["val_size"], seed=0)
 val_y = labels_cpu[val].tolist()
 ref = read_result("reference/labels100-subset1.json")
-same = sorted(ref["lab_idx"]) == sorted(balanced_subset(labels_cpu, 100, 1, pool).tolist())
+subset_1 = balanced_subset(labels_cpu, 100, seed=1, pool=pool)
+same = sorted(ref["lab_idx"]) == sorted(subset_1.tolist())
 print("the reference run labels the same 100 images as seed 1:", same)
 rows = {}  # run -> (validation errors, of which 7 read as 2, test error %)
 for (seed, rec), c in zip(lib.items(), confusion(head["val_predictions"], val_y)):
@@ -410,23 +415,25 @@ display(Markdown(
         f" | {w} | {n72} | {t:.2f} |" for name, (w, n72, t) in rows.items())
     + f"\n\n*Averaged D, {len(val_y):,} validation images. Reference: its record stops"
       f" after epoch {ref['epochs_done']} of the {ref['epochs_planned']} planned"
-      f" (partial: {ref['partial']}).*"))
+      f"{' (a partial run)' if ref['partial'] else ''}.*"))
 
 # %% tags=["hide-input"]
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.8))
 names = list(rows)
 ax.bar(range(len(names)), [r[1] for r in rows.values()], label="7 read as 2")
 ax.bar(range(len(names)), [r[0] - r[1] for r in rows.values()],
        bottom=[r[1] for r in rows.values()], label="all other errors")
-ax.set_xticks(range(len(names)), [n.replace(", ", "\n") for n in names], fontsize=8)
+ticks = [n.replace("library, ", "library\n").replace(" (Theano), ", "\n")
+         for n in names]
+ax.set_xticks(range(len(names)), ticks, fontsize=9)
 ax.set_ylabel("validation errors")
-ax.legend(fontsize=8, loc="upper left")
+ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
 ep = [r["epoch"] for r in ref["history"]]
 ax2.plot(ep, [r["val_7to2_avg"] for r in ref["history"]], label="reference, subset 1")
 ax2.axhline(rows["library, seed 1"][1], color="k", ls="--", lw=1,
             label="library, seed 1, epoch 300")
 ax2.set(xlabel="epoch of the reference run", ylabel="validation 7s read as 2s")
-ax2.legend(fontsize=8, loc="lower right")
+ax2.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.25))
 ax2.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
@@ -494,9 +501,9 @@ with torch.no_grad():
     )
 d_real = torch.sigmoid(torch.logsumexp(lr_[0], -1))
 d_fake = torch.sigmoid(torch.logsumexp(lf_[0], -1))
-fig, ax = plt.subplots(figsize=(8, 3.2))
-ax.hist(d_real.cpu().numpy(), bins=40, range=(0, 1), alpha=0.6, label="real test images")
-ax.hist(d_fake.cpu().numpy(), bins=40, range=(0, 1), alpha=0.6, label="generated images")
+fig, ax = plt.subplots(figsize=(7.2, 3.2))
+for d, label in ((d_real, "real test images"), (d_fake, "generated images")):
+    ax.hist(d.cpu().numpy(), bins=40, range=(0, 1), alpha=0.6, label=label)
 ax.set_xlabel(r"$D(x) = Z/(Z+1)$ of the averaged D")
 ax.set_ylabel("count")
 ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -514,12 +521,10 @@ if not run.smoke:
 # **Figure 6.7.** $D(x)$ of the averaged discriminator on 1,000 real test images and 1,000 generated ones.
 #
 # The averaged $D$ gives real test images a median $D(x)$ of {glue:text}`ch06_d_real:.3f` and generated ones
-# {glue:text}`ch06_d_fake:.3f`. Feature matching learns from the features in which $D$ separates the two; how much
-# the histograms above overlap shows how much separation this run has left to learn from.
+# {glue:text}`ch06_d_fake:.3f`: feature matching learns from the features in which $D$ separates the two.
 #
 # Salimans et al. noticed it first: the feature-matching generator makes **worse-looking** samples than one trained
-# with the ordinary GAN loss (their minibatch-discrimination variant looks better and classifies worse), yet gives
-# the **better** classifier. Two reasons:
+# with the ordinary GAN loss, yet gives the **better** classifier. Two reasons:
 #
 # - **Feature matching is not trained to make realistic images.** $G$ only has to match the batch mean of 250
 #   features of $D$. Many image distributions do that, most of them not digits; nothing pushes an individual sample
@@ -549,7 +554,6 @@ if not run.smoke:
 # - **An uncorrected average in a short run**: every weight is scaled by $1-\beta^t$.
 # - **`torch.optim.Adam` instead of the reference Adam**: small-gradient parameters take full-size steps, a
 #   different optimiser; the appendix's ablation measures the difference instead of guessing it.
-# - **Short runs**: compare short runs only with short runs; read where a run ends from its validation curve.
 # - **One labelled subset taken for the method**: a single run measures one subset. Compare a mean over
 #   several random class-balanced subsets with the paper's, as the verdict above does.
 #
@@ -559,13 +563,13 @@ if not run.smoke:
 #   softmaxes differ by at most {glue:text}`ch06_k_diff:.1e`), and the `logsumexp`/`softplus` loss stays finite
 #   where the naive one gives NaN.
 # - The data-dependent initialisation starts every layer of $D$ at mean 0 and standard deviation 1 (the table),
-#   and the averaged $D$ is the calmer classifier: {glue:text}`ch06_avg_std:.2f` points of fluctuation over the
-#   second half of this run, against {glue:text}`ch06_live_std:.2f` for the live $D$.
+#   and the averaged $D$ is the one to evaluate: over the second half of this run it fluctuated by
+#   {glue:text}`ch06_avg_std:.2f` points, the live $D$ by {glue:text}`ch06_live_std:.2f`.
 # - {glue:text}`ch06_verdict`
-# - The spread is mostly the labelled subset: {glue:text}`ch06_s1_72` of the worst run's
+# - The worst run's extra errors come with its labelled subset: {glue:text}`ch06_s1_72` of its
 #   {glue:text}`ch06_s1_err` validation errors are 7s read as 2s (seeds 2 and 3: {glue:text}`ch06_s2_72` and
-#   {glue:text}`ch06_s3_72`), and the authors' code on the same images reads {glue:text}`ch06_ref_72` of them as
-#   2s.
+#   {glue:text}`ch06_s3_72`), and the authors' code on the same images reads {glue:text}`ch06_ref_72` validation
+#   7s as 2s.
 # - Feature matching trains a classifier, not an image model: the samples are poor, while $D$ still separates
 #   real from generated images (median $D(x)$ {glue:text}`ch06_d_real:.3f` against
 #   {glue:text}`ch06_d_fake:.3f`).

@@ -84,7 +84,14 @@ from IPython.display import Markdown, display
 from ssgan_lib.evidence import read_result, results_path
 from ssgan_lib.data import label_rate_to_count, load_mnist
 from ssgan_lib.plots import plot_label_rate
-from ssgan_lib.evidence.study import PAPER_ERRORS, by_labels, study_lines, study_table, study_verdict, summarize
+from ssgan_lib.evidence.study import (
+    PAPER_ERRORS,
+    by_labels,
+    study_lines,
+    study_table,
+    study_verdict,
+    summarize,
+)
 from ssgan_lib.reproduce import read_rows, run_sweep
 from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.evidence.records import load_run, seed_mean, seed_subset_table, val_curve
@@ -144,14 +151,14 @@ glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
 
 # %% [markdown]
 # Three things stand between such a table and the paper's column, and three seeds cannot separate them.
-# **Length**: where the caption gives fewer epochs than the paper's 300, the runs stopped early. In chapter 6 the
-# reference's seed-1 curves (both versions) and the 300-epoch log of an independent port of the script are still
-# rising after 50 epochs. Chapter 6's headline trains the library's recipe for the full length at 100 labels, to
+# **Length**: where the caption gives fewer epochs than the paper's 300, the runs stopped early. In the appendix
+# (chapter 10) the reference's seed-1 curves (both versions) and the 300-epoch log of an independent port of the
+# script are still rising after 50 epochs. Chapter 6's headline trains the library's recipe for the full length at 100 labels, to
 # set beside the 100-label row above: {glue:text}`06_improved_gan.ipynb::ch06_headline:s`. ("Twenty labels for
 # longer" below asks the same at 20 labels.) **The labelled subset**: with 20 labels (two images per class) it
 # decides a lot, as the per-seed lines show. **The game itself**: a run can stop being a GAN. Where a "D wins"
 # line (epochs whose mean `loss_unl` is below 0.01) says "every epoch from ... on", $D$ tells real from generated
-# images almost perfectly from then on (chapter 6's D-wins phase), $G$ gets no useful signal, and the classifier
+# images almost perfectly from then on (the appendix's D-wins phase), $G$ gets no useful signal, and the classifier
 # learns from the labels alone. Where the verdict says "at most half", the unlabelled images, through the GAN
 # game, did what the method promises at that number of labels; the 60,000-label row is the ceiling to hold the
 # 200-label row against.
@@ -159,7 +166,7 @@ glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
 # ### Seed or subset?
 #
 # In the per-seed lines above, seed 1 is the slowest SSGAN-FM run at several label counts, and it is the slow seed in
-# chapter 6's recipe runs too. That is fewer findings than it looks: every label count gives run $s$ the same initial
+# the appendix's recipe runs too. That is fewer findings than it looks: every label count gives run $s$ the same initial
 # weights, the same noise and the same batch order (all drawn from seed $s$), and its labelled subsets are nested (the
 # 100 images are the first 100 of the 200). And seed $s$ chooses two things at once: the run's weights, noise and
 # batch order, and its labelled subset. `TrainConfig.data_seed` (`--data-seed`, the reference's `--seed_data`)
@@ -288,7 +295,14 @@ print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "
 # %% tags=["hide-input"]
 import statistics
 
-from ssgan_lib.evidence.records import D_WINS_BELOW, combine_seeds, epoch_means, seed_ids, seed_table, val_gain
+from ssgan_lib.evidence.records import (
+    D_WINS_BELOW,
+    combine_seeds,
+    epoch_means,
+    seed_ids,
+    seed_table,
+    val_gain,
+)
 
 l20_files = sorted(results_path("labels_20").glob("seed*.json"))
 l20 = combine_seeds([load_run(f) for f in l20_files])
@@ -364,7 +378,7 @@ display(Markdown(text))
 # the study's {glue:text}`ch07_study_epochs` epochs undersell the method at this label count; a curve that flattened
 # or fell long before says that more epochs of this recipe will not close it. The lower panel says whether the run was
 # still a GAN: where $L_{\text{unl}}$ stays below the dotted line, $D$ tells real from generated images almost
-# perfectly (chapter 6's D-wins phase), and the unlabelled images hardly move $D$ any more: a loss near zero has a
+# perfectly (the appendix's D-wins phase), and the unlabelled images hardly move $D$ any more: a loss near zero has a
 # gradient near zero.
 
 # %% [markdown]

@@ -81,7 +81,8 @@ import json
 import matplotlib.pyplot as plt
 import torch
 
-from ssgan_lib.evidence import results_path  # the book's stored results, also when installed
+# the book's stored results, also when installed
+from ssgan_lib.evidence import results_path
 from ssgan_lib.bench import run_bench
 from ssgan_lib.evidence.runinfo import glue
 

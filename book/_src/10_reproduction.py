@@ -58,7 +58,8 @@ head = combine_seeds(  # the 300-epoch headline of chapter 6, one file per seed
 )
 lib = per_seed(head, "averaged")  # seed -> its curves and test accuracy
 lib_name = f"final-{head['epochs']:.0f}"
-recipe_runs = {f.stem: load_run(f) for f in sorted(results_path("recipe").glob("*.json"))}
+recipe_runs = {f.stem: load_run(f)
+               for f in sorted(results_path("recipe").glob("*.json"))}
 
 
 def ref_acc(r):
@@ -95,28 +96,30 @@ def early_wins(epochs, loss_unl):
 # library's runs are watched on the **validation** split. The two splits differ, so compare the shapes.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(2, 2, figsize=(8, 5.4), sharex=True, height_ratios=[3, 2])
+fig, axes = plt.subplots(2, 2, figsize=(7.2, 5.4), sharex=True, height_ratios=[3, 2])
 for r in reference["runs"]:
     if r["recipe"] == "final":
         line, = axes[0, 0].plot(r["epoch"], ref_acc(r), "--", lw=1.2,
-                                label=f"reference, seed {r['seed']} (test, raw D)")
-        axes[1, 0].semilogy(r["epoch"], r["loss_unl"], "--", lw=1.2, color=line.get_color())
+                                label=f"reference, seed {r['seed']} (test)")
+        axes[1, 0].semilogy(r["epoch"], r["loss_unl"], "--", lw=1.2,
+                            color=line.get_color())
 axes[0, 0].plot(port["epoch"], port_acc, ":", lw=1.8, color="k",
-                label=f"Chainer port, seed {port['seed']} (test, averaged D)")
+                label=f"Chainer port, seed {port['seed']} (test)")
 axes[1, 0].semilogy(port["epoch"], port["loss_unl"], ":", lw=1.8, color="k")
 for seed, rec in lib.items():
-    line, = axes[0, 1].plot(rec["epoch"], rec["acc"], lw=1.5,
-                            label=f"library, {lib_name}, seed {seed} (validation, averaged D)")
-    axes[1, 1].semilogy(rec["loss_epoch"], rec["loss_unl"], lw=1.5, color=line.get_color())
+    label = f"seed {seed} (validation, averaged D)"
+    line, = axes[0, 1].plot(rec["epoch"], rec["acc"], lw=1.5, label=label)
+    axes[1, 1].semilogy(rec["loss_epoch"], rec["loss_unl"], lw=1.5,
+                        color=line.get_color())
 axes[0, 0].set_title("the final script: reference and port", fontsize=10)
-axes[0, 1].set_title("the library", fontsize=10)
+axes[0, 1].set_title(f"the library, {lib_name}", fontsize=10)
 for col in (0, 1):
     axes[0, col].set(ylabel="accuracy (%)", xlim=(0, 100), ylim=(70, 100))
     axes[1, col].set(xlabel="epoch", ylabel="loss_unl, epoch mean")
     axes[1, col].axhline(D_WINS_BELOW, color="gray", ls=":", lw=1)
     for ax in axes[:, col]:
         ax.grid(alpha=0.3, which="both")
-    axes[1, col].legend(*axes[0, col].get_legend_handles_labels(), fontsize=8,
+    axes[1, col].legend(*axes[0, col].get_legend_handles_labels(), fontsize=9,
                         loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
 fig.tight_layout()
 plt.show()
@@ -132,11 +135,13 @@ rows = []
 for r in reference["runs"]:
     acc = ref_acc(r)
     rows.append((f"reference, {r['recipe']}", r["seed"], "test, raw D", r["epoch"][-1],
-                 at_epoch(r["epoch"], acc, 25), acc[-1], early_wins(r["epoch"], r["loss_unl"])))
+                 at_epoch(r["epoch"], acc, 25), acc[-1],
+                 early_wins(r["epoch"], r["loss_unl"])))
 for seed, rec in lib.items():
     ep, acc = rec["epoch"], rec["acc"]
     rows.append((f"library, {lib_name}", seed, "validation, averaged D", ep[-1],
-                 at_epoch(ep, acc, 25), acc[-1], early_wins(rec["loss_epoch"], rec["loss_unl"])))
+                 at_epoch(ep, acc, 25), acc[-1],
+                 early_wins(rec["loss_epoch"], rec["loss_unl"])))
 rows.append(("Chainer port (not run here), final", port["seed"], "test, averaged D",
              port["epoch"][-1], at_epoch(port["epoch"], port_acc, 25), port_acc[-1],
              early_wins(port["epoch"], port["loss_unl"])))
@@ -194,12 +199,13 @@ glue("ch10_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # %% tags=["hide-input"]
 panels = (("loss_lab", "loss_lab", "$L_{lab}$"), ("loss_unl", "loss_unl", "$L_{unl}$"),
           ("loss_g", "loss_gen", "feature matching $L_G$"))
-fig, axes = plt.subplots(1, 3, figsize=(8, 3.4), sharex=True)
+fig, axes = plt.subplots(1, 3, figsize=(7.2, 3.4), sharex=True)
 late = {}  # loss -> mean over epochs 51 to the last: each library seed, then the port
 for ax, (key, port_key, title) in zip(axes, panels):
     e, v = epoch_means(head, key)
     for i, seed in enumerate(lib):
-        ax.semilogy(e, [x[i] for x in v], lw=1.2, label=f"library, {lib_name}, seed {seed}")
+        ax.semilogy(e, [x[i] for x in v], lw=1.2,
+                    label=f"library, {lib_name}, seed {seed}")
     n = min(e[-1], port["epoch"][-1])
     ax.semilogy(port["epoch"][:n], port[port_key][:n], ":", color="k", lw=1.8,
                 label=f"Chainer port, seed {port['seed']}")
@@ -255,11 +261,11 @@ length = 90.0  # the compressed runs; paper-20-seeds-3-5 is shorter, paper-300 l
 
 
 def judged_curve(m):
-    """(epochs, accuracy per evaluation and seed) of the D the run's recipe evaluates."""
+    """(epochs, accuracy per evaluation and seed) of the D its recipe evaluates."""
     return val_curve(m, RECIPES[m["config"]["recipe"]].eval_params)
 
 
-fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(7.2, 3.4))
 ep, vals = judged_curve(recipe_runs["final-90"])
 ep_a, vals_a = judged_curve(recipe_runs["final-anneal-90"])
 for j, seed in enumerate(seed_ids(recipe_runs["final-90"])):
@@ -267,18 +273,22 @@ for j, seed in enumerate(seed_ids(recipe_runs["final-90"])):
     axes[1].plot(ep_a, [a[j] - c[j] for a, c in zip(vals_a, vals)], lw=1.3,
                  label=f"seed {seed}")
 axes[1].axhline(0, color="k", lw=0.8)
-for name, style in (("paper-90", "-"), ("paper-90-no-ddi", "--"), ("paper-20-seeds-3-5", ":")):
+paper_era = (("paper-90", "-"), ("paper-90-no-ddi", "--"), ("paper-20-seeds-3-5", ":"))
+for name, style in paper_era:
     e2, v2 = judged_curve(recipe_runs[name])
     line, = axes[2].plot(e2, seed_mean(v2), style, lw=1.4, label=name)
     axes[2].fill_between(e2, [min(v) for v in v2], [max(v) for v in v2],
                          color=line.get_color(), alpha=0.15)
-axes[0].set(title="final-90 (averaged D)", ylabel="validation accuracy (%)", ylim=(75, 100))
-axes[1].set(title="final-anneal-90 minus final-90", ylabel="points")
-axes[2].set(title="paper-era runs (raw D)", ylim=(75, 100))
+axes[0].set(ylabel="validation accuracy (%)", ylim=(75, 100))
+axes[1].set(ylabel="points")
+axes[2].set(ylim=(75, 100))
+for ax, title in zip(axes, ("final-90", "anneal minus constant", "paper-era (raw D)")):
+    ax.set_title(title, fontsize=10)
 for ax in axes:
     ax.set(xlabel="epoch", xlim=(0, length))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              frameon=False)
 fig.tight_layout()
 plt.show()
 
@@ -301,7 +311,8 @@ display(Markdown(recipe_table(recipe_runs)))
 
 # %%
 for r in reference["runs"]:
-    print(f"reference, {r['recipe']:>13}, seed {r['seed']}: {d_wins(r['epoch'], r['loss_unl'])}")
+    phase = d_wins(r["epoch"], r["loss_unl"])
+    print(f"reference, {r['recipe']:>13}, seed {r['seed']}: {phase}")
 for name, m in recipe_runs.items():
     e2, lu = epoch_means(m, "loss_unl")
     for s, col in enumerate(zip(*lu)):
@@ -328,14 +339,15 @@ best, top = ranked[0], judged[ranked[0]]
 band = top["max"] - top["min"]  # how far apart the seeds of the highest run end
 close = [f"{n} ({judged[n]['mean'] - top['mean']:+.2f})" for n in ranked[1:]
          if top["mean"] - judged[n]["mean"] < band]
-verdict = (f"Highest at the end of the {len(judged)} runs of {length:.0f} epochs: **{best}**,"
-           f" {top['mean']:.2f} % (mean of {top['seeds']} seeds). Within the spread of its"
-           f" seeds ({band:.2f} points) end: {', '.join(close) or 'none'}.")
-(ep_a, v_a), (ep_c, v_c) = (val_curve(recipe_runs[n]) for n in ("final-anneal-90", "final-90"))
+verdict = (f"Highest at the end of the {len(judged)} runs of {length:.0f} epochs:"
+           f" **{best}**, {top['mean']:.2f} % (mean of {top['seeds']} seeds). Within"
+           f" the spread of its seeds ({band:.2f} points) end:"
+           f" {', '.join(close) or 'none'}.")
+v_a, v_c = (val_curve(recipe_runs[n])[1] for n in ("final-anneal-90", "final-90"))
 diffs = [a - c for a, c in zip(v_a[-1], v_c[-1])]
 verdict += (f" Annealing the final recipe's rate, seed by seed:"
-            f" {', '.join(f'{d:+.2f}' for d in diffs)} points; the two seeds of the constant"
-            f" rate lie {max(v_c[-1]) - min(v_c[-1]):.2f} points apart.")
+            f" {', '.join(f'{d:+.2f}' for d in diffs)} points; the two seeds of the"
+            f" constant rate lie {max(v_c[-1]) - min(v_c[-1]):.2f} points apart.")
 display(Markdown(verdict))
 no_ddi = ranked.index("paper-90-no-ddi") + 1
 nd = judged["paper-90-no-ddi"]["mean"]
@@ -363,10 +375,12 @@ glue("ch10_noddi_90", f"ranks {no_ddi} of {len(ranked)}, {top['mean'] - nd:.2f} 
 
 # %% tags=["hide-input"]
 p300 = recipe_runs["paper-300"]
-sides = [("paper-300", "raw", per_seed(p300, "raw")[1], p300["recipe"]["lr_decay_epochs"]),
-         (lib_name, "averaged", lib[1], 0)]
+sides = [  # (name, D evaluated, seed 1's curves, epochs over which the rate decays)
+    ("paper-300", "raw", per_seed(p300, "raw")[1], p300["recipe"]["lr_decay_epochs"]),
+    (lib_name, "averaged", lib[1], 0),
+]
 ref_p1 = next(r for r in reference["runs"] if r["recipe"] != "final" and r["seed"] == 1)
-fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, height_ratios=[3, 2])
+fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7.2, 5), sharex=True, height_ratios=[3, 2])
 for name, which, rec, _ in sides:
     line, = ax.plot(rec["epoch"], rec["acc"], lw=1.3,
                     label=f"library, {name}, seed 1 (validation, {which} D)")
@@ -391,25 +405,27 @@ plt.show()
 rows, late = [], []
 for name, which, rec, decay in sides:
     e2, lu = rec["loss_epoch"], rec["loss_unl"]
-    rows.append(f"| library, {name} | 1 | {which} | {rec['epoch'][-1]:.0f} | {rec['acc'][-1]:.2f}"
-                f" | {d_wins(e2, lu)} | {100 - rec['test']:.2f} |")
+    rows.append(f"| library, {name} | 1 | {which} | {rec['epoch'][-1]:.0f}"
+                f" | {rec['acc'][-1]:.2f} | {d_wins(e2, lu)}"
+                f" | {100 - rec['test']:.2f} |")
     if decay:  # D wins while the rate falls to 0?
         won = sum(v < D_WINS_BELOW for e, v in zip(e2, lu) if e > e2[-1] - decay)
         late.append(f"{won} of the last {decay:.0f}")
 ref_last = ref_acc(ref_p1)[-1]
+ref_wins = d_wins(ref_p1["epoch"], ref_p1["loss_unl"])
 rows.append(f"| reference, {ref_p1['recipe']} | 1 | raw (test) | {ref_p1['epoch'][-1]}"
-            f" | {ref_last:.2f} (test) | {d_wins(ref_p1['epoch'], ref_p1['loss_unl'])} | – |")
+            f" | {ref_last:.2f} (test) | {ref_wins} | – |")
 display(Markdown(
-    "| run | seed | D | epochs | accuracy at the end (%) | D-wins epochs | test error (%) |\n"
-    "|---|---|---|---|---|---|---|\n" + "\n".join(rows)
-    + "\n\n*Library: validation accuracy at the last evaluation, test error measured once"
-      " after the last step. Reference: its own log, test set, raw D.*"))
+    "| run | seed | D | epochs | accuracy at the end (%) | D-wins epochs"
+    " | test error (%) |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows)
+    + "\n\n*Library: validation accuracy at the last evaluation, test error measured"
+      " once after the last step. Reference: its own log, test set, raw D.*"))
 glue("ch10_p300_late", "; ".join(late))
 glue("ch10_p300_last", sides[0][2]["acc"][-1])
 glue("ch10_p300_wins", d_wins(sides[0][2]["loss_epoch"], sides[0][2]["loss_unl"]))
 glue("ch10_refp_epochs", float(ref_p1["epoch"][-1]))
 glue("ch10_refp_last", ref_last)
-glue("ch10_refp_wins", d_wins(ref_p1["epoch"], ref_p1["loss_unl"]))
+glue("ch10_refp_wins", ref_wins)
 
 # %% [markdown]
 # With seed 1 the library's paper-era version as written enters the D-wins phase early and never leaves it: $D$
@@ -433,9 +449,10 @@ glue("ch10_refp_wins", d_wins(ref_p1["epoch"], ref_p1["loss_unl"]))
 # the epochs they ran) and the port's 300 epochs.
 
 # %% tags=["hide-input"]
-fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+fig, (ax, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
 for seed, rec in lib.items():
-    ax.plot(rec["epoch"], rec["acc"], lw=1.2, label=f"library, seed {seed} (validation)")
+    ax.plot(rec["epoch"], rec["acc"], lw=1.2,
+            label=f"library, seed {seed} (validation)")
 for r in reference["runs"]:
     if r["recipe"] == "final":
         ax2.plot(r["epoch"], ref_acc(r), "--", lw=1, color="gray", alpha=0.8)
@@ -447,12 +464,14 @@ for a in (ax, ax2):
               label=f"paper: {100 - PAPER_ERRORS[100]:.2f} % test")
     a.set(xlabel="epoch", xlim=(0, 300), ylim=(95, 100))
     a.grid(alpha=0.3)
-    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
+    a.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.28),
+             frameon=False)
 ax.set_ylabel("accuracy (%)")
 fig.tight_layout()
 plt.show()
 since = 250
-gains = {s: rec["acc"][-1] - at_epoch(rec["epoch"], rec["acc"], since) for s, rec in lib.items()}
+gains = {s: rec["acc"][-1] - at_epoch(rec["epoch"], rec["acc"], since)
+         for s, rec in lib.items()}
 glue("ch10_gain", ", ".join(f"{g:+.2f}" for g in gains.values()))
 glue("ch10_paper", f"{PAPER_ERRORS[100]:.2f} ± {PAPER_STD[100]:.3g}")
 
@@ -475,7 +494,7 @@ glue("ch10_paper", f"{PAPER_ERRORS[100]:.2f} ± {PAPER_STD[100]:.3g}")
 
 # %% tags=["hide-input"]
 abl = read_result("ablation_cpu.json")["variants"]
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
 groups = (["reference", "trainable-scales", "adam-eps-outside", "no-data-init"],
           ["reference", "all-three"])
 for ax, names in zip(axes, groups):
@@ -486,7 +505,8 @@ for ax, names in zip(axes, groups):
                         color=line.get_color(), alpha=0.15)
     ax.set(xlabel="epoch", ylim=(60, 100))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.28),
+              frameon=False)
 axes[0].set(ylabel="validation accuracy (%)", title="one switch at a time")
 axes[1].set(title="all three at once")
 fig.tight_layout()
@@ -498,19 +518,21 @@ plt.show()
 # three changes together.
 
 # %% tags=["hide-input"]
-rows = sorted(({"variant": n, "what": m["what"], **last_val(m)} for n, m in abl.items()),
-              key=lambda r: -r["mean"])
+rows = sorted(({"variant": n, "what": m["what"], **last_val(m)}
+               for n, m in abl.items()), key=lambda r: -r["mean"])
 any_run = abl["reference"]
 display(Markdown(
     "| rank | variant | seeds | epochs | last validation acc. (%): mean | min | max |\n"
     "|---|---|---|---|---|---|---|\n"
-    + "".join(f"| {i} | {r['what']} | {r['seeds']} | {r['epoch']:.0f} | {r['mean']:.2f} |"
-              f" {r['min']:.2f} | {r['max']:.2f} |\n" for i, r in enumerate(rows, 1))
+    + "".join(f"| {i} | {r['what']} | {r['seeds']} | {r['epoch']:.0f} |"
+              f" {r['mean']:.2f} | {r['min']:.2f} | {r['max']:.2f} |\n"
+              for i, r in enumerate(rows, 1))
     + f"\n*Ranked by the mean. Device: {any_run['device_name']}, ssgan_lib"
       f" {any_run['ssgan_lib']}, {any_run['time'][:10]}; seeds {any_run['seed']} to"
       f" {any_run['seed'] + any_run['seeds'] - 1}, the same for every variant.*"))
 rank = {r["variant"]: i for i, r in enumerate(rows, 1)}
-ref, ddi = (next(r for r in rows if r["variant"] == v) for v in ("reference", "no-data-init"))
+ref, ddi = (next(r for r in rows if r["variant"] == v)
+            for v in ("reference", "no-data-init"))
 glue("ch10_abl_epochs", ref["epoch"])
 glue("ch10_abl_n", len(rows))
 glue("ch10_abl_ranking", "; ".join(f"{i}. {r['what']} ({r['mean']:.2f} %)"

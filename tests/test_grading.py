@@ -24,14 +24,23 @@ TOOL = ROOT / "book" / "_tools" / "grading.py"
 sys.path.insert(0, str(TOOL.parent))
 import grading  # noqa: E402
 
-CHAPTERS = [p.stem[:2] for p in grading.chapters()]
+CHAPTERS = [p.stem[:2] for p in grading.chapters() if grading.auto_graded(p)]  # the appendix's are open-ended
 
 
-def tool(*args: str, cwd: Path | None = None) -> str:
+def tool(*args: str, cwd: Path | None = None, code: int = 0) -> str:
     env = {**os.environ, "CI": "1", "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, env=env, cwd=cwd)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-    return run.stdout
+    assert run.returncode == code, (run.stdout + run.stderr)[-3000:]
+    return run.stdout + run.stderr
+
+
+def test_a_chapter_without_auto_graded_exercises_says_so_in_one_line(tmp_path):
+    open_ended = [p.stem[:2] for p in grading.chapters() if not grading.auto_graded(p)]
+    if not open_ended:
+        pytest.skip("every chapter has an auto-graded exercise")
+    (tmp_path / "subs").mkdir()
+    out = tool("grade", open_ended[0], str(tmp_path / "subs"), "--kit", str(tmp_path), code=1)
+    assert out.strip().count("\n") == 0 and "open-ended" in out and "Traceback" not in out
 
 
 def test_every_exercise_with_a_self_check_is_a_question():

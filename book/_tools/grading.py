@@ -251,8 +251,15 @@ def autograder(folder: Path) -> Path:
     return zips[-1]
 
 
+def auto_graded(book_nb: Path) -> list[dict]:
+    """The chapter's exercises that the autograder grades (those whose solution ends in a self-check)."""
+    return [q for q in questions(book_nb) if q["checks"]]
+
+
 def grade(folder: Path, submissions: Path, out: Path) -> list[dict]:
     """Grade every notebook in ``submissions`` with the chapter's autograder; write and return the CSV rows."""
+    if not (folder / "dist" / "autograder").is_dir() or not list((folder / "dist" / "autograder").glob("*.zip")):
+        raise SystemExit(f"no autograder in {folder}/dist/autograder: run `grading.py build` first")
     zip_path = autograder(folder)
     subs = sorted(submissions.glob("*.ipynb"))
     if not subs:
@@ -345,7 +352,7 @@ def guide() -> str:
              "them otherwise, takes the verdict of the student's own call of the check). A check refuses an answer "
              "that calls the library function the exercise asks for (it says which); "
              "`python book/_tools/grading.py fixtures 6 DIR` writes three submissions to try the kit on (the "
-             "solutions, the blank notebook, one that calls the library), which CI grades for every chapter.", "",
+             "solutions, the blank notebook, one that calls the library), which CI grades for every chapter with an auto-graded exercise.", "",
              "## Time per chapter", "",
              "How long each chapter's stored outputs took to make, end to end (its run-info line), on the book's "
              "2-core CPU with other jobs running beside it; each chapter's first cell estimates every size's "
@@ -396,11 +403,19 @@ def main() -> None:
             print(f"{nb.stem}: {build(nb, args.out)}")
     elif args.command == "grade":
         (nb,) = chapters([args.chapter])
+        open_ended_only(nb)
         rows = grade(args.kit / nb.stem, args.submissions, args.out)
         print(f"{len(rows)} rows ({len({r['submission'] for r in rows})} submissions) -> {args.out}")
     else:
         (nb,) = chapters([args.chapter])
         print(json.dumps(fixtures(args.kit / nb.stem, nb, args.dest)))
+
+
+def open_ended_only(nb: Path) -> None:
+    """Stop with one line where a chapter has no auto-graded exercise (its exercises are graded by hand)."""
+    if not auto_graded(nb):
+        raise SystemExit(f"{nb.stem}: every exercise is open-ended (graded by hand with the rubrics of "
+                         "book/instructors.md); there is nothing to auto-grade")
 
 
 if __name__ == "__main__":

@@ -339,11 +339,12 @@ def guide() -> str:
              "`python book/_tools/grading.py guide` from the chapters; a test fails when it is out of date.", "",
              "## Build, hand out, grade", "",
              "```bash",
-             "pip install -r requirements.txt          # otter-grader included",
-             "python book/_tools/grading.py build      # every chapter -> _build/grading/<chapter>/",
-             "# hand out _build/grading/<chapter>/dist/student/<chapter>.ipynb; collect the notebooks in a folder",
+             "pip install -r requirements.txt       # otter-grader included",
+             "python book/_tools/grading.py build   # -> _build/grading/<chapter>/",
              "CI=1 python book/_tools/grading.py grade 6 submissions/ --out grades.csv",
              "```", "",
+             "Hand out `_build/grading/<chapter>/dist/student/<chapter>.ipynb` and collect the students' notebooks "
+             "in one folder.", "",
              "`grade` runs each submission again with the chapter's autograder (`otter run`, no Docker needed) and "
              "writes one row per submission and exercise: `submission,exercise,points,max_points`. It executes the "
              "whole notebook: `CI=1` grades at the smoke size, the quickest; "
@@ -360,18 +361,21 @@ def guide() -> str:
              "| chapter | size | measured |", "|---|---|---|"]
     for nb in chapters():
         got = run_seconds(nb)
-        lines.append(f"| {nb.stem} | {got[0] if got else '–'} | "
+        lines.append(f"| [{int(nb.stem[:2])}]({nb.stem}) | {got[0] if got else '–'} | "
                      f"{f'{got[1] / 60:.1f} min' if got else 'not measured'} |")
     lines += ["", "## Exercises and points", "",
               "One point per exercise. *auto*: graded by the autograder through the self-checks named; *open-ended*: "
-              "graded by hand with the rubric.", "", "| exercise | graded by | rubric (open-ended) |", "|---|---|---|"]
+              "graded by hand with its rubric (below).", "", "| exercise | graded by |", "|---|---|"]
+    rubrics = []
     for nb in chapters():
         for q in questions(nb):
             if q["checks"]:
                 names = ", ".join(f"`{c}`" for c in dict.fromkeys(c for c, _ in q["checks"]))
-                lines.append(f"| {q['number']} | auto: {names} | |")
+                lines.append(f"| {q['number']} | auto: {names} |")
             else:
-                lines.append(f"| {q['number']} | open-ended | {RUBRICS.get(q['label'], '**no rubric yet**')} |")
+                lines.append(f"| {q['number']} | open-ended |")
+                rubrics.append(f"- **{q['number']}** (`{q['label']}`). {RUBRICS.get(q['label'], '**No rubric yet.**')}")
+    lines += ["", "## Rubrics of the open-ended exercises", ""] + rubrics
     return "\n".join(lines) + "\n"
 
 

@@ -179,7 +179,7 @@ def hidden_test(module: str, name: str, call: str) -> str:
 def questions(book_nb: Path) -> list[dict]:
     """The chapter's exercises in order: number, label, solution code, its self-checks (empty: open-ended)."""
     nb = nbformat.read(book_nb, as_version=4)
-    numbers = {label: n for label, n in build_editions.exercise_numbers().items()}
+    numbers = build_editions.exercise_numbers()
     chapter = int(book_nb.stem[:2])
     sols = solutions(nb)
     out = []
@@ -258,8 +258,6 @@ def auto_graded(book_nb: Path) -> list[dict]:
 
 def grade(folder: Path, submissions: Path, out: Path) -> list[dict]:
     """Grade every notebook in ``submissions`` with the chapter's autograder; write and return the CSV rows."""
-    if not (folder / "dist" / "autograder").is_dir() or not list((folder / "dist" / "autograder").glob("*.zip")):
-        raise SystemExit(f"no autograder in {folder}/dist/autograder: run `grading.py build` first")
     zip_path = autograder(folder)
     subs = sorted(submissions.glob("*.ipynb"))
     if not subs:

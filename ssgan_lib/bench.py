@@ -12,6 +12,7 @@ printed line is one JSON object.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 
 import torch
@@ -28,9 +29,17 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def plain_loop_ms(data: MNIST, steps: int, device: torch.device, warmup: int = 5, labels: int = 100,
-                  batch: int = 100) -> float:
-    """Milliseconds per step of the straightforward eager loop (see module docstring)."""
+def _timed(device: torch.device, run, steps: int) -> float:
+    """Milliseconds per step of ``run(steps)``."""
+    _sync(device)
+    t0 = time.perf_counter()
+    run(steps)
+    _sync(device)
+    return 1000 * (time.perf_counter() - t0) / steps
+
+
+def plain_loop(data: MNIST, device: torch.device, labels: int = 100, batch: int = 100):
+    """The straightforward eager loop (see module docstring): a function ``run(steps)``."""
     torch.manual_seed(1)
     D, G = SalimansD(1).to(device), SalimansG(1).to(device)
     lab_idx = balanced_subset(data.train_y, labels, seed=1).to(device)
@@ -39,11 +48,8 @@ def plain_loop_ms(data: MNIST, steps: int, device: torch.device, warmup: int = 5
     opt_g = torch.optim.Adam(G.parameters(), lr=3e-3, betas=(0.5, 0.999))
     avg = [p.detach().clone() for p in D.parameters()]
     log = []
-    t0 = 0.0
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
+
+    def step():
         lab = lab_idx[torch.randperm(len(lab_idx), device=device)[:batch]]
         unl = torch.randint(len(X), (batch,), device=device)
         unl2 = torch.randint(len(X), (batch,), device=device)
@@ -65,15 +71,14 @@ def plain_loop_ms(data: MNIST, steps: int, device: torch.device, warmup: int = 5
         loss_g.backward()
         opt_g.step()
         log.append((loss_d.item(), loss_g.item()))  # what most scripts do: a host sync per step
-    _sync(device)
-    return 1000 * (time.perf_counter() - t0) / steps
+    return lambda steps: [step() for _ in range(steps)]
 
 
-def floor_ms(data: MNIST, steps: int, device: torch.device, warmup: int = 5, batch: int = 100) -> float:
-    """Milliseconds per step of the step's matrix work alone, the floor a faster step can approach: the same
-    layer sizes as plain ``nn.Linear`` layers (no weight norm, no Gaussian noise, no optimiser, no averaging),
-    D forward on labelled + unlabelled + generated images and backward to D's weights, then G forward, D forward
-    on real + generated and backward to G's weights."""
+def floor_loop(data: MNIST, device: torch.device, batch: int = 100):
+    """The step's matrix work alone (a function ``run(steps)``), the floor a faster step can approach: the same layer sizes as
+    plain ``nn.Linear`` layers (no weight norm, no Gaussian noise, no optimiser, no averaging), D forward on
+    labelled + unlabelled + generated images and backward to D's weights, then G forward, D forward on real +
+    generated and backward to G's weights."""
     torch.manual_seed(1)
     dims = (784,) + SalimansD.widths + (10,)
     layers = [m for a, b in zip(dims[:-1], dims[1:]) for m in (torch.nn.Linear(a, b), torch.nn.ReLU())][:-1]
@@ -82,55 +87,58 @@ def floor_ms(data: MNIST, steps: int, device: torch.device, warmup: int = 5, bat
                             torch.nn.Softplus(), torch.nn.Linear(500, 784), torch.nn.Sigmoid()).to(device)
     d_params, g_params = list(D.parameters()), list(G.parameters())
     x3, x2 = data.train_x[:2 * batch], data.train_x[:batch]
-    t0 = 0.0
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            t0 = time.perf_counter()
+
+    def step():
         with torch.no_grad():
             fake = G(torch.rand(batch, 100, device=device))
         out = D(torch.cat([x3, fake]))
         torch.autograd.grad(out.square().sum(), d_params)
         feat = D[:-1](torch.cat([x2, G(torch.rand(batch, 100, device=device))]))
         torch.autograd.grad(feat.square().sum(), g_params)
-    _sync(device)
-    return 1000 * (time.perf_counter() - t0) / steps
+    return lambda steps: [step() for _ in range(steps)]
 
 
-def library_ms(data: MNIST, steps: int, device: torch.device, seeds: int = 1, warmup: int = 5,
-               graph: str = "auto") -> tuple[float, str]:
-    """Milliseconds per step of :class:`Trainer` (all ``seeds`` runs advance one step), and its mode."""
-    cfg = TrainConfig(labels=100, seeds=seeds, steps=warmup + steps, device=str(device), val_size=0,
-                      eval_every=0, log_every=100, graph=graph)
+def library_loop(data: MNIST, device: torch.device, seeds: int = 1, graph: str = "auto") -> tuple:
+    """:class:`Trainer`'s loop as a function ``run(steps)`` (all ``seeds`` runs advance ``steps`` steps), and the
+    engine's mode (eager or CUDA graph)."""
+    cfg = TrainConfig(labels=100, seeds=seeds, steps=10**9, device=str(device), val_size=0, eval_every=0,
+                      log_every=100, graph=graph)
     tr = Trainer(cfg, data=data, progress=False)
-    tr.fit(steps=warmup)
-    _sync(device)
-    t0 = time.perf_counter()
-    tr.fit(steps=steps)
-    _sync(device)
-    ms = 1000 * (time.perf_counter() - t0) / steps
-    mode = tr.engine.mode
-    return ms, mode
+    tr.fit(steps=1)  # builds (and on CUDA captures) the step
+    return (lambda steps: tr.fit(steps=steps)), tr.engine.mode
 
 
-def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 1, json_line: bool = True) -> dict:
-    """Time both loops (and ``seeds`` runs in parallel if > 1), print a table (and, if ``json_line``, the summary
-    as one JSON line, for scripts); return the summary dict."""
+def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 1, json_line: bool = True,
+              rounds: int = 5) -> dict:
+    """Time the floor, the plain loop and the library's (and ``seeds`` runs in parallel if > 1), print a table (and,
+    if ``json_line``, the summary as one JSON line, for scripts); return the summary dict.
+
+    The loops take turns: ``rounds`` rounds of ``steps / rounds`` steps each, after a warm-up, and each loop's time
+    is its median round. A machine whose speed drifts (a shared or throttled one) then slows all of them alike,
+    and the ratios printed compare steps timed minutes apart no more than seconds apart."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    steps = steps or (300 if dev.type == "cuda" else 30)
+    steps = steps or (300 if dev.type == "cuda" else 50)
+    rounds = max(1, min(rounds, steps))
     data = load_mnist(dev)
-    plain = plain_loop_ms(data, steps, dev)
-    lib, mode = library_ms(data, steps, dev)
-    floor = floor_ms(data, steps, dev)
+    lib_step, mode = library_loop(data, dev)
+    loops = {"floor": floor_loop(data, dev), "plain": plain_loop(data, dev), "lib": lib_step}
+    if seeds > 1:
+        loops["seeds"] = library_loop(data, dev, seeds=seeds)[0]
+    times = {k: [] for k in loops}
+    for run in loops.values():  # warm-up
+        run(5 if dev.type == "cpu" else 20)
+    for _ in range(rounds):
+        for k, run in loops.items():
+            times[k].append(_timed(dev, run, max(1, steps // rounds)))
+    floor, plain, lib = (statistics.median(times[k]) for k in ("floor", "plain", "lib"))
+    par = statistics.median(times["seeds"]) if seeds > 1 else lib
     rows = [("floor: the matrix work alone (nn.Linear)", floor, 1), ("plain eager loop (.item() per step)", plain, 1),
             (f"ssgan_lib Trainer ({mode})", lib, 1)]
-    par = lib
     if seeds > 1:
-        par, _ = library_ms(data, steps, dev, seeds=seeds)
         rows.append((f"ssgan_lib Trainer, {seeds} seeds at once ({mode})", par, seeds))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    print(f"device: {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads, {steps} timed steps "
-          f"of batch 100, 100 labels")
+    print(f"device: {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads; median of {rounds} "
+          f"rounds of {max(1, steps // rounds)} steps of batch 100, 100 labels, the loops taking turns")
     print(f"{'loop':<48} {'ms/step':>9} {'seed-steps/s':>13} {'vs plain':>9}")
     for label, ms, s in rows:
         print(f"{label:<48} {ms:>9.2f} {1000 * s / ms:>13.1f} {plain / ms * s:>8.1f}x")
@@ -138,7 +146,7 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
     result = {"device": str(dev), "device_name": name, "torch": torch.__version__, "steps": steps,
               "plain_ms_per_step": round(plain, 3), "lib_ms_per_step": round(lib, 3), "ratio": round(plain / lib, 2),
               "floor_ms_per_step": round(floor, 3), "lib_over_floor": round(lib / floor, 2),
-              "threads": torch.get_num_threads(), "lib_mode": mode, "seeds": seeds, "seeds_ms_per_step": round(par, 3),
+              "threads": torch.get_num_threads(), "rounds": rounds, "lib_mode": mode, "seeds": seeds, "seeds_ms_per_step": round(par, 3),
               "seed_steps_per_s": round(1000 * seeds / par, 1),
               "est_300_epochs_minutes": round(par * 180_000 / 60_000, 1)}
     if json_line:

@@ -285,7 +285,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataNotFoundError
-    from .engine import DivergenceError
+    from .engine import DivergenceError, keep_freed_memory
     from .train import CheckpointError
 
     parser = build_parser()
@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_BAD_INPUT
+        keep_freed_memory()  # this process is ours: large temporaries are reused, not faulted in anew each step
         if args.command == "train":
             return cmd_train(args, argv)
         if args.command == "variants":

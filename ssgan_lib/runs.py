@@ -149,3 +149,100 @@ def train_variants(variants: dict[str, tuple[str, dict[str, Any]]], root: str | 
         log(f"{name}: test accuracy {100 * m['test_accuracy']:.2f}% after {m['steps']} steps")
         trained.append(name)
     return trained
+
+
+# ----------------------------------------------------------------------------------------------
+# Trained networks: the evaluated D and G of a run, small enough to ship
+# ----------------------------------------------------------------------------------------------
+TRAINED_FORMAT = "ssgan_lib.trained.v1"
+
+
+class TrainedModelError(ValueError):
+    """A trained-model file that cannot be used: missing, not one, changed since its checksum, or of other shapes.
+    The message is one line that says which and what to do."""
+
+
+def sha256_of(path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def export_trained(trainer, path: str | Path, run: int = 0, dtype=None) -> dict[str, Any]:
+    """Write run ``run`` of ``trainer`` (a :class:`~ssgan_lib.train.Trainer`) as the networks a reader loads: the D
+    its recipe evaluates (the bias-corrected parameter average, or the raw D) and G, as ``dtype`` (default
+    float16: half the bytes; :func:`load_trained` returns float32), with the configuration and the step. Atomic;
+    returns ``{"file", "sha256", "bytes"}`` for a manifest that :func:`load_trained` checks against."""
+    import torch
+
+    from .atomic import torch_save
+
+    dtype = dtype or torch.float16
+    D = trainer.sync_eval() if trainer.cfg.resolved.eval_params == "averaged" else trainer.D
+
+    def one_run(module) -> dict[str, Any]:
+        return {k: v[run:run + 1].detach().to("cpu", dtype if v.is_floating_point() else v.dtype).clone()
+                for k, v in module.state_dict().items()}
+
+    cfg = asdict(trainer.cfg)
+    cfg.update(seed=trainer.cfg.seed + run, seeds=1, device="cpu")
+    state = {"format": TRAINED_FORMAT, "config": cfg, "step": trainer.step,
+             "epochs": trainer.step / trainer.steps_per_epoch, "D": one_run(D),
+             "G": one_run(trainer.G) if trainer.G is not None else None}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch_save(state, path)
+    return {"file": path.name, "sha256": sha256_of(path), "bytes": path.stat().st_size}
+
+
+def load_trained(path: str | Path, sha256: str | None = None, device: str = "cpu"):
+    """The networks of :func:`export_trained`: ``(D, G, info)``, float32 on ``device``, D ready for ``D(x,
+    train=False)`` (``x`` of shape (1, B, 784)), ``info`` the file's configuration, step and epochs.
+
+    ``sha256`` (e.g. from the manifest the file came with): the file must have it. Every failure is a
+    :class:`TrainedModelError` with a one-line message: no file, not a trained-model file, a checksum that differs
+    (the file changed or was cut short), or a tensor whose shape does not fit the model its configuration builds.
+    """
+    import torch
+
+    from .config import ConfigError, config_from_dict
+    from .train import build_models
+
+    path = Path(path)
+    if not path.is_file():
+        raise TrainedModelError(f"no trained-model file at {path}")
+    if sha256 is not None:
+        got = sha256_of(path)
+        if got != sha256:
+            raise TrainedModelError(f"{path.name}: checksum {got[:12]}… is not the expected {sha256[:12]}… (the file "
+                                    "changed or was cut short: reinstall the package or fetch the file again)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise TrainedModelError(f"{path.name} is not a readable trained-model file ({type(exc).__name__})") from exc
+    if not isinstance(state, dict) or state.get("format") != TRAINED_FORMAT:
+        raise TrainedModelError(f"{path.name} is not an ssgan_lib trained-model file (format {TRAINED_FORMAT} expected)")
+    try:
+        cfg = config_from_dict(state["config"])
+    except (ConfigError, TypeError, KeyError) as exc:
+        raise TrainedModelError(f"{path.name} holds a bad configuration: {exc}") from exc
+    D, G = build_models(cfg)
+    for name, module, saved in (("D", D, state["D"]), ("G", G, state["G"])):
+        if module is None:
+            continue
+        want = module.state_dict()
+        if saved is None or set(saved) != set(want):
+            missing = sorted(set(want) - set(saved or {})) or sorted(set(saved or {}) - set(want))
+            raise TrainedModelError(f"{path.name}: {name} does not fit this model (tensors differ: {', '.join(missing)})")
+        for k, v in saved.items():
+            if tuple(v.shape) != tuple(want[k].shape):
+                raise TrainedModelError(f"{path.name}: {name}.{k} has shape {tuple(v.shape)}, the model's is "
+                                        f"{tuple(want[k].shape)}")
+        module.load_state_dict({k: v.to(want[k].dtype) for k, v in saved.items()})
+        module.to(device).eval()
+    info = {"config": cfg, "step": state["step"], "epochs": state["epochs"]}
+    return D, G, info

@@ -4,11 +4,11 @@ It reads what the book shows and writes the book's tables and sentences; the lib
 evaluates and writes records, and writes no prose.
 
 - :mod:`~ssgan_lib.evidence.stored`: the stored results (``book/results/``, shipped in the package for Colab):
-  :func:`results_path`, :func:`read_result`;
+  :func:`results_path`, :func:`read_result`, and the trained networks shipped with the book, :func:`trained_model`;
 - :mod:`~ssgan_lib.evidence.records`: stored training runs as curves, per-seed numbers, confusions and tables;
 - :mod:`~ssgan_lib.evidence.study`: the label-rate study beside the paper's numbers;
 - :mod:`~ssgan_lib.evidence.runinfo`: how a chapter runs here (its size, the time it needs) and ``glue``.
 """
-from .stored import read_result, results_path  # noqa: F401
+from .stored import read_result, results_path, trained_model  # noqa: F401
 
-__all__ = ["read_result", "results_path"]
+__all__ = ["read_result", "results_path", "trained_model"]

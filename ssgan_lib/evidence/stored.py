@@ -77,3 +77,20 @@ def read_result(name: str) -> Any:
     if path.suffix == ".csv":
         return list(csv.DictReader(io.StringIO(text)))
     return text
+
+
+MODELS = "models"  # book/results/models/: trained networks and their manifest.json (book/_tools/ship_models.py)
+
+
+def trained_model(name: str, device: str = "cpu"):
+    """A trained network shipped with the book, by its name in ``models/manifest.json`` (e.g. ``"final-300-seed2"``):
+    ``(D, G, entry)``, float32, loaded by :func:`ssgan_lib.runs.load_trained` against the manifest's checksum;
+    ``entry`` is the manifest's record of it (epochs, test error, where it came from)."""
+    from ..runs import TrainedModelError, load_trained
+
+    manifest = read_result(f"{MODELS}/manifest.json")
+    if name not in manifest:
+        raise TrainedModelError(f"no trained model {name!r} is shipped (shipped: {', '.join(sorted(manifest)) or 'none'})")
+    entry = manifest[name]
+    D, G, info = load_trained(results_path(f"{MODELS}/{entry['file']}"), sha256=entry["sha256"], device=device)
+    return D, G, {**entry, **info}

@@ -107,3 +107,41 @@ def study_verdict(rows: list[dict]) -> str:
         after = f", after {', '.join(f'{e:g}' for e in epochs)} epochs" if epochs else ""
         text += f" Against the paper's 300-epoch numbers{after}: " + "; ".join(vs_paper) + "."
     return text
+
+
+def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs: float, device: str) -> str:
+    """The book's results beside the paper's, as Markdown: a table (the paper's SSGAN error; the book's
+    SSGAN-FM headline runs and the study's SSGAN-FM and supervised-only errors, mean ± sample std with runs and
+    epochs; how many times lower SSGAN-FM's error is) and one verdict paragraph computed from the same numbers."""
+    summary = summarize(rows)
+    fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    epochs = sorted({float(r["epochs"]) for r in rows if r.get("epochs")})
+    study_ep = "/".join(f"{e:g}" for e in epochs) or "?"
+    h = torch.tensor(headline_errors, dtype=torch.float64)
+    h_mean, h_sd = float(h.mean()), float(h.std()) if len(h) > 1 else 0.0
+    paper = lambda n: f"{PAPER_ERRORS[n]:.2f} ± {PAPER_STD[n]:.3g}" if n in PAPER_ERRORS else "–"  # noqa: E731
+    cell = lambda g, n: f"{g[n][0]:.2f} ± {g[n][1]:.2f} ({g[n][2]} runs)" if n in g else "–"  # noqa: E731
+    lines = ["| labels | paper: SSGAN (%) | book: SSGAN-FM (%) | book: supervised-only (%) | supervised / SSGAN-FM |",
+             "|---|---|---|---|---|",
+             f"| 100, {headline_epochs:g} epochs | {paper(100)} | {h_mean:.2f} ± {h_sd:.2f} ({len(h)} runs) | – | – |"]
+    for n in sorted(set(fm) | set(sup)):
+        ratio = f"{sup[n][0] / fm[n][0]:.1f}×" if n in fm and n in sup and fm[n][0] > 0 else "–"
+        lines.append(f"| {n:,}, {study_ep} epochs | {paper(n)} | {cell(fm, n)} | {cell(sup, n)} | {ratio} |")
+    low, high = PAPER_ERRORS[100] - 2 * PAPER_STD[100], PAPER_ERRORS[100] + 2 * PAPER_STD[100]
+    inside = low <= h_mean <= high
+    verdict = (f"**Verdict.** At 100 labels the book's {len(h)} runs of {headline_epochs:g} epochs end at "
+               f"{h_mean:.2f} ± {h_sd:.2f} % test error, {'inside' if inside else 'outside'} the paper's mean ± 2 "
+               f"standard deviations ({low:.2f} to {high:.2f} %), so the book "
+               f"{'reproduces' if inside else 'does not reproduce'} the paper's number.")
+    both = [n for n in sorted(fm) if n in sup and fm[n][0] > 0]
+    if both:  # "lower" only where the means differ by more than the two spreads added
+        clear = [n for n in both if sup[n][0] - fm[n][0] > fm[n][1] + sup[n][1]]
+        verdict += (f" In the {study_ep}-epoch study SSGAN-FM's mean error is lower than supervised-only's by more "
+                    "than their two standard deviations added at "
+                    + (", ".join(f"{n:,} ({sup[n][0] / fm[n][0]:.1f}× lower)" for n in clear) or "no label count")
+                    + " labels" + (f"; at {', '.join(f'{n:,}' for n in both if n not in clear)} the two overlap"
+                                   if len(clear) < len(both) else "") + ".")
+    note = (f"*Test error after the last step, mean ± sample standard deviation over runs that each label their own "
+            f"class-balanced subset; the book's runs on {device}. The paper: Salimans et al. (2016), Table 1, "
+            f"averaged over 10 random labelled subsets (its section 6.1).*")
+    return "\n".join(lines) + "\n\n" + note + "\n\n" + verdict

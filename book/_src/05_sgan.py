@@ -171,6 +171,11 @@ print(
 )
 
 # %% [markdown]
+# **Figure 5.1.** Left: the cross-entropy of one image against the margin by which its true-class logit exceeds the
+# other nine (all equal), computed on the logits (correct) and on their softmax (the bug). Right: the gradient of
+# each loss with respect to the true-class logit. The buggy loss stays in a narrow band, and its gradient is near 0
+# at both ends, including the left end, where the true class is far behind.
+#
 # When the network is confidently **wrong** (the left end), the correct loss is
 # {glue:text}`ch05_ok_loss_wrong:.1f` and its gradient is $-1$: a strong push. The buggy loss is
 # {glue:text}`ch05_bug_loss_wrong:.2f` — barely above its floor of {glue:text}`ch05_ce_floor:.3f` — and its gradient
@@ -239,11 +244,16 @@ glue("ch05_adam_bug", 100 * final[("Adam", True)])
 glue("ch05_clf_steps", clf_steps)
 
 # %% [markdown]
+# **Figure 5.2.** Validation accuracy of the small classifier (784-256-10, 1,000 labels), every 25 steps, trained
+# with Adam (solid) and plain SGD (dashed), on logits (blue) and with a softmax before the cross-entropy (red).
+# With SGD the buggy run stays far below the other three curves; with Adam its curve joins the correct one early.
+#
 # After {glue:text}`ch05_clf_steps` steps with SGD the buggy classifier reaches {glue:text}`ch05_sgd_bug:.1f` %
-# against {glue:text}`ch05_sgd_ok:.1f` % for the correct one. Adam hides much of the damage, because it divides
-# each gradient by its own running scale ({glue:text}`ch05_adam_bug:.1f` % against {glue:text}`ch05_adam_ok:.1f` %);
-# that is why the bug survives in code that "works". In a GAN it is worse than here: the $K+1$-way softmax also
-# feeds the real/fake game, whose gradients to the generator get squashed in the same way.
+# against {glue:text}`ch05_sgd_ok:.1f` % for the correct one. With Adam the buggy classifier ends at
+# {glue:text}`ch05_adam_bug:.1f` % and the correct one at {glue:text}`ch05_adam_ok:.1f` %: Adam divides each gradient
+# by its own running scale, so the squashed gradients of the buggy loss are scaled back up. That is why the bug
+# survives in code that "works". In a GAN the $K+1$-way softmax also feeds the real/fake game, so the gradients
+# that reach the generator are squashed in the same way (this chapter does not measure that part).
 # `ssgan_lib.losses` takes logits everywhere and never applies a softmax first.
 #
 # ## Trap 2: "semi-supervised" code that trains on every label
@@ -368,6 +378,11 @@ glue("ch05_spread_sample", spread["per sample (bug)"])
 glue("ch05_spread_real", ref.std(0).mean().item())
 
 # %% [markdown]
+# **Figure 5.3.** The feature-matching toy. Left: real "features", points drawn from four clusters. Middle and right:
+# the fake points (red) after the Adam steps given in the title, over the real points (grey), minimising feature
+# matching on batch means (middle) and per sample (right). The batch-mean fakes stay spread out around the centre;
+# the per-sample fakes collapse into one small cloud at the real mean, between the clusters.
+#
 # With batch means, the loss gradient is the same for every fake, so the cloud moves as a whole onto the real mean
 # and keeps its spread ({glue:text}`ch05_spread_batch:.2f` against {glue:text}`ch05_spread_real:.2f` for the real
 # points); in a real GAN that spread comes from $z$ and the generator's other pressures shape it. Per sample, each
@@ -411,6 +426,16 @@ for method, tr in results.items():
     plot_history(tr.history, title=f"{method}, 100 labels", method=tr.cfg.method)
     plt.show()
 
+# %% [markdown]
+# **Figure 5.4.** The training history of the SGAN run (100 labels, seed 1). Left: the losses on a log scale (the
+# discriminator's labelled and unlabelled losses, the generator's non-saturating loss). Right: the accuracy on the
+# labelled training batch and on the validation split (averaged $D$).
+#
+# **Figure 5.5.** The same for the supervised-only baseline, whose only loss is the labelled one.
+#
+# In both runs the accuracy on the labelled batch is close to perfect within the first few hundred steps, far above
+# the validation accuracy: 100 labels are quickly memorised. The two runs' validation curves, side by side:
+
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.4))
 for method, tr in results.items():
@@ -424,6 +449,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Figure 5.6.** Validation accuracy of the averaged discriminator of the SGAN and of the supervised-only baseline
+# at each evaluation of this chapter's runs (100 labels, seed 1). The SGAN starts below the baseline and ends above
+# it.
+#
 # The test set is used once, now, for both runs:
 
 # %%
@@ -464,7 +493,8 @@ glue("ch05_best_gap", best_gap)
 # help; the SGAN can even trail the baseline this early. The published results (about 99 % with 100 labels for the
 # feature-matching variant of chapter 6) come from 300-epoch runs; chapter 6 shows how far longer runs get. Had we reported
 # the best validation point instead of the last, we would have added {glue:text}`ch05_best_gap:.2f` points of pure
-# selection to the SGAN's number — on the test set, that would be trap 4.
+# selection to the SGAN's number (zero when the last point is also the best) — on the test set, that would be
+# trap 4.
 #
 # ## What to watch for
 #
@@ -477,6 +507,27 @@ glue("ch05_best_gap", best_gap)
 #   before the difference.
 # - **A best-epoch number** in a results table: ask which data chose the epoch.
 # - **The fake class in predictions**: at test time take the argmax over the $K$ real classes only.
+#
+# ## Key takeaways
+#
+# - Compute the $K+1$-class losses from logits: $\log(1 - p(K{+}1 \mid x))$ is a `logsumexp` of the real classes'
+#   log-probabilities. Written naively it gives $-\infty$ once $D$ is confident (the first check above); the
+#   library's form stays finite.
+# - A softmax before the cross-entropy squashes the loss to a band above {glue:text}`ch05_ce_floor:.3f` and leaves a
+#   gradient of {glue:text}`ch05_bug_grad_wrong:.1e` on a confidently wrong image (Figure 5.1). With SGD the buggy
+#   classifier reached {glue:text}`ch05_sgd_bug:.1f` % against {glue:text}`ch05_sgd_ok:.1f` %; with Adam the two
+#   ended at {glue:text}`ch05_adam_bug:.1f` % and {glue:text}`ch05_adam_ok:.1f` % (Figure 5.2): a run that "works"
+#   does not show that its loss is right.
+# - Audit what a "semi-supervised" run uses: the whole-dataset loop put {glue:text}`ch05_buggy_seen:,` distinct
+#   labels into its loss, the library {glue:text}`ch05_lib_seen`, class-balanced and outside the validation split.
+#   And feature matching compares *batch means*: per sample it scores two real batches
+#   {glue:text}`ch05_fm_ratio:.0f` times higher, and it collapses the toy's fakes (spread
+#   {glue:text}`ch05_spread_sample:.2f` against {glue:text}`ch05_spread_batch:.2f`, Figure 5.3).
+# - In this chapter's run (one seed, {glue:text}`ch05_epochs:.2g` epochs) the SGAN reached
+#   {glue:text}`ch05_sgan_test:.2f` % test accuracy and the supervised-only baseline {glue:text}`ch05_sup_test:.2f` %
+#   (difference {glue:text}`ch05_gain:+.2f` points); on the validation split it started below the baseline and
+#   ended above it (Figure 5.6). With one seed per method the chapter measures no seed-to-seed spread, so it cannot
+#   say whether that difference is larger than the spread; chapter 7 trains several seeds per label count.
 #
 # ## Exercises
 #
@@ -608,6 +659,18 @@ glue("ch05_best_gap", best_gap)
 # the untouched test set, used once. Choosing on the test set leaves no untouched data: the reported number is the
 # maximum of noisy estimates and overstates the accuracy on new data.
 # :::
+#
+# ## Further reading
+#
+# - [Chapter 6](06_improved_gan) of this book: the feature-matching recipe of Salimans et al. (2016), which turns
+#   this $K+1$-class discriminator into the classifier behind the paper's MNIST numbers.
+# - Z. Dai, Z. Yang, F. Yang, W. W. Cohen, R. Salakhutdinov. [*Good Semi-supervised Learning That Requires a Bad
+#   GAN*](https://arxiv.org/abs/1705.09783). NeurIPS 2017: why the generator that helps the classifier is not the
+#   one that draws realistic digits (chapter 8 measures both).
+# - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
+#   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018: what a fair comparison with a
+#   supervised baseline needs (the same network and tuning budget, a realistic validation set, several labelled
+#   subsets).
 #
 # ## References
 #

@@ -10,9 +10,9 @@
 # - Look past one number: the class balance of the samples, their diversity, and a nearest-neighbour test for
 #   memorisation.
 # - See that a good *generator* and a good semi-supervised *classifier* are different goals: the feature-matching
-#   SSGAN's discriminator classifies better than the same network trained on its 100 labels alone, while its
-#   generator's FID is far worse than a plain GAN's (this chapter's runs measure both, at a length far short of
-#   the paper's: the accuracy is that of a short run, not the paper's 99 %).
+#   SSGAN's discriminator and the same network trained on its 100 labels alone are compared on accuracy, and its
+#   generator against a plain GAN's on FID (this chapter's runs measure both, one seed each, at a length far short
+#   of the paper's: the accuracy is that of a short run, not the paper's 99 %).
 
 # %% [markdown]
 # ## Running this chapter
@@ -227,6 +227,10 @@ if not run.smoke:
     assert all(fids[k] > 5 * fids["real"] for k in fids if k != "real"), fids
 
 # %% [markdown]
+# **Figure 8.1.** Left: FID of each sanity-check set against the validation images (log scale, value at the end of
+# each bar; green: real pool images, the floor). Right: the first eight images of each set, one row per set, in the
+# order of the bars.
+#
 # The ranking is the one we want. Real against held-out real gives {glue:text}`fid_real:.2f`, not 0: two finite
 # samples of the same distribution differ, and the estimator is biased upwards. Every degradation lifts FID far
 # above that floor: {glue:text}`fid_blur:.1f` for blur, {glue:text}`fid_pixnoise:.1f` for pixel noise,
@@ -260,6 +264,10 @@ glue("fid_real_small", fid_real_n[0], display=False)
 glue("n_small", ns[0], display=False)
 
 # %% [markdown]
+# **Figure 8.2.** FID of pool images against validation images, both real, against the number of images per set $n$
+# (both axes logarithmic). The distribution is the same at every $n$; only the estimate changes, and it falls
+# steadily as $n$ grows.
+#
 # With {glue:text}`n_small` images per set two samples of the *same* distribution already score
 # {glue:text}`fid_real_small:.1f`. FID values are comparable only at equal $n$ (and equal feature network). Report
 # both with every FID.
@@ -345,6 +353,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Figure 8.3.** The feature-matching SSGAN while it trains: validation accuracy of the averaged discriminator
+# (blue circles, left axis) and FID of the generator's samples (red squares, dashed, right axis, at the $n$ given in
+# the axis label) at each check. Over this run the accuracy rises and the FID falls, but the FID stays far above the
+# real-vs-real floor of Figure 8.2.
+#
 # Is {glue:text}`fm_acc:.1f` % good for 100 labels? The yardstick is the same discriminator (same noise, weight
 # norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`:
 
@@ -452,6 +465,12 @@ if not run.smoke:
     )
 
 # %% [markdown]
+# **Figure 8.4.** Top: 48 samples of the MLP GAN (left) and of the feature-matching SSGAN's generator (right), each
+# after the number of steps in its title. Bottom: the fraction of samples that the feature network assigns to each
+# digit, for validation images and for the two generators; the dashed line is a uniform 1/10. The MLP GAN's samples
+# are speckled with noise, the FM SSGAN's faint and blurred; the FM SSGAN's histogram piles up on a few classes,
+# with several others near 0. The table under the figure summarises both.
+#
 # After {glue:text}`gan_steps` steps the MLP GAN reaches FID {glue:text}`fid_gan:.1f`; after {glue:text}`fm_steps`
 # steps the feature-matching SSGAN's generator has FID {glue:text}`fid_fm:.1f`, which is
 # {glue:text}`fm_vs_gan` ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), while its discriminator already
@@ -516,6 +535,10 @@ if not run.smoke:
     assert min(med["MLP GAN"], med["FM SSGAN"]) > 0.5 * med["validation (real, unseen)"]
 
 # %% [markdown]
+# **Figure 8.5.** Top: histograms of the pixel (L2) distance from each image to its nearest training image, for unseen
+# validation images and for samples of the two generators. Bottom: eight samples of each generator (upper row) above
+# their nearest training images (lower row). No histogram has a spike at 0, and none of the pairs shown is a copy.
+#
 # The median distance to the nearest training image is {glue:text}`nn_val:.2f` for unseen real digits,
 # {glue:text}`nn_gan:.2f` for the MLP GAN and {glue:text}`nn_fm:.2f` for the FM SSGAN. A memorising generator
 # would show a spike near 0 and pairs that are pixel-for-pixel equal; small GANs trained briefly are far from that.
@@ -554,6 +577,26 @@ if not run.smoke:
 # - **Batch norm at sampling time.** The MLP generator is sampled in eval mode (running statistics), the Salimans
 #   generator always with batch statistics (as trained). Sampling a batch-norm generator in the wrong mode, or with
 #   a batch of 1, changes its samples and its FID.
+#
+# ## Key takeaways
+#
+# - FID is the squared Fréchet distance between Gaussians fitted to the features of a fixed network; four lines of
+#   linear algebra give the library's value. Its numbers belong to their ruler: here an MNIST classifier's
+#   features, not Inception's.
+# - Check the ruler before trusting it: real against held-out real gives {glue:text}`fid_real:.2f`, and every
+#   degraded set lies far above that floor, the one-class set of perfect digits included
+#   ({glue:text}`fid_one:.1f`, Figure 8.1).
+# - FID is biased upwards at small $n$: two samples of the same distribution score {glue:text}`fid_real_small:.1f`
+#   with {glue:text}`n_small` images each (Figure 8.2). Compare FIDs only at equal $n$ and with the same feature
+#   network.
+# - A classifier and a generator are different goals. In this chapter's runs (one seed each, so no seed spread is
+#   measured) the FM SSGAN's discriminator classified {glue:text}`fm_acc:.2f` % of the validation images against
+#   {glue:text}`sup_acc:.2f` % for the labels alone, while its generator's FID was {glue:text}`fm_vs_gan`
+#   ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), with less diversity and a more lopsided class histogram
+#   (Figure 8.4).
+# - No single number settles it: uniform noise has more diversity ({glue:text}`div_unif:.2f`) than real digits
+#   ({glue:text}`div_val:.2f`), and only the nearest-neighbour check can expose a copying generator; the samples here
+#   sit no closer to the training set than unseen real digits do (Figure 8.5).
 #
 # ## Exercises
 #
@@ -657,6 +700,17 @@ if not run.smoke:
 # FID is at the real-vs-real floor, the diversity and class balance are those of real data: all fooled. Only the
 # nearest-neighbour check exposes it, with every distance 0 and every neighbour the copied image itself.
 # :::
+#
+# ## Further reading
+#
+# - A. Borji. [*Pros and cons of GAN evaluation measures*](https://arxiv.org/abs/1802.03446). Computer Vision and
+#   Image Understanding 179 (2019): a survey of the measures beyond FID, with what each one can and cannot see.
+# - L. Theis, A. van den Oord, M. Bethge. [*A note on the evaluation of generative models*](https://arxiv.org/abs/1511.01844).
+#   ICLR 2016: why log-likelihood, sample quality and nearest-neighbour tests can disagree, so that a model must be
+#   judged for the use it is meant for.
+# - M. S. M. Sajjadi, O. Bachem, M. Lucic, O. Bousquet, S. Gelly. [*Assessing Generative Models via Precision and
+#   Recall*](https://arxiv.org/abs/1806.00035). NeurIPS 2018: splits the one number of FID into sample quality and
+#   coverage of the data, the two ways this chapter's generators fall short.
 #
 # ## References
 #

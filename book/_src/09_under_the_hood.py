@@ -70,7 +70,7 @@ run.explain()
 # 8. **Seeds in parallel.** Every weight has a leading seed axis $S$; layers are batched matmuls
 #    (`torch.baddbmm`). $S$ independent runs (own weights, own labelled subset, own noise) advance in one step.
 #    Matmuls this small leave most of a large GPU idle, so there $S$ runs should cost much less than $S$ times
-#    one; on a CPU, which is already busy with one, they cost about $S$ times. The benchmark measures it.
+#    one; on a CPU, which is already busy with one, they cost at least $S$ times. The benchmark measures it.
 #
 # The benchmark below runs the plain loop (eager, three forwards, `torch.optim.Adam`, a Python loop for averaging,
 # `.item()` per step) and the library loop on the same model, data and device.
@@ -119,15 +119,21 @@ r = result["ratio"]
 glue("ratio_text", f"{r:.1f}× faster" if r >= 1 else f"{1 / r:.1f}× slower", display=False)
 
 # %% [markdown]
+# **Figure 9.1.** Milliseconds per training step and seed (value above each bar) on this run's device, named in the
+# title: the plain loop, the library's loop with one seed, and the library's loop with several seeds side by side
+# (its time per step divided by the number of seeds). A bar lower than the library's single-seed bar would mean that
+# batching seeds saves time per seed.
+#
 # On this run's device the library loop takes {glue:text}`lib_ms:.2f` ms per step against {glue:text}`plain_ms:.2f`
 # ms for the plain loop ({glue:text}`ratio_text`), and {glue:text}`n_seeds` seeds side by side cost
 # {glue:text}`seed_ratio:.1f`× the time of one. The run-info line at the end says which device that was.
 #
-# On a CPU the picture is different: the arithmetic *is* the bottleneck there, launches are cheap, and the gain
-# comes mostly from the single concatenated forward and from batching seeds. The targets of this library are
-# for an H100: at least 10× the plain loop per step (≤ 1.3 ms per step of 100), the paper's full 300-epoch recipe
-# in ≤ 3 minutes, and 10 seeds in ≤ 2× the time of one. Numbers measured on a GPU are stored by
-# `python -m ssgan_lib bench` runs in `book/results/bench_*.json` and shown below when present.
+# On a CPU the picture is different: the arithmetic *is* the bottleneck there and launches are cheap, so what a
+# step can gain is the work it leaves out (one concatenated forward, no graph for what needs no gradient), not the
+# launches it saves, and batching seeds need not save anything per seed (the seed ratio above says what it did).
+# The targets of this library are for an H100: at least 10× the plain loop per step (≤ 1.3 ms per step of 100),
+# the paper's full 300-epoch recipe in ≤ 3 minutes, and 10 seeds in ≤ 2× the time of one. Numbers measured on a
+# GPU are stored by `python -m ssgan_lib bench` runs in `book/results/bench_*.json` and shown below when present.
 
 # %%
 # book/results/, also when installed
@@ -176,6 +182,22 @@ else:
 # - **Benchmarks without synchronisation** measure how fast Python queues work, not how fast the GPU does it.
 #   Call `torch.cuda.synchronize()` before reading the clock, and warm up first (the first steps include
 #   cuBLAS initialisation and graph capture).
+#
+# ## Key takeaways
+#
+# - One step of the MNIST recipe is a few GFLOP (the discriminator's forward alone: about 1.5 M multiply-adds per
+#   image, exercise 1). By the chapter's count that is tens of microseconds of arithmetic on a large GPU, so there a
+#   plain loop's time goes to kernel launches, host synchronisation and data loading, the costs the library's
+#   techniques remove.
+# - On this copy's device the library loop took {glue:text}`lib_ms:.2f` ms per step against
+#   {glue:text}`plain_ms:.2f` ms for the plain loop ({glue:text}`ratio_text`), and {glue:text}`n_seeds` seeds side
+#   by side cost {glue:text}`seed_ratio:.1f`× the time of one (Figure 9.1). The stored run is a CPU run (see the
+#   run-info line), where that is more than {glue:text}`n_seeds` times: batching seeds saved no time per seed there.
+#   No GPU benchmark is stored, so the GPU targets quoted above are not measured in this chapter.
+# - Measure with care: synchronise before reading the clock, warm up first, and keep host reads such as `.item()`
+#   out of the step.
+# - A speed trick is only worth having if it computes the same thing: each one is tested against the plain
+#   computation, and the whole step against the authors' reference code.
 #
 # ## Exercises
 #
@@ -234,6 +256,17 @@ else:
 # concatenation is three forwards side by side. The DCGAN D has batch norm: its statistics are computed over the
 # batch, so a concatenated batch mixes real and fake statistics, which changes every output.
 # :::
+#
+# ## Further reading
+#
+# - PyTorch documentation, [*CUDA semantics: CUDA Graphs*](https://pytorch.org/docs/stable/notes/cuda.html#cuda-graphs):
+#   what capture requires (static shapes and addresses, no host sync) and how whole-network capture is done,
+#   the details behind technique 7.
+# - H. He. [*Making Deep Learning Go Brrrr From First Principles*](https://horace.io/brrr_intro.html) (2022): compute,
+#   memory bandwidth and overhead as the three things a training step can be bound by, and how to tell which.
+# - PyTorch, [*Performance Tuning Guide*](https://pytorch.org/tutorials/recipes/recipes/tuning_guide.html): the
+#   general habits (no needless syncs, tensors created directly on the device, fused pointwise operations) in one
+#   page.
 #
 # ## References
 #

@@ -3,6 +3,7 @@
     python book/_tools/build_editions.py              # both: _build/html and _build/student/_build/html
     python book/_tools/build_editions.py --student    # only the student edition
     python book/_tools/build_editions.py --sync       # only refresh student/book/*.ipynb (no HTML)
+    python book/_tools/build_editions.py --student-tree DIR   # the files of the repository's `student` branch
 
 The full edition is ``jupyter-book build .`` (-W --keep-going). The student edition is built from a temporary copy
 of the book whose notebooks have every ``:::{solution}`` block removed, so neither its pages nor the notebooks and
@@ -14,12 +15,24 @@ glue-only cells left out, hidden cells collapsed as Colab forms: :func:`colab_no
 script and by ``nbbuild.py`` whenever it writes a chapter, committed with the chapters, and kept in sync by
 ``tests/test_book_structure.py``. A publisher builds both editions with this one command and pushes the
 repository (``student/`` included) for the launch links to work.
+
+The student notebooks point at nothing that holds a solution: the repository's ``main`` branch holds
+``book/*.ipynb`` with every solution, and the HTML book shows them in dropdowns. So their install cell installs
+``git+<repository>@student`` and their links into the repository or the book's site are rewritten into the
+``student`` branch where it has the same file, else turned into plain text (:func:`student_links`; links to
+papers and docs stay). ``--student-tree DIR`` writes that branch's files (:func:`write_student_tree`): the
+student notebooks (``book/NN_name.ipynb``), the library as ``pip install`` needs it (``pyproject.toml``,
+``LICENSE``, ``ssgan_lib/`` with its stored results as real files) and a README for students; nothing else. An
+instructor commits DIR as a history of its own (never a branch of ``main``: its history holds the solutions)
+and pushes it as ``student`` (README.md, "Teach with it"); ``tests/test_student_edition.py`` checks the tree.
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import copy
+import glob
+import os
 import re
 import shutil
 import subprocess
@@ -219,6 +232,12 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
         note = nbformat.v4.new_markdown_cell(STORED_NUMBERS)
         note.id = f"stored-numbers-{chapter}"
         cells.insert(title + 1, note)
+    if not solutions:  # the student flavour points at nothing that holds a solution
+        for c in cells:
+            c.source = student_links(c.source, markdown=c.cell_type == "markdown")
+            if "colab-install" in c.metadata.get("tags", []) and f"@{STUDENT_BRANCH}" not in c.source:
+                raise SystemExit(f"chapter {chapter}: the install cell names no git+<repository> to point at the "
+                                 f"{STUDENT_BRANCH} branch: {c.source[-120:]!r}")
     nb.cells = cells
     return nb
 
@@ -267,6 +286,246 @@ def write_launch_notebooks(nb_path: Path, nb: nbformat.NotebookNode | None = Non
 
 def sync_launch_notebooks() -> list[Path]:
     return [p for nb in chapter_notebooks() for p in write_launch_notebooks(nb)]
+
+
+# ---- the student branch: the repository's branch that students get (no solution in its files nor its history)
+STUDENT_BRANCH = "student"
+STUDENT_TREE_FILES = ("pyproject.toml", "LICENSE")  # copied as they are, beside book/, ssgan_lib/ and README.md
+LIBRARY = "ssgan_lib"
+RESULTS_IN_LIBRARY = "ssgan_lib/evidence/_results"  # in the repository a link to book/results: real files in the tree
+COLAB_GITHUB = "https://colab.research.google.com/github"
+STUDENT_README_MARK = "<!-- written by book/_tools/build_editions.py --student-tree; edit that, not this -->"
+# a markdown link (or image) and, as the other alternative, an address written out (pip's git+ form included)
+_URL = r"(?:git\+)?https?://[^\s<>()\[\]{}\"'`]*[^\s<>()\[\]{}\"'`.,;:!?]"
+_LINK = (r"(?P<bang>!?)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"\n]*\")?\)"
+         rf"|(?P<url>{_URL})")
+# markdown's code: a fenced block, or a code span
+_CODE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1[ \t]*$|(`+)(?!`).+?(?<!`)\2(?!`)", re.M | re.S)
+
+
+def repository_url() -> str:
+    """The repository's URL, from _config.yml (nbbuild reads it; imported here, since nbbuild imports this module)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import nbbuild
+
+    return nbbuild.repository_url()
+
+
+def github_repository() -> tuple[str, str]:
+    """(owner, name) of the repository on GitHub."""
+    m = re.fullmatch(r"https://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?", repository_url())
+    if not m:
+        raise SystemExit(f"_config.yml's repository.url is not a GitHub repository: {repository_url()}")
+    return m.group(1), m.group(2)
+
+
+def book_site_urls() -> list[str]:
+    """Where the HTML book may be served (its dropdowns show the solutions): _config.yml's html.baseurl if set,
+    and the repository's GitHub Pages address."""
+    owner, name = github_repository()
+    urls = [f"https://{owner.lower()}.github.io/{name}"]
+    m = re.search(r"^\s+baseurl:\s*[\"']?(https?://[^\s\"']+)", (ROOT / "_config.yml").read_text(), re.M)
+    return urls + ([m.group(1).rstrip("/")] if m else [])
+
+
+def student_url(path: str = "", colab: bool = False) -> str:
+    """The address of ``path`` (a file of the student tree; "" its root) on the student branch: its GitHub page,
+    or with ``colab`` the notebook opened in Colab."""
+    owner, name = github_repository()
+    if colab:
+        return f"{COLAB_GITHUB}/{owner}/{name}/blob/{STUDENT_BRANCH}/{path}"
+    if not path:
+        return f"https://github.com/{owner}/{name}/tree/{STUDENT_BRANCH}"
+    return f"https://github.com/{owner}/{name}/blob/{STUDENT_BRANCH}/{path}"
+
+
+def student_path(path: str) -> str | None:
+    """The path in the student tree of the repository's file ``path`` (a chapter in any flavour or as a page of
+    the book: ``book/NN_name.ipynb``; a stored result: its copy in the library), or None where the tree has no
+    such file (the book's other pages, tools, tests)."""
+    path = path.strip("/")
+    m = re.fullmatch(r"(?:student/|colab/)?book/(\w+)(?:\.ipynb|\.md|\.html)?", path)
+    if m:
+        return f"book/{m.group(1)}.ipynb" if (BOOK / f"{m.group(1)}.ipynb") in chapter_notebooks() else None
+    if path.startswith("book/results/"):
+        return RESULTS_IN_LIBRARY + path[len("book/results"):]
+    return path if path in ("",) + STUDENT_TREE_FILES or path.split("/")[0] == LIBRARY else None
+
+
+def student_link(target: str) -> str | None:
+    """Where a link of a chapter points in the student edition: an external address as it is; the repository
+    (any branch, on GitHub, raw or in Colab) and the book's pages at the same file of the student branch (a
+    chapter page opens in Colab; ``git+<repository>`` gets ``@student``); None where the student branch has no
+    such file (the text stays, the link goes). A relative target is relative to ``book/`` (the chapters')."""
+    if target.startswith(("#", "mailto:")):
+        return target
+    owner, name = github_repository()
+    repo = re.escape(f"{owner}/{name}")
+    if target.startswith("git+"):
+        m = re.fullmatch(rf"git\+https?://(?:www\.)?github\.com/{repo}(?:\.git)?(?:@[^#\s]*)?(?P<egg>#\S*)?",
+                         target, re.I)
+        return f"git+{repository_url()}@{STUDENT_BRANCH}" + (m.group("egg") or "") if m else target
+    address = target.split("#")[0].split("?")[0]
+    if re.match(r"https?://", address):
+        hosts = [(rf"https?://(?:www\.)?github\.com/{repo}(?:\.git)?",
+                  r"/(?:blob|tree|raw)/(?P<ref>[^/]+)(?P<path>/.*)?|@(?P<at>[^/]+)|/?"),
+                 (rf"https?://raw\.githubusercontent\.com/{repo}", r"/(?P<ref>[^/]+)(?P<path>/.*)?"),
+                 (rf"https?://colab\.research\.google\.com/github/{repo}", r"/blob/(?P<ref>[^/]+)(?P<path>/.*)?")]
+        for host, form in hosts:
+            m = re.match(host + r"(?=[/@]|$)", address, re.I)
+            if not m:
+                continue
+            f = re.fullmatch(form, address[m.end():])
+            if f is None:
+                return None  # an issue, a commit, the history: nothing the student branch holds
+            if STUDENT_BRANCH in (f.groupdict().get("ref"), f.groupdict().get("at")):
+                return target  # already the student branch
+            path = student_path(f.groupdict().get("path") or "")
+            return None if path is None else student_url(path, colab=path.endswith(".ipynb"))
+        for site in book_site_urls():
+            if address.lower().rstrip("/") == site.lower() or address.lower().startswith(site.lower() + "/"):
+                path = student_path(address[len(site):]) if address[len(site):].strip("/") else None
+                return student_url(path, colab=True) if path and path.endswith(".ipynb") else None
+        return target  # a paper, a library's documentation, another project
+    if re.match(r"[a-z][a-z0-9+.-]*:", address, re.I):
+        return target  # another scheme (ftp:, doi:, ...)
+    path = os.path.normpath(os.path.join("book", address)).replace(os.sep, "/")
+    if path.startswith("../") or path == "..":
+        return None
+    found = student_path(path)
+    return None if found is None else student_url(found, colab=found.endswith(".ipynb"))
+
+
+def student_links(text: str, markdown: bool = True) -> str:
+    """``text`` (a cell's) with every link and address pointed away from what holds a solution (see
+    :func:`student_link`): in markdown a link without a student equivalent becomes its text (an image its alt
+    text); an address written out without one becomes the student branch's root. In code, and in markdown's code
+    spans and fenced blocks, brackets are code: only the addresses written out there are rewritten."""
+    def address(m: re.Match) -> str:
+        new = student_link(m.group(0))
+        return new if new is not None else student_url()
+
+    def link(m: re.Match) -> str:
+        if m.group("url") is not None:
+            return address(m)
+        inner = re.sub(_URL, address, m.group("text"))
+        new = student_link(m.group("target"))
+        return inner if new is None else f"{m.group('bang')}[{inner}]({new}{m.group('title') or ''})"
+
+    if not markdown:
+        return re.sub(_URL, address, text)
+    out, done = [], 0
+    for code in _CODE.finditer(text):
+        out += [re.sub(_LINK, link, text[done:code.start()]), re.sub(_URL, address, code.group(0))]
+        done = code.end()
+    return "".join(out + [re.sub(_LINK, link, text[done:])])
+
+
+def _library_files() -> dict[str, Path]:
+    """What ``pip install`` of the repository ships (tree path -> file): every module of the library and the
+    package data its pyproject.toml declares (the stored results, read through the _results link: real files)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib
+    tools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("setuptools", {})
+    files = {p.relative_to(ROOT).as_posix(): p for p in (ROOT / LIBRARY).rglob("*.py")
+             if "__pycache__" not in p.parts and not p.is_relative_to(ROOT / RESULTS_IN_LIBRARY)}
+
+    def matched(section: str) -> set[str]:
+        found = set()
+        for package, patterns in tools.get(section, {}).items():
+            folder = ROOT / package.replace(".", "/")
+            for pattern in patterns:
+                found |= {(folder / f).relative_to(ROOT).as_posix()
+                          for f in glob.glob(pattern, root_dir=folder) if (folder / f).is_file()}
+        return found
+
+    for rel in sorted(matched("package-data") - matched("exclude-package-data")):
+        files[rel] = ROOT / rel
+    return files
+
+
+def student_readme() -> str:
+    """The student branch's README.md: what it holds, how to open each chapter in Colab, how to run it locally."""
+    title = re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", (ROOT / "_config.yml").read_text(), re.M).group(1)
+    owner, name = github_repository()
+    rows = []
+    for nb_path in chapter_notebooks():
+        nb = nbformat.read(nb_path, as_version=4)
+        heading = next((c.source.split("\n")[0].lstrip("#").strip() for c in nb.cells
+                        if c.cell_type == "markdown" and re.match(r"#\s+\d+\.\s", c.source)), nb_path.stem)
+        rel = nb_path.relative_to(ROOT).as_posix()
+        rows.append(f"| [{heading}]({rel}) | [Open in Colab]({student_url(rel, colab=True)}) |")
+    return "\n".join([
+        STUDENT_README_MARK,
+        f"# {title} (student edition)",
+        "",
+        "The book's chapters as notebooks, with their exercises and without their solutions, and `ssgan_lib`, the",
+        "library they import. Each exercise is followed by an empty cell for your answer; where an answer can be",
+        "checked, the exercise names a function of `ssgan_lib.exercises` that prints `correct` or `not yet`.",
+        "",
+        "## Open a chapter in Colab",
+        "",
+        "| Chapter | |",
+        "|---|---|",
+        *rows,
+        "",
+        f"A chapter opens from this branch: `{COLAB_GITHUB}/{owner}/{name}/blob/{STUDENT_BRANCH}/<path>`.",
+        f"Its first cell installs `ssgan_lib` from this branch too (`pip install git+{repository_url()}@"
+        f"{STUDENT_BRANCH}`).",
+        "Colab keeps none of your changes unless you save them: *File > Save a copy in Drive*. For the full sizes",
+        "choose *Runtime > Change runtime type > GPU*; on a CPU each chapter picks a smaller size (its section",
+        "\"Running this chapter\" says which, and how long it takes).",
+        "",
+        "## On your own machine",
+        "",
+        f"Download https://github.com/{owner}/{name}/archive/refs/heads/{STUDENT_BRANCH}.zip, unpack it and, in "
+        "its folder:",
+        "",
+        "```bash",
+        "python -m pip install -e . jupyterlab   # ssgan_lib with torch, torchvision, matplotlib, tqdm, numpy",
+        "jupyter lab book/",
+        "```",
+        "",
+        "MNIST is downloaded on first use into `data/` (set `SSGAN_DATA_DIR` to a folder that holds it already).",
+        "",
+    ])
+
+
+def write_student_tree(dest: Path) -> list[Path]:
+    """Write into ``dest`` the files of the repository's student branch, and only those: the student notebooks
+    (``book/NN_name.ipynb``, as ``student/book/`` holds them), the library as ``pip install`` builds it
+    (``pyproject.toml``, ``LICENSE``, ``ssgan_lib/`` with its stored results as real files) and a README for
+    students (:func:`student_readme`). ``dest`` is new, empty or a tree written here before (its ``.git`` is
+    kept, everything else replaced). Returns the files written."""
+    dest = Path(dest).resolve()
+    if dest == ROOT or dest in ROOT.parents:
+        raise SystemExit(f"{dest} holds the repository: give a folder of its own, e.g. _build/student-branch")
+    if dest.exists():
+        old = [p for p in dest.iterdir() if p.name != ".git"]
+        readme = dest / "README.md"
+        if old and not (readme.is_file() and readme.read_text(errors="ignore").startswith(STUDENT_README_MARK)):
+            raise SystemExit(f"{dest} is neither empty nor a student tree written before: give another folder")
+        for p in old:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    dest.mkdir(parents=True, exist_ok=True)
+    texts = {nb_path.relative_to(ROOT).as_posix(): colab_notebook_text(nbformat.read(nb_path, as_version=4))
+             for nb_path in chapter_notebooks()}
+    texts["README.md"] = student_readme()
+    copies = {**{name: ROOT / name for name in STUDENT_TREE_FILES}, **_library_files()}
+    written = []
+    for rel, text in texts.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_text(text, encoding="utf-8")
+        written.append(dest / rel)
+    for rel, src in copies.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest / rel)  # follows the _results link: a real file
+        written.append(dest / rel)
+    return sorted(written)
 
 
 def _jupyter_book() -> str:
@@ -333,7 +592,14 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="build the full edition only")
     ap.add_argument("--student", action="store_true", help="build the student edition only")
     ap.add_argument("--sync", action="store_true", help="only write student/book/*.ipynb and colab/book/*.ipynb")
+    ap.add_argument("--student-tree", type=Path, metavar="DIR",
+                    help="only write the student branch's files into DIR (new, empty or written here before)")
     args = ap.parse_args()
+    if args.student_tree:
+        files = write_student_tree(args.student_tree)
+        print(f"{len(files)} files in {args.student_tree}: commit them as a history of their own and push it as the "
+              f"repository's {STUDENT_BRANCH} branch (README.md, 'Teach with it')")
+        return
     if args.sync:
         for p in sync_launch_notebooks():
             print(p.relative_to(ROOT))

@@ -59,6 +59,14 @@ def test_chapter_page_has_figures_colab_exercises_solutions_no_errors(html: Path
     assert len(re.findall(r'class="[^"]*\bsolution\b', page)) >= 3, "fewer than 3 solutions"
     assert "Traceback (most recent call last)" not in page and 'class="output traceback' not in page
     assert "run-info:" in page
+    # every captioned figure's image says in its alt text what it shows (nbbuild copies the caption), not a file name
+    src = (ROOT / "book" / "_src" / f"{name}.py").read_text()
+    captions = set(re.findall(r"\*\*Figure (\d+\.\d+)\.\*\*", src))
+    alts = [htmllib.unescape(a) for a in re.findall(r'<img [^>]*alt="([^"]*)"[^>]*src="[^"]*\.png"', page)
+            + re.findall(r'<img [^>]*src="[^"]*\.png"[^>]*alt="([^"]*)"', page)]
+    shown = {m for a in alts for m in re.findall(r"Figure (\d+\.\d+)\.", a)}
+    assert captions <= shown, f"figures whose image has no caption as alt text: {sorted(captions - shown)}"
+    assert not [a for a in alts if re.fullmatch(r"[\w./-]*\.png", a)], "an image whose alt text is a file name"
 
 
 def test_intro_and_api_pages_exist(html: Path):

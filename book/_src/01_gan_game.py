@@ -258,6 +258,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Figure 1.1.** Left: the densities of $p_{\text{data}} = \mathcal N((1, 0), 0.5^2 I)$ and
+# $p_g = \mathcal N((-0.5, 0), I)$ along the line $x_2 = 0$. Right: along the same line, the optimal discriminator
+# $D^*$ (black) and the discriminator trained alone for {glue:text}`dstar_steps` steps (red, dashed); the dotted
+# line marks $D = \tfrac12$.
+#
 # The trained discriminator (dashed) lies on top of $D^*$ where the samples are dense and drifts from it in the
 # tails, where it saw few points. $D^*$ is not monotone: the generator is *wider* than the data, so far out on
 # either side $p_g$ wins and $D^* \to 0$ — a discriminator tells real from fake by density ratio, not by a
@@ -331,6 +336,12 @@ glue("grad_mm_early", grad_mm_early)
 glue("grad_ns_early", grad_ns_early)
 
 # %% [markdown]
+# **Figure 1.2.** Left: the two generator losses against $D(G(z))$, minimax $\log(1 - D)$ (blue) and
+# non-saturating $-\log D$ (orange), computed with `ssgan_lib.losses` (the vertical axis is cut at $\pm 5$).
+# Right: their derivatives with respect to the logit $\ell(G(z))$, from autograd. The minimax gradient goes to 0
+# at the left end, where the discriminator rejects the fakes (the arrow); the non-saturating one goes to 0 at the
+# right end.
+#
 # At $D(G(z)) = $ {glue:text}`p_early:.3f` the minimax gradient is {glue:text}`grad_mm_early:.3f`, the
 # non-saturating one {glue:text}`grad_ns_early:.3f`: a factor of about a thousand. Near $D(G(z)) = 1$ the roles
 # swap, but a generator that fools the discriminator that well does not need a strong push. The non-saturating
@@ -431,6 +442,11 @@ show_snapshots(
     every=1,
 )
 
+# %% [markdown]
+# **Figure 1.3.** Run A (non-saturating loss, learning rate $10^{-3}$), first half of the run: the samples of the
+# fixed noise batch (orange) over the data (grey) at the first twelve snapshots, each titled with its step and
+# the number of modes covered.
+
 # %%
 hA = toy["A: ns, lr 1e-3"]
 covA = [modes_covered(s, centers) for s in hA.snapshots]
@@ -453,7 +469,7 @@ glue("toy_steps", toy_steps)
 # The discriminator learns that this region is fake, the generator moves its samples elsewhere, the discriminator
 # follows: the snapshots jump around the plane. Then the samples spread over a cloud, settle on the circle and
 # gather on the modes; all 8 are covered from step {glue:text}`a_first_all` on, and at the end of the
-# {glue:text}`toy_steps` steps {glue:text}`a_cov_final` are (the figure shows the first half of the run). The losses and discriminator outputs of the same run:
+# {glue:text}`toy_steps` steps {glue:text}`a_cov_final` are (Figure 1.3 shows the first half of the run). The losses and discriminator outputs of the same run:
 
 # %%
 plot_gan_history(hA, "run A: losses and discriminator outputs")
@@ -463,6 +479,10 @@ for key in ("d_loss", "d_real", "d_fake"):
     glue(f"a_{key}_end", sum(getattr(hA, key)[-tail:]) / tail)
 
 # %% [markdown]
+# **Figure 1.4.** Run A's training history (`plot_gan_history`), one point per logging interval. Left: the D and
+# G losses. Right: the mean $D(x)$ on real batches and the mean $D(G(z))$ on fake batches; the dashed line
+# marks $\tfrac12$.
+#
 # Over the last tenth of the run the mean $D(x)$ is {glue:text}`a_d_real_end:.2f`, the mean $D(G(z))$
 # {glue:text}`a_d_fake_end:.2f` and the D loss {glue:text}`a_d_loss_end:.2f`, on their way to $\tfrac12$, $\tfrac12$
 # and $2 \log 2 \approx 1.39$: the values of the equilibrium $p_g = p_{\text{data}}$ ({ref}`ch01-equilibrium-value`). The early part, where the
@@ -476,6 +496,12 @@ show_snapshots(
     "run C (non-saturating, lr 1e-4): the collapsed generator travels around the ring",
     every=10,
 )
+
+# %% [markdown]
+# **Figure 1.5.** Run C (non-saturating loss, learning rate $10^{-4}$): the samples of the fixed noise batch
+# (orange) over the data (grey) at every tenth snapshot, each titled with its step and the number of modes
+# covered. In every panel the samples form a single blob, and the blob sits at a different place from panel to
+# panel.
 
 # %%
 def dominant_angle(s):
@@ -519,6 +545,12 @@ glue("c_max_cov", max(covC))
 glue("c_final_cov", covC[-1])
 glue("b_final_cov", covB[-1])
 glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
+
+# %% [markdown]
+# **Figure 1.6.** Left: the number of modes (of 8) covered by the fixed-noise samples of runs A, B and C at every
+# snapshot. Right: run C only, the angle of its median sample at every snapshot; the dotted lines are the angles
+# of the 8 modes. The angle rises step after step and wraps from +180 to −180 degrees: the blob goes round the
+# ring.
 
 # %% tags=["remove-cell"]
 # The prose about runs A, B and C says what these runs did: generated from them or checked here, so that a
@@ -567,6 +599,25 @@ glue("c_direction", c_direction, display=False)
 # - **Read the samples, not only the numbers**: the mode count says how many modes are hit, not whether the
 #   samples are *on* them; the scatter plots say both.
 #
+# ## Key takeaways
+#
+# - The GAN losses are binary cross-entropies on logits. Written with `softplus`, they agree with the by-hand
+#   formulas on ordinary logits and stay finite at logits of $\pm 120$, where the by-hand form returns `inf`
+#   (the first code cell).
+# - For a fixed $G$ the best discriminator is $D^* = p_{\text{data}} / (p_{\text{data}} + p_g)$, and against it
+#   the generator minimises $-\log 4 + 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)$. A discriminator trained
+#   alone on two Gaussians reaches $V =$ {glue:text}`v_trained:.3f`, against $V(D^*, G) =$
+#   {glue:text}`v_star:.3f` (Figure 1.1).
+# - The minimax generator loss saturates where $D$ rejects the fakes: at $D(G(z)) =$ {glue:text}`p_early:.3f` its
+#   gradient is {glue:text}`grad_mm_early:.3f`, the non-saturating loss's {glue:text}`grad_ns_early:.3f`
+#   (Figure 1.2). In run B on the ring the mean $D(G(z))$ never fell below {glue:text}`b_min_dfake:.2f`, so
+#   saturation did not bite there, and run B ended covering {glue:text}`b_final_cov` of the 8 modes.
+# - On the ring of 8 Gaussians, run A covered {glue:text}`a_cov_first` of the 8 modes at its first snapshot (a
+#   collapse) and all 8 from step {glue:text}`a_first_all` on (Figures 1.3 and 1.6). Run C, with a learning rate
+#   ten times smaller, never covered more than {glue:text}`c_max_cov`: its single blob went round the ring
+#   {glue:text}`c_laps:.1f` times, {glue:text}`c_direction` (Figures 1.5 and 1.6), the oscillation of GAN
+#   training.
+#
 # ## Exercises
 #
 # :::{exercise}
@@ -594,7 +645,7 @@ glue("c_direction", c_direction, display=False)
 # ```
 # At $x = 5$: $p_{\text{data}}(5) \approx 1.5\cdot10^{-6}$ but $p_g(5) \approx 0.027$, so $D^*(5) \approx 5.5\cdot
 # 10^{-5}$, far below $\tfrac12$. The wider generator puts mass where the data has almost none, and $D^*$ says
-# "fake" there — as in the 2-D figure above, far from the data on either side.
+# "fake" there — as in Figure 1.1, far from the data on either side.
 # :::
 #
 # :::{exercise}
@@ -720,8 +771,8 @@ glue("c_direction", c_direction, display=False)
 # ```
 # What to look for: the mode count at the end and over the last snapshots, against run C's (at most
 # {glue:text}`c_max_cov` here). Expected answer: **no, it need not collapse**. With a 2-dimensional $z$ run C's
-# settings (3,000 steps, the `cpu` and `full` length) typically end covering all 8 modes — seeds 0 and 1 did
-# when this exercise was written, 8 of 8 over the whole last quarter of the run. What it teaches: the collapse
+# settings (3,000 steps, the `cpu` and `full` length) can end covering all 8 modes; run it for two or three seeds
+# and count. What it teaches: the collapse
 # of run C is not a property of the loss or of the learning rate alone but of the whole setting — noise
 # dimension, initialisation, seed and learning rate together decide whether the generator's samples spread out
 # before the discriminator starts chasing them around the ring. Changing one detail that looks unrelated to the
@@ -729,6 +780,18 @@ glue("c_direction", c_direction, display=False)
 # configuration. If a seed of yours does collapse, that is the other lesson of this chapter: one GAN run is an
 # anecdote.
 # :::
+#
+# ## Further reading
+#
+# - I. Goodfellow. [*NIPS 2016 Tutorial: Generative Adversarial Networks*](https://arxiv.org/abs/1701.00160): the
+#   game, the non-saturating loss, mode collapse and non-convergence explained at length by the author of the
+#   original paper.
+# - M. Arjovsky, L. Bottou. [*Towards Principled Methods for Training Generative Adversarial
+#   Networks*](https://arxiv.org/abs/1701.04862): what the disjoint supports of
+#   {ref}`ch01-equilibrium-value` do to the discriminator's gradients, worked out in full.
+# - L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein. [*Unrolled Generative Adversarial
+#   Networks*](https://arxiv.org/abs/1611.02163): the ring-of-Gaussians toy, and a generator that looks ahead at
+#   the discriminator's next steps, a remedy for the chase of run C.
 #
 # ## References
 #

@@ -104,6 +104,10 @@ print(
 show_samples(data.train_x[:32], nrow=16, title="real MNIST digits")
 plt.show()
 
+# %% [markdown]
+# **Figure 2.1.** The first 32 MNIST training digits, shown with pixels in $[0, 1]$ (the copy the GAN trains on,
+# `x_train`, is scaled to $[-1, 1]$).
+
 # %%
 torch.manual_seed(0)
 G, D = MLPGenerator().to(dev), MLPDiscriminator().to(dev)
@@ -169,7 +173,10 @@ plt.show()
 glue("first_snap", hist.snapshot_steps[0])
 
 # %% [markdown]
-# The first snapshot, after {glue:text}`first_snap` steps, already shows bright blobs on a dark, speckled
+# **Figure 2.2.** The generator's outputs for the same 16 noise vectors (the first 16 of the fixed batch) at each
+# snapshot of the run, titled with its step; a position in the grid is the same $z$ in every panel.
+#
+# The first snapshot, after {glue:text}`first_snap` steps, already shows bright blobs on a speckled
 # background: the easy part of MNIST (most pixels are background, $-1$) is learnt first. Shapes that could be
 # digits follow, then cleaner strokes with fewer stray pixels. In the first snapshots a position can turn from one
 # digit into another as the generator changes; later most positions keep their digit and only its strokes
@@ -204,9 +211,11 @@ glue("div_real", div_real)
 glue("epochs", steps * 64 / 60_000)
 
 # %% [markdown]
+# **Figure 2.3.** 64 fresh samples (new noise vectors, the generator in evaluation mode) at the end of the run.
+#
 # After {glue:text}`epochs:.1f` epochs the samples are recognisable digits of several classes, with some broken
-# strokes and blobs: an MLP sees no locality, every pixel is its own input, and the convolutional networks of
-# chapter 4 do better. A number to compare with real data is the **diversity**, the mean Euclidean distance
+# strokes and blobs: an MLP sees no locality, every pixel is its own input (chapter 4 sets convolutional networks
+# beside it). A number to compare with real data is the **diversity**, the mean Euclidean distance
 # between two samples (`metrics.diversity`, chapter 3): {glue:text}`div_fake:.2f` for 1000 generated digits,
 # {glue:text}`div_real:.2f` for 1000 real ones. A collapsed generator would be far below the real value.
 #
@@ -218,6 +227,11 @@ plt.show()
 tail = max(1, len(hist.step) // 10)
 for key in ("d_loss", "g_loss", "d_real", "d_fake"):
     glue(f"{key}_end", sum(getattr(hist, key)[-tail:]) / tail)
+
+# %% [markdown]
+# **Figure 2.4.** The run's training history (`plot_gan_history`), one point per logging interval. Left: the D
+# and G losses. Right: the mean $D(x)$ on real batches and the mean $D(G(z))$ on fake batches; the dashed line
+# marks $\tfrac12$.
 
 # %% tags=["remove-cell"]
 # "D stays ahead but does not win", "not collapsed": the prose's reading of this run, checked
@@ -252,6 +266,20 @@ if not run.smoke:
 #   with large batches.
 # - **Loss curves are not a progress bar**: a lower G loss does not mean better samples. Look at the samples of a
 #   fixed noise batch.
+#
+# ## Key takeaways
+#
+# - Nothing in the game changes from points in the plane to 784-pixel images: the same losses and the same
+#   `train_gan` loop as in chapter 1, with MNIST and bigger networks ({glue:text}`n_g:,` parameters in $G$,
+#   {glue:text}`n_d:,` in $D$).
+# - The generator ends in $\tanh$, so the real pixels are scaled to $[-1, 1]$ as well (the first code cell prints
+#   the range); otherwise $D$ could tell real from fake by the range alone.
+# - Samples of a fixed noise batch show what the losses do not: the same $z$ can be followed from snapshot to
+#   snapshot (Figure 2.2). After {glue:text}`epochs:.1f` epochs the samples have a diversity of
+#   {glue:text}`div_fake:.2f`, against {glue:text}`div_real:.2f` for real digits (Figure 2.3).
+# - Over the last tenth of the run the mean $D(x)$ is {glue:text}`d_real_end:.2f` and the mean $D(G(z))$
+#   {glue:text}`d_fake_end:.2f`: $D$ stays ahead without winning, and neither loss goes down steadily
+#   (Figure 2.4). GAN losses say who is ahead, not how good the samples are.
 #
 # ## Exercises
 #
@@ -399,6 +427,17 @@ if not run.smoke:
 # smaller norm than the typical $\sqrt{100} = 10$ (the middle has norm about $7$), so images in the middle can be
 # a little blurrier: they come from a region of $z$ the generator rarely saw.
 # :::
+#
+# ## Further reading
+#
+# - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks*](https://arxiv.org/abs/1511.06434): the convolutional GAN of chapter 4, and where this
+#   chapter's Adam setting, LeakyReLU and $[-1, 1]$ scaling come from.
+# - I. Goodfellow. [*NIPS 2016 Tutorial: Generative Adversarial Networks*](https://arxiv.org/abs/1701.00160): a
+#   longer introduction to GANs, their training and their failure modes.
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498): feature matching, minibatch discrimination and the semi-supervised
+#   GAN that this book builds towards (chapter 6).
 #
 # ## References
 #

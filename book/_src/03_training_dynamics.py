@@ -3,8 +3,8 @@
 #
 # **Learning goals**
 #
-# - Read the four curves of a GAN run — D loss, G loss, $D(x)$ and $D(G(z))$ — and know what a healthy game and a
-#   lost game look like.
+# - Read the four curves of a GAN run — D loss, G loss, $D(x)$ and $D(G(z))$ — and know what a balanced game looks
+#   like and what a lost one would.
 # - See how much the optimizer and the learning rate matter: plain SGD at three rates against Adam on the MLP GAN
 #   of chapter 2.
 # - Measure the warning signs of **mode collapse** and **memorisation** on a small data set (256 images), with
@@ -214,6 +214,13 @@ for ax, ylabel in zip(axes.flat, ("D loss", "G loss", "mean D output", "diversit
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# **Figure 3.1.** The optimizer study, {glue:text}`study_steps` steps per run, one curve per run that did not
+# diverge (SGD at $\eta = 1$ has none). Top left: D loss (dotted: $2 \log 2$). Top right: the non-saturating G
+# loss on a log scale (dotted: $\log 2$). Bottom left: mean $D(x)$ (solid) and mean $D(G(z))$ (dashed) of each
+# run (dotted: $\tfrac12$). Bottom right: the diversity of the 256 fixed-$z$ samples at each snapshot (dashed:
+# real digits).
+
 # %%
 fig, axes = plt.subplots(1, len(hists), figsize=(min(7.2, 2.4 * len(hists)), 3.0))
 for ax, (name, h) in zip(axes, hists.items()):
@@ -249,6 +256,8 @@ glue("study_steps", study_steps, display=False)
 glue("n_diverged", len(diverged), display=False)
 
 # %% [markdown]
+# **Figure 3.2.** 36 of the 256 fixed-$z$ samples of each run that did not diverge, at its last snapshot.
+#
 # The table gives the state of each run after {glue:text}`study_steps` steps (mode and device in the run-info line
 # at the end); {glue:text}`n_diverged` of the four settings diverged (its losses stopped being finite, and
 # `train_gan` raised `FloatingPointError`, which the cell above catches and reports).
@@ -260,12 +269,12 @@ glue("n_diverged", len(diverged), display=False)
 #   puts most of them into one or two "classes". Nothing is wrong except that it would take many times longer.
 # - **Larger SGD steps** make progress, but the two players move at speeds set by the raw size of their
 #   gradients, so which player leads depends on the rate and on the run: read the table and the $D$-output
-#   curves above rather than a rule of thumb. In longer runs a common outcome is that D wins ($D(x) \to 1$,
+#   curves of Figure 3.1 rather than a rule of thumb. In longer runs a common outcome is that D wins ($D(x) \to 1$,
 #   $D(G(z)) \to 0$, the G loss rises); in this run, {glue:text}`sgd_balance`. Too large
 #   a step makes the losses jump from one read-out to the next, and at $\eta = 1$ plain SGD blows up within a few
 #   steps: the spiral of the bilinear example, in earnest.
-# - **Adam** equalises the step sizes. Its curves sit near the reference lines and both D outputs stay away
-#   from $0$ and $1$: a balanced game. {glue:text}`adam_vs_sgd`
+# - **Adam** equalises the step sizes. Both D outputs stay away from $0$ and $1$ and the losses stay within a few
+#   tenths of the reference lines (Figure 3.1): a game neither side wins. {glue:text}`adam_vs_sgd`
 #
 # Adam is not magic — a badly chosen Adam learning rate fails too ({ref}`ch03-lr`) — but it is the
 # reason why most GAN code starts from $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$. The class histograms of the final
@@ -302,6 +311,12 @@ glue("tv_real", tv_final["real (validation)"], display=False)
 print("distance of the class mix from uniform (total variation, 0 = balanced):")
 for name, tv in tv_final.items():
     print(f"  {name:18s} {tv:.3f}")
+
+# %% [markdown]
+# **Figure 3.3.** The class histograms of the 256 final fixed-$z$ samples of each run that did not diverge, and of
+# 1000 real validation digits (black): the fraction of each set that the small classifier assigns to each digit
+# (the axis label says 256 samples; the real bars are fractions of 1000). The dashed line is the uniform 0.1.
+# SGD at $\eta = 0.01$ puts almost all of its samples into one class.
 
 # %% tags=["remove-cell"]
 # The prose about the optimizer study is generated from, or checked against, this run's numbers: a re-run that
@@ -436,7 +451,13 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The figure tracks the run. The class histogram is measured on the same 256 fixed-$z$ samples at each snapshot;
+# **Figure 3.4.** The run on 256 images. Top left: mean $D(x)$ and $D(G(z))$ over training, with the Adam run of
+# the optimizer study on all the data (dotted, fainter; it is shorter) for comparison. Top right: the diversity of
+# the 256 fixed-$z$ samples at each snapshot (dashed: the 256 training images) and, on the right axis (red
+# squares), the total-variation distance of their class histogram from uniform. Bottom: the class histogram at
+# each snapshot, one column per snapshot, the colour giving the fraction of samples per digit.
+#
+# Figure 3.4 tracks the run. The class histogram is measured on the same 256 fixed-$z$ samples at each snapshot;
 # the total-variation distance (red, right axis) condenses each column into one number.
 #
 # Did the generator learn *digits*, or *these 256 images*? Look for each final sample's nearest image among the
@@ -498,6 +519,12 @@ print(
     f"the 256 samples have {n_copies} distinct nearest training images"
 )
 
+# %% [markdown]
+# **Figure 3.5.** Top: the distance from each image to its nearest neighbour among the 256 training images, for
+# the 256 final samples of the 256-image GAN (orange) and for 256 new real digits from the validation split
+# (blue). Bottom left: eight samples (top row) above their nearest training images. Bottom right: 32 final
+# samples.
+
 # %% tags=["remove-cell"]
 # which of the three warning signs this run shows (the same tests as the verdicts above): the summary sentence
 signs = {
@@ -542,7 +569,8 @@ glue("small_verdict", small_verdict, display=False)
 # because the generator's loss is lowest where D is weakest, and the generator can move *all* its samples there
 # at once. **Memorisation** (discriminator overfitting) is the discriminator's side: with little data, D's
 # verdict stops generalising, the gradient it passes to G points towards the training images, and its outputs on
-# real and fake separate completely. A GAN on a small data set is pushed towards both at once.
+# real and fake separate completely. A GAN on a small data set risks both at once; the run below shows how far a
+# short run gets towards either.
 #
 # The remedies for small data are in later literature: augmenting real *and* fake images the same way
 # (DiffAugment, Zhao et al. 2020; ADA, Karras et al. 2020), regularising D (gradient penalty, spectral
@@ -564,6 +592,22 @@ glue("small_verdict", small_verdict, display=False)
 #   with held-out real images. A GAN that copies looks excellent and is useless.
 # - **Learning rates chosen on one seed.** The outcome of a GAN run varies between seeds much more than that of a
 #   classifier; compare settings on a few seeds before drawing conclusions.
+#
+# ## Key takeaways
+#
+# - At the equilibrium $L_D = 2 \log 2$, $L_G^{\text{ns}} = \log 2$ and $D \equiv \tfrac12$: a healthy run's
+#   curves stay around these lines, a lost game has $D(x) \to 1$ and $D(G(z)) \to 0$. No run stored in this
+#   chapter reaches that lost state: the mean $D(G(z))$ stays well away from 0 in Figures 3.1 and 3.4.
+# - The step size decides the game. In the optimizer study SGD at $\eta = 1$ diverged within a few steps, SGD at
+#   $\eta = 0.01$ stayed near its initial noise with most samples in one class (Figures 3.2 and 3.3), and Adam at
+#   the DCGAN setting kept both D outputs between 0.2 and 0.8. {glue:text}`adam_vs_sgd`
+# - Mode collapse and memorisation are measured on the samples, not read from the losses: diversity of a
+#   fixed-$z$ batch, the class histogram of a small classifier, and the distance to the nearest training image
+#   against that of held-out real images.
+# - At this size the 256-image run shows neither collapse nor copying: its samples are
+#   {glue:text}`nn_verdict`, and their diversity {glue:text}`div_verdict` (Figures 3.4 and 3.5).
+#   {glue:text}`small_verdict` What this copy of the chapter demonstrates is the measurements, not the failure
+#   itself.
 #
 # ## Exercises
 #
@@ -731,6 +775,22 @@ glue("small_verdict", small_verdict, display=False)
 # ```
 # Augmenting only the real images would be wrong: the generator would learn to produce shifted digits.
 # :::
+#
+# ## Further reading
+#
+# - S. Arora, A. Risteski, Y. Zhang. [*Do GANs Learn the Distribution? Some Theory and
+#   Empirics*](https://arxiv.org/abs/1706.08224): the birthday-paradox test, which estimates how many distinct
+#   images a generator can draw from near-duplicates among its samples; a check for collapse that needs no
+#   classifier.
+# - L. Metz, B. Poole, D. Pfau, J. Sohl-Dickstein. [*Unrolled Generative Adversarial
+#   Networks*](https://arxiv.org/abs/1611.02163): a generator that optimises against the discriminator's next
+#   few steps, proposed against mode collapse.
+# - L. Mescheder, A. Geiger, S. Nowozin. [*Which Training Methods for GANs do actually
+#   Converge?*](https://arxiv.org/abs/1801.04406): a two-parameter GAN much like the bilinear example, used to
+#   show which training methods converge and which regularisers (gradient penalties) make them converge.
+# - M. Lucic, K. Kurach, M. Michalski, S. Gelly, O. Bousquet. [*Are GANs Created Equal? A Large-Scale
+#   Study*](https://arxiv.org/abs/1711.10337): many GAN variants compared over many seeds and hyperparameters;
+#   why one run on one seed decides little.
 #
 # ## References
 #

@@ -268,8 +268,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The grids show the same fixed noise batch at four points of each run (top: DCGAN, bottom: MLP GAN). Below, the
-# training curves of both runs and the class histograms of {glue:text}`n_eval` samples of each.
+# **Figure 4.1.** 36 samples of the same fixed noise batch at four snapshots of each run, {glue:text}`steps` steps
+# in all: the DCGAN (top row) and the MLP GAN (bottom row).
+#
+# Below, the training curves of both runs and the class histograms of {glue:text}`n_eval` samples of each.
 
 # %%
 div_real = diversity(val_x[:n_eval])
@@ -346,13 +348,19 @@ glue("ms_dc", results["DCGAN"]["ms_per_step"], display=False)
 glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 
 # %% [markdown]
+# **Figure 4.2.** Top left: the D loss (solid) and G loss (dashed) of the DCGAN (blue) and the MLP GAN (orange).
+# Top right: their mean $D(x)$ (solid) and $D(G(z))$ (dashed); the dotted line marks $\tfrac12$. Bottom: the
+# class histograms of {glue:text}`n_eval` samples of each generator and of as many real validation digits
+# (black), as assigned by the small classifier; the dashed line is the uniform 0.1. The table below the figure
+# sums up the comparison.
+#
 # After {glue:text}`steps` steps each: the DCGAN's samples have diversity {glue:text}`div_dc:.2f` and a class
 # histogram at distance {glue:text}`tv_dc:.3f` from uniform; the MLP GAN's {glue:text}`div_mlp:.2f` and
 # {glue:text}`tv_mlp:.3f`; real digits {glue:text}`div_real:.2f` and {glue:text}`tv_real:.3f` (the classifier is
 # right on {glue:text}`fnet_acc:.1f` % of validation digits). A step took {glue:text}`ms_dc:.1f` ms for the DCGAN
 # and {glue:text}`ms_mlp:.1f` ms for the MLP GAN on this run's device.
 #
-# What to look for in the grids: the convolutional generator draws **connected strokes of even width** early on,
+# What to look for in the grids: once its samples take shape, the convolutional generator draws **connected strokes of even width**,
 # because a transposed convolution paints the same local pattern everywhere, and its errors are misshapen digits
 # rather than the speckled, salt-and-pepper pixels that an MLP generator produces (each of its output pixels has
 # its own weights, so nothing ties neighbours together). Compare the two rows of grids for yourself; the numbers
@@ -375,6 +383,22 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 #   in the samples; use $k = 4, s = 2$ or upsample-then-convolve.
 # - **CPU time.** Convolutions are slow on a CPU; the committed outputs of this chapter come from a short run (see
 #   the run-info line). The `full` mode uses `width = 64` and many more steps.
+#
+# ## Key takeaways
+#
+# - DCGAN builds both networks from convolutions: strided convolutions in $D$ instead of pooling, transposed
+#   convolutions in $G$, batch norm (except at G's output and D's input), ReLU in $G$, LeakyReLU in $D$, and Adam
+#   at $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$.
+# - A convolution's output side is $\lfloor (n + 2p - k)/s \rfloor + 1$, a transposed convolution's
+#   $(n - 1)s - 2p + k + \text{output\_padding}$; with $k = 4$, $s = 2$, $p = 1$ the sides go $7 \to 14 \to 28$
+#   in $G$ and $28 \to 14 \to 7$ in $D$ (then $7 \to 4$ with $k = 3$), as the traced layer table shows.
+# - The same weights at every position make the convolutional pair small: {glue:text}`p_dc_g:,` (G) and
+#   {glue:text}`p_dc_d:,` (D) parameters; the MLP pair has {glue:text}`p_ratio:.1f` times as many.
+# - Nothing in `train_gan` changes. After {glue:text}`steps` steps each, one seed, the DCGAN's samples have
+#   diversity {glue:text}`div_dc:.2f` and class TV {glue:text}`tv_dc:.3f`, the MLP GAN's {glue:text}`div_mlp:.2f`
+#   and {glue:text}`tv_mlp:.3f`, real digits {glue:text}`div_real:.2f` and {glue:text}`tv_real:.3f`: in this run
+#   the DCGAN is the closer of the two to real digits on both numbers, which measure variety and class balance,
+#   not sharpness.
 #
 # ## Exercises
 #
@@ -485,6 +509,20 @@ glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
 # normalise each image by its own statistics, washing out its contrast. Sampling in `eval()` mode is the
 # reproducible choice: a sample then depends only on its own $z$.
 # :::
+#
+# ## Further reading
+#
+# - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
+#   Adversarial Networks*](https://arxiv.org/abs/1511.06434): the paper itself, for the reasons behind each
+#   guideline and for its experiments with walks and arithmetic in the noise space.
+# - V. Dumoulin, F. Visin. [*A guide to convolution arithmetic for deep learning*](https://arxiv.org/abs/1603.07285):
+#   every combination of kernel, stride and padding drawn out, transposed convolutions included.
+# - A. Odena, V. Dumoulin, C. Olah. [*Deconvolution and Checkerboard
+#   Artifacts*](https://doi.org/10.23915/distill.00003): why uneven overlap leaves a grid in the samples, and
+#   resize-then-convolve as the fix.
+# - M. Heusel, H. Ramsauer, T. Unterthiner, B. Nessler, S. Hochreiter. [*GANs Trained by a Two Time-Scale Update
+#   Rule Converge to a Local Nash Equilibrium*](https://arxiv.org/abs/1706.08500): the paper that introduced FID,
+#   the measure chapter 8 adds to diversity and class balance.
 #
 # ## References
 #

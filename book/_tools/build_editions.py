@@ -100,6 +100,9 @@ def without_solutions(nb: nbformat.NotebookNode, keep_outputs: bool = True) -> n
 
 GLUE_TEXT = re.compile(r"\{glue:text\}`(?:(?P<nb>[^`:]+\.ipynb)::)?(?P<name>[^`:]+)(?::(?P<fmt>[^`]*))?`")
 REF = re.compile(r"\{ref\}`(?P<target>[^`]+)`")
+# a glued Markdown block, pasted whole: ```{glue:md} [notebook.ipynb::]name  (options, e.g. :format: myst)  ```
+GLUE_MD = re.compile(r"^```\{glue:md\}[ \t]+(?:(?P<nb>[^\s:]+\.ipynb)::)?(?P<name>\S+)[ \t]*\n(?::[\w-]+:.*\n)*```[ \t]*$",
+                     re.M)
 DIRECTIVE = re.compile(r"^(?P<colons>:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
 EXERCISE = re.compile(r"^:{3,}\{exercise\}")
 HIDDEN_TITLE = "#@title Code the book hides (double-click to show)"
@@ -123,6 +126,18 @@ def glue_values(nb: nbformat.NotebookNode) -> dict[str, object]:
     return values
 
 
+def glue_markdown(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The Markdown blocks the notebook's stored run glued (name -> text/markdown), for ``{glue:md}``."""
+    values = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            meta = o.get("metadata", {}).get("scrapbook")
+            md = o.get("data", {}).get((meta or {}).get("mime_prefix", "") + "text/markdown")
+            if meta and md is not None:
+                values[meta["name"]] = md
+    return values
+
+
 def exercise_numbers() -> dict[str, str]:
     """Every exercise label of the book -> its number as the HTML gives it ("6.2": chapter, then order)."""
     numbers = {}
@@ -143,7 +158,8 @@ def exercise_numbers() -> dict[str, str]:
     return numbers
 
 
-def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int) -> tuple[str, int]:
+def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int,
+                   glue_md: dict | None = None) -> tuple[str, int]:
     """MyST markdown as plain Markdown for Jupyter and Colab: glued values written in, references to exercises by
     number, each exercise as "**Exercise C.k**" (numbered from ``first``), other directives as quoted blocks.
     Returns the text and the number of exercises in it."""
@@ -156,6 +172,15 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int)
         fmt = m.group("fmt")
         return format(v, fmt) if fmt else str(v)
 
+    def block(m: re.Match) -> str:  # a glued Markdown block, this chapter's or another's
+        blocks = glue_markdown(nbformat.read(BOOK / m.group("nb"), as_version=4)) if m.group("nb") else glue_md
+        if m.group("name") not in blocks:
+            raise SystemExit(f"chapter {chapter}: the text pastes the glued block {m.group('name')!r}, which no stored "
+                             "output holds: execute the notebook (nbbuild.py --execute) before writing its Colab copy")
+        return blocks[m.group("name")]
+
+    glue_md = glue_md or {}
+    md = GLUE_MD.sub(block, md)
     md = GLUE_TEXT.sub(value, md)
     md = REF.sub(lambda m: f"Exercise {numbers[m.group('target')]}" if m.group("target") in numbers
                  else m.group("target"), md)
@@ -193,7 +218,7 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
     as plain Markdown each followed by an empty answer cell), the book's bookkeeping cells left out and the cells it
     hides collapsed as Colab forms. ``solutions=False`` (the student flavour) leaves every solution out; with
     ``solutions=True`` (the full flavour) each solution follows its exercise, folded (``<details>``)."""
-    glue, numbers = glue_values(nb), exercise_numbers()
+    glue, glue_md, numbers = glue_values(nb), glue_markdown(nb), exercise_numbers()
     if solutions:
         nb = copy.deepcopy(nb)
         for c in nb.cells:
@@ -212,7 +237,7 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
             c.source = HIDDEN_TITLE + "\n" + c.source
             c.metadata["cellView"] = "form"
         if c.cell_type == "markdown":
-            text, n = plain_markdown(c.source, glue, numbers, chapter, done + 1)
+            text, n = plain_markdown(c.source, glue, numbers, chapter, done + 1, glue_md)
             # each exercise in a cell of its own, followed by an empty cell to answer in
             parts = re.split(r"(?m)^(?=\*\*Exercise \d+\.\d+\*\*)", text)
             if parts[0].strip() or len(parts) == 1:

@@ -107,7 +107,39 @@ def source_cells(src: Path) -> list:
     cells = [install]
     for c in read_source(src):
         cells += split_cell(c) if c.cell_type == "code" else [c]
+    add_alt_text(cells)
     return cells
+
+
+def alt_text(markdown: str) -> str:
+    """The figure captions that open a markdown cell (its first paragraphs that start "**Figure N.k.**"), as plain
+    text for an image's alt attribute: markup and links reduced to their words, a glued value to "…"."""
+    captions = []
+    for para in re.split(r"\n\s*\n", markdown.strip()):
+        if not re.match(r"\*\*Figure \d+\.\d+\.\*\*", para):
+            break
+        captions.append(para)
+    text = " ".join(captions)
+    text = re.sub(r"\{glue:text\}`[^`]*`", "…", text)  # a glued value is the run's: not in the alt text
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [words](link) -> words
+    text = re.sub(r"[*`$\\]", "", text)
+    return " ".join(text.split())
+
+
+def add_alt_text(cells: list) -> None:
+    """A code cell followed (after its bookkeeping cell, if any) by a markdown cell that opens with "**Figure N.k.**"
+    gets that caption as the alt text of its images (cell metadata ``mystnb.image.alt``, which myst-nb writes on
+    each image it renders): a screen reader reads what the figure shows, not a file name."""
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or "bookkeeping" in cell.metadata.get("tags", []):
+            continue
+        j = i + 1
+        while j < len(cells) and cells[j].cell_type == "code" and "bookkeeping" in cells[j].metadata.get("tags", []):
+            j += 1
+        if j < len(cells) and cells[j].cell_type == "markdown":
+            alt = alt_text(cells[j].source)
+            if alt:
+                cell.metadata.setdefault("mystnb", {}).setdefault("image", {})["alt"] = alt
 
 
 def _is_glue(stmt: ast.stmt) -> bool:

@@ -40,7 +40,7 @@ def error_of(D, x: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * (1 - float(accuracy(pred, y.unsqueeze(0))))
 
 
-def ship(run_dir: Path, data, commit: str | None) -> dict:
+def ship(run_dir: Path, data, commit: str | None, command: str | None) -> dict:
     state = read_checkpoint(run_dir / "checkpoint.pt")
     cfg = config_from_dict(state["config"])
     if cfg.seeds != 1:
@@ -60,7 +60,7 @@ def ship(run_dir: Path, data, commit: str | None) -> dict:
             "test_error": round(error_of(D, data.test_x, data.test_y), 3), "test_error_float32": round(test32, 3),
             "val_accuracy_float32": val32, "val_size": cfg.val_size,
             "evaluated": f"{cfg.resolved.eval_params} D, noise off, after step {info['step']} (the test set chose nothing)",
-            "command": json.loads(record.read_text())["command"] if finished else None,
+            "command": json.loads(record.read_text())["command"] if finished else command,
             "commit": json.loads(record.read_text())["commit"] if finished else commit,
             "exported_on": machine("cpu")}
 
@@ -69,13 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="run folders holding checkpoint.pt")
     ap.add_argument("--commit", help="the commit that trained an unfinished run (a finished one's record says it)")
+    ap.add_argument("--command", help="the command that trains an unfinished run (a finished one's record says it)")
     args = ap.parse_args(argv)
     data = load_mnist("cpu")
     manifest_path = MODELS / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     for run_dir in args.runs:
         try:
-            manifest[run_dir.name] = ship(run_dir, data, args.commit)
+            manifest[run_dir.name] = ship(run_dir, data, args.commit, args.command)
         except CheckpointError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

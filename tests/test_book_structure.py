@@ -81,19 +81,22 @@ def test_stored_outputs_have_run_info_figures_and_no_errors(nb_path: Path):
     assert not stderr, f"stderr output (warnings) stored: {''.join(stderr[0]['text'])[:300]}"
 
 
-def test_student_config_differs_only_in_solutions_title_launch_path_and_repository_button():
+def test_student_config_differs_only_in_solutions_title_launch_path_branch_and_repository_button():
     def lines(name: str) -> list[str]:
         return [ln for ln in (ROOT / name).read_text().splitlines() if not ln.startswith("#")]
 
     full, student = lines("_config.yml"), lines("_config_student.yml")
     diff = [(a, b) for a, b in zip(full, student) if a != b]
     assert len(full) == len(student)
-    assert len(diff) == 4
+    assert len(diff) == 5
     assert ("    hide_solutions: false", "    hide_solutions: true") in diff
     assert any(a.startswith("  use_repository_button: true") and b.startswith("  use_repository_button: false")
                for a, b in diff), "the student edition links to no repository page (it holds the solutions)"
-    assert any(a.startswith("  path_to_book: colab") and b.startswith("  path_to_book: student") for a, b in diff), \
-        "the launch buttons open colab/book/*.ipynb (full) and student/book/*.ipynb (student edition)"
+    assert any(a.startswith("  path_to_book: colab") and b.startswith('  path_to_book: ""') for a, b in diff), \
+        "the launch buttons open colab/book/*.ipynb (full) and book/*.ipynb of the student branch (student edition)"
+    assert ("  branch: main", "  branch: student") in [(a.split("#")[0].rstrip(), b.split("#")[0].rstrip())
+                                                        for a, b in diff], \
+        "the student edition's launch buttons open the student branch, which holds no solutions"
 
 
 @pytest.mark.parametrize("nb_path", chapter_notebooks(), ids=lambda p: p.stem)

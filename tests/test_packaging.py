@@ -91,7 +91,7 @@ def test_build_requirements_read_the_license_declaration():
 
 def test_package_data_ships_every_stored_result():
     """The globs of [tool.setuptools.package-data], applied as setuptools applies them (through the
-    ``_results`` link), select exactly the stored results of book/results/."""
+    ``_results`` link), select exactly the stored results of book/results/ (and the trained networks of models/)."""
     link = PACKAGE / "evidence" / "_results"
     assert link.is_symlink() and os.readlink(link) == "../../book/results", \
         "ssgan_lib/evidence/_results -> ../../book/results"
@@ -104,7 +104,8 @@ def test_package_data_ships_every_stored_result():
 
     shipped = selected(cfg["package-data"][EVIDENCE]) - selected(cfg.get("exclude-package-data", {}).get(EVIDENCE, []))
     stored = {p.relative_to(RESULTS).as_posix() for p in RESULTS.rglob("*")
-              if p.suffix in (".json", ".csv") and not any(q.endswith(".partial") for q in p.relative_to(RESULTS).parts)}
+              if (p.suffix in (".json", ".csv") or p.relative_to(RESULTS).parts[0] == "models" and p.suffix == ".pt")
+              and not any(q.endswith(".partial") for q in p.relative_to(RESULTS).parts)}
     assert stored, "book/results/ holds no stored result"
     assert shipped == stored
 

@@ -157,15 +157,15 @@ def test_at_a_glance_says_reproduced_only_inside_the_papers_spread_and_lower_onl
             for m, n, k, e in [("ssgan-fm", 100, 1, 1.0), ("ssgan-fm", 100, 2, 3.0), ("supervised", 100, 1, 20.0),
                                ("supervised", 100, 2, 22.0), ("ssgan-fm", 20, 1, 40.0), ("ssgan-fm", 20, 2, 50.0),
                                ("supervised", 20, 1, 45.0), ("supervised", 20, 2, 55.0)]]
-    box = study.at_a_glance(rows, [0.90, 0.96], 300, "cpu")
-    lines = box.splitlines()
+    table, verdict = study.at_a_glance(rows, [0.90, 0.96], 300, "cpu")
+    lines = table.splitlines()
     assert lines[2] == "| 100, 300 epochs | 0.93 ± 0.065 | 0.93 ± 0.04 (2 runs) | – | – |"
     assert lines[4] == "| 100, 50 epochs | 0.93 ± 0.065 | 2.00 ± 1.41 (2 runs) | 21.00 ± 1.41 (2 runs) | 10.5× |"
     assert "end at 0.93 ± 0.04 % test error, inside the paper's mean ± 2 standard deviations (0.80 to 1.06 %), so " \
-           "the book reproduces" in box
+           "the book reproduces" in verdict and "*" not in verdict
     # 100 labels: 21 - 2 > 1.41 + 1.41, lower; 20 labels: 50 - 45 < 7.07 + 7.07, the two overlap
-    assert "added at 100 (10.5× lower) labels; at 20 the two overlap." in box
-    out = study.at_a_glance(rows, [1.5, 2.5], 300, "cpu")
+    assert "added at 100 (10.5× lower) labels; at 20 the two overlap." in verdict
+    out = study.at_a_glance(rows, [1.5, 2.5], 300, "cpu")[1]
     assert "outside the paper's mean ± 2 standard deviations" in out and "does not reproduce" in out
 
 

@@ -28,6 +28,29 @@ steps = run.size(smoke=180, cpu=1200, gpu=90_000, full=180_000, work="ssgan")
 run.explain(saves_runs=True)
 
 # %% [markdown]
+# **Results at a glance.** The book's stored runs (this chapter's headline and chapter 7's study) beside the
+# paper's numbers, read from `book/results/`; the sections below explain each.
+
+# %% tags=["hide-input"]
+from IPython.display import Markdown, display
+
+from ssgan_lib.evidence import read_result, results_path
+from ssgan_lib.evidence.study import at_a_glance
+from ssgan_lib.evidence.runinfo import glue
+from ssgan_lib.reproduce import read_rows
+
+headline = [read_result(f"headline/{p.name}")
+            for p in sorted(results_path("headline").glob("final-300-seed*.json"))]
+glance, glance_verdict = at_a_glance(
+    read_rows(results_path("label_rate_mnist.csv")),
+    [r["test_error"] for r in headline],
+    headline[0]["epochs"],
+    headline[0]["device_name"],
+)
+display(Markdown(glance + "\n\n**Verdict.** " + glance_verdict))
+glue("ch06_glance_verdict", glance_verdict, display=False)
+
+# %% [markdown]
 # ## $K$ logits instead of $K+1$
 #
 # The SGAN of chapter 5 has $K+1$ logits. Softmax does not change when the same number is added to every logit, so
@@ -470,6 +493,68 @@ glue("ch06_ref_epochs", f"{ref['epochs_done']} of its {ref['epochs_planned']} pl
 # paper's table, and what each detail of the recipe changes: see the [appendix](10_reproduction).
 
 # %% [markdown]
+# ### The trained network itself
+#
+# A run of hours cannot be redone in a notebook, but its networks can be loaded in a second. The book ships the
+# averaged $D$ and the $G$ of a run of the headline's recipe on seed 1's labelled subset (`book/results/models/`,
+# installed with the package, stored as float16; `trained_model` checks the file's checksum and shapes before it
+# loads it). Here it classifies the whole test set:
+
+# %%
+from ssgan_lib.evidence import trained_model
+
+D_ship, G_ship, ship = trained_model("final-300-seed1", device=run.device)
+with torch.no_grad():
+    ship_pred = torch.cat([
+        D_ship(data.test_x[i:i + 2000].unsqueeze(0), train=False)[0][0].argmax(-1)
+        for i in range(0, len(data.test_x), 2000)
+    ]).cpu()
+test_y = data.test_y.cpu()
+ship_conf = torch.zeros(10, 10, dtype=torch.long)  # row: true class, column: D's class
+ship_conf.index_put_((test_y, ship_pred), torch.ones_like(test_y), accumulate=True)
+ship_err = 100 * (ship_pred != test_y).float().mean().item()
+print(f"{ship['file']}: {ship['labels']} labels, seed {ship['seed']}, epoch"
+      f" {ship['epochs']:.0f} of {ship['epochs_planned']:.0f}"
+      f"{'' if ship['finished'] else ' (the run is not finished)'};"
+      f" test error {ship_err:.2f} % ({int((ship_pred != test_y).sum())} of"
+      f" {len(test_y):,} images)")
+
+# %% tags=["hide-input"]
+off = ship_conf.clone().fill_diagonal_(0)
+t_top, p_top = divmod(int(off.argmax()), 10)  # the most frequent mistake
+sevens_as_2 = ((test_y == 7) & (ship_pred == 2)).nonzero().flatten()[:12]
+fig = plt.figure(figsize=(7.2, 4.4))
+ax = fig.add_axes([0.07, 0.1, 0.46, 0.82])
+im = ax.imshow(off.numpy(), cmap="Reds")
+for t in range(10):
+    for q in range(10):
+        if off[t, q]:
+            ax.text(q, t, int(off[t, q]), ha="center", va="center", fontsize=9)
+ax.set(xticks=range(10), yticks=range(10), xlabel="D's class", ylabel="true class",
+       title="test errors (the diagonal left out)")
+grid = fig.add_axes([0.58, 0.1, 0.4, 0.82])
+show_samples(data.test_x[sevens_as_2.to(data.test_x.device)], nrow=4,
+             title=f"test 7s it reads as 2s (first {len(sevens_as_2)})", ax=grid)
+plt.show()
+glue("ch06_ship_epochs", f"{ship['epochs']:.0f}")
+glue("ch06_ship_err", ship_err)
+glue("ch06_ship_top", f"{t_top}s read as {p_top}s ({int(off[t_top, p_top])} images)")
+glue("ch06_ship_72", int(ship_conf[7, 2]))
+
+# %% tags=["remove-cell"]
+# the numbers beside the figure are the manifest's: the shipped file is the one measured
+assert abs(ship_err - ship["test_error"]) < 0.015, (ship_err, ship["test_error"])
+
+# %% [markdown]
+# **Figure 6.6.** The shipped network of seed 1's subset on the 10,000 test images. Left: how many images of each
+# true class (rows) it gives each wrong class (columns). Right: test 7s that it reads as 2s.
+#
+# After {glue:text}`ch06_ship_epochs` epochs its test error is {glue:text}`ch06_ship_err:.2f` %, and its most
+# frequent mistake is {glue:text}`ch06_ship_top`; it reads {glue:text}`ch06_ship_72` test 7s as 2s. Set the 7s on
+# the right beside the ten labelled 7s of this subset (chapter 7, "Seed or subset?", shows them): which styles of 7
+# did the labels leave out?
+
+# %% [markdown]
 #
 # ## The samples, and why they look worse
 #
@@ -480,14 +565,19 @@ with torch.no_grad():
     fakes = tr.G(
         tr.G.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0))
     )[0]
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.9))
+    shipped = G_ship(
+        G_ship.sample_z(64, run.device, torch.Generator(run.device).manual_seed(0))
+    )[0]
+fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(7.2, 2.9))
 show_samples(data.train_x[:64], nrow=8, title="real", ax=a1)
-show_samples(fakes, nrow=8, title=f"G after {tr.step} steps (feature matching)", ax=a2)
+show_samples(fakes, nrow=8, title=f"this run's G, {tr.step} steps", ax=a2)
+show_samples(shipped, nrow=8, title=f"shipped G, {ship['epochs']:.0f} epochs", ax=a3)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 6.6.** Left: 64 training images. Right: 64 samples of this chapter's generator.
+# **Figure 6.7.** Left: 64 training images. Middle: 64 samples of this chapter's generator. Right: 64 samples of the
+# shipped generator (the same latent draws).
 
 # %%
 D_avg = tr.sync_eval()
@@ -518,7 +608,7 @@ if not run.smoke:
     assert d_real.median() > d_fake.median(), (d_real.median(), d_fake.median())
 
 # %% [markdown]
-# **Figure 6.7.** $D(x)$ of the averaged discriminator on 1,000 real test images and 1,000 generated ones.
+# **Figure 6.8.** $D(x)$ of the averaged discriminator on 1,000 real test images and 1,000 generated ones.
 #
 # The averaged $D$ gives real test images a median $D(x)$ of {glue:text}`ch06_d_real:.3f` and generated ones
 # {glue:text}`ch06_d_fake:.3f`: feature matching learns from the features in which $D$ separates the two.
@@ -532,9 +622,9 @@ if not run.smoke:
 # - **A good semi-supervised generator should not be perfect.** Dai et al. (2017) show that a $G$ that reproduced
 #   the data exactly would add nothing to the labelled loss. What helps is a **complement generator** that puts
 #   its samples in the low-density regions between the classes: $D$ learns to call those regions "fake" (low
-#   $Z(x)$), which pushes the class boundaries into the gaps between the clusters of real digits. The grid above
-#   shows the generator of this chapter's {glue:text}`ch06_steps`-step run, an early stage; the book stores no
-#   full-length run's samples.
+#   $Z(x)$), which pushes the class boundaries into the gaps between the clusters of real digits. Figure 6.7 shows
+#   the generator of this chapter's {glue:text}`ch06_steps`-step run, an early stage, beside the shipped one after
+#   {glue:text}`ch06_ship_epochs` epochs.
 #
 # So judge this model by its classifier, and judge a generator for images (chapter 8) by other means.
 #

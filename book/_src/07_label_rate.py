@@ -10,6 +10,13 @@
 # - Keep the test set out of every decision: it measures, it never chooses.
 
 # %% [markdown]
+# :::{admonition} Results at a glance
+# :class: tip
+# {glue:text}`06_improved_gan.ipynb::ch06_glance_verdict:s` (Chapter 6 gives the table; this chapter shows where the
+# study's rows come from.)
+# :::
+
+# %% [markdown]
 # ## Running this chapter
 #
 # Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such

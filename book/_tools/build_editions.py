@@ -8,8 +8,9 @@
 The full edition is ``jupyter-book build .`` (-W --keep-going). The student edition is built from a temporary copy
 of the book whose notebooks have every ``:::{solution}`` block removed, so neither its pages nor the notebooks and
 sources its download buttons serve (``_sources/``) contain a solution. Its launch buttons (Colab) open
-``student/book/NN_name.ipynb`` in the repository (``_config_student.yml`` sets ``repository.path_to_book:
-student``): the same notebooks without solutions and without stored outputs (students run them), in plain Markdown
+``book/NN_name.ipynb`` of the student branch (``_config_student.yml`` sets ``repository.branch: student``; the
+branch, written by ``--student-tree``, holds ``student/book/NN_name.ipynb`` of this repository there): the same
+notebooks without solutions and without stored outputs (students run them), in plain Markdown
 (no MyST: glued values written in, exercises numbered as in the HTML, each followed by an empty answer cell;
 glue-only cells left out, hidden cells collapsed as Colab forms: :func:`colab_notebook`), written by this
 script and by ``nbbuild.py`` whenever it writes a chapter, committed with the chapters, and kept in sync by
@@ -44,7 +45,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
-STUDENT_DIR = ROOT / "student"  # repository.path_to_book of _config_student.yml
+STUDENT_DIR = ROOT / "student"  # the student branch's book/ (_config_student.yml's launch buttons)
 COLAB_DIR = ROOT / "colab"  # repository.path_to_book of _config.yml: the full edition's launch buttons
 STUDENT_CONFIG = "_config_student.yml"
 # what the student edition's temporary copy holds besides the stripped chapter notebooks
@@ -100,9 +101,6 @@ def without_solutions(nb: nbformat.NotebookNode, keep_outputs: bool = True) -> n
 
 GLUE_TEXT = re.compile(r"\{glue:text\}`(?:(?P<nb>[^`:]+\.ipynb)::)?(?P<name>[^`:]+)(?::(?P<fmt>[^`]*))?`")
 REF = re.compile(r"\{ref\}`(?P<target>[^`]+)`")
-# a glued Markdown block, pasted whole: ```{glue:md} [notebook.ipynb::]name  (options, e.g. :format: myst)  ```
-GLUE_MD = re.compile(r"^```\{glue:md\}[ \t]+(?:(?P<nb>[^\s:]+\.ipynb)::)?(?P<name>\S+)[ \t]*\n(?::[\w-]+:.*\n)*```[ \t]*$",
-                     re.M)
 DIRECTIVE = re.compile(r"^(?P<colons>:{3,})\{(?P<name>[\w-]+)\}[ \t]*(?P<arg>.*)$")
 EXERCISE = re.compile(r"^:{3,}\{exercise\}")
 HIDDEN_TITLE = "#@title Code the book hides (double-click to show)"
@@ -126,18 +124,6 @@ def glue_values(nb: nbformat.NotebookNode) -> dict[str, object]:
     return values
 
 
-def glue_markdown(nb: nbformat.NotebookNode) -> dict[str, str]:
-    """The Markdown blocks the notebook's stored run glued (name -> text/markdown), for ``{glue:md}``."""
-    values = {}
-    for c in nb.cells:
-        for o in c.get("outputs", []) if c.cell_type == "code" else []:
-            meta = o.get("metadata", {}).get("scrapbook")
-            md = o.get("data", {}).get((meta or {}).get("mime_prefix", "") + "text/markdown")
-            if meta and md is not None:
-                values[meta["name"]] = md
-    return values
-
-
 def exercise_numbers() -> dict[str, str]:
     """Every exercise label of the book -> its number as the HTML gives it ("6.2": chapter, then order)."""
     numbers = {}
@@ -158,8 +144,7 @@ def exercise_numbers() -> dict[str, str]:
     return numbers
 
 
-def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int,
-                   glue_md: dict | None = None) -> tuple[str, int]:
+def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int) -> tuple[str, int]:
     """MyST markdown as plain Markdown for Jupyter and Colab: glued values written in, references to exercises by
     number, each exercise as "**Exercise C.k**" (numbered from ``first``), other directives as quoted blocks.
     Returns the text and the number of exercises in it."""
@@ -172,15 +157,6 @@ def plain_markdown(md: str, glue: dict, numbers: dict, chapter: int, first: int,
         fmt = m.group("fmt")
         return format(v, fmt) if fmt else str(v)
 
-    def block(m: re.Match) -> str:  # a glued Markdown block, this chapter's or another's
-        blocks = glue_markdown(nbformat.read(BOOK / m.group("nb"), as_version=4)) if m.group("nb") else glue_md
-        if m.group("name") not in blocks:
-            raise SystemExit(f"chapter {chapter}: the text pastes the glued block {m.group('name')!r}, which no stored "
-                             "output holds: execute the notebook (nbbuild.py --execute) before writing its Colab copy")
-        return blocks[m.group("name")]
-
-    glue_md = glue_md or {}
-    md = GLUE_MD.sub(block, md)
     md = GLUE_TEXT.sub(value, md)
     md = REF.sub(lambda m: f"Exercise {numbers[m.group('target')]}" if m.group("target") in numbers
                  else m.group("target"), md)
@@ -218,7 +194,7 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
     as plain Markdown each followed by an empty answer cell), the book's bookkeeping cells left out and the cells it
     hides collapsed as Colab forms. ``solutions=False`` (the student flavour) leaves every solution out; with
     ``solutions=True`` (the full flavour) each solution follows its exercise, folded (``<details>``)."""
-    glue, glue_md, numbers = glue_values(nb), glue_markdown(nb), exercise_numbers()
+    glue, numbers = glue_values(nb), exercise_numbers()
     if solutions:
         nb = copy.deepcopy(nb)
         for c in nb.cells:
@@ -237,7 +213,7 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
             c.source = HIDDEN_TITLE + "\n" + c.source
             c.metadata["cellView"] = "form"
         if c.cell_type == "markdown":
-            text, n = plain_markdown(c.source, glue, numbers, chapter, done + 1, glue_md)
+            text, n = plain_markdown(c.source, glue, numbers, chapter, done + 1)
             # each exercise in a cell of its own, followed by an empty cell to answer in
             parts = re.split(r"(?m)^(?=\*\*Exercise \d+\.\d+\*\*)", text)
             if parts[0].strip() or len(parts) == 1:

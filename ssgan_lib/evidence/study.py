@@ -109,10 +109,12 @@ def study_verdict(rows: list[dict]) -> str:
     return text
 
 
-def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs: float, device: str) -> str:
-    """The book's results beside the paper's, as Markdown: a table (the paper's SSGAN error; the book's
-    SSGAN-FM headline runs and the study's SSGAN-FM and supervised-only errors, mean ± sample std with runs and
-    epochs; how many times lower SSGAN-FM's error is) and one verdict paragraph computed from the same numbers."""
+def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs: float, device: str
+                ) -> tuple[str, str]:
+    """The book's results beside the paper's: a Markdown table (the paper's SSGAN error; the book's SSGAN-FM
+    headline runs and the study's SSGAN-FM and supervised-only errors, mean ± sample std with runs and epochs; how
+    many times lower SSGAN-FM's error is) with its note, and the verdict, computed from the same numbers, as one
+    plain sentence or two (no markup: it is also pasted into other pages' text)."""
     summary = summarize(rows)
     fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
     epochs = sorted({float(r["epochs"]) for r in rows if r.get("epochs")})
@@ -129,7 +131,7 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
         lines.append(f"| {n:,}, {study_ep} epochs | {paper(n)} | {cell(fm, n)} | {cell(sup, n)} | {ratio} |")
     low, high = PAPER_ERRORS[100] - 2 * PAPER_STD[100], PAPER_ERRORS[100] + 2 * PAPER_STD[100]
     inside = low <= h_mean <= high
-    verdict = (f"**Verdict.** At 100 labels the book's {len(h)} runs of {headline_epochs:g} epochs end at "
+    verdict = (f"At 100 labels the book's {len(h)} runs of {headline_epochs:g} epochs end at "
                f"{h_mean:.2f} ± {h_sd:.2f} % test error, {'inside' if inside else 'outside'} the paper's mean ± 2 "
                f"standard deviations ({low:.2f} to {high:.2f} %), so the book "
                f"{'reproduces' if inside else 'does not reproduce'} the paper's number.")
@@ -144,4 +146,4 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
     note = (f"*Test error after the last step, mean ± sample standard deviation over runs that each label their own "
             f"class-balanced subset; the book's runs on {device}. The paper: Salimans et al. (2016), Table 1, "
             f"averaged over 10 random labelled subsets (its section 6.1).*")
-    return "\n".join(lines) + "\n\n" + note + "\n\n" + verdict
+    return "\n".join(lines) + "\n\n" + note, verdict

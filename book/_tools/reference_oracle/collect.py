@@ -5,6 +5,7 @@
 Copies ``RUN_DIR/record.json`` (written by run_full.py after every epoch) with ``partial`` set while the run has not
 reached its planned epochs, ``collected`` (when), and floats rounded to 6 significant digits (the losses are means of
 float32 values). One line per epoch in the file, so that a diff of two collections shows which epochs came.
+A stored record with more epochs than the run (a job restarted after its checkpoint was lost) is kept.
 """
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def rounded(x):
 def main() -> int:
     run, dest = Path(sys.argv[1]), Path(sys.argv[2])
     rec = json.loads((run / "record.json").read_text())
+    if dest.exists():  # a job restarted from scratch (its checkpoint lost with a machine) keeps the longer record
+        have = json.loads(dest.read_text()).get("epochs_done", 0)
+        if have > rec["epochs_done"]:
+            print(f"kept {dest} ({have} epochs stored; this run has {rec['epochs_done']})")
+            return 0
     rec["partial"] = not rec["finished"]
     rec["collected"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     hist = [rounded(e) for e in rec.pop("history")]

@@ -31,10 +31,12 @@ JOBS=(
   # each job fits in one session (the machine may be wiped between sessions and checkpoints are never
   # committed): 100 epochs of 100 labels ~1.9 h, 60 epochs of 20 labels ~70 min, on one core each. Subset 1 last:
   # a partial record of it (67 epochs) is stored, and ../shared/reference-runs/subset1/ holds two runs to epoch 90
-  "labels100-subset2|100|2|100"   # the headline's subsets (book/results/headline/final-300-seed{1,2,3}.json)
+  # the order puts first what has no stored record; a restarted job overwrites its stored partial record only
+  # once it has more epochs (collect.py)
   "labels20-subset1|20|1|60"      # book/results/labels_20/seed{1,2}.json
   "labels20-subset2|20|2|60"
-  "labels100-subset3|100|3|100"
+  "labels100-subset3|100|3|100"   # the headline's subsets (book/results/headline/final-300-seed{1,2,3}.json)
+  "labels100-subset2|100|2|100"
   "labels100-subset1|100|1|100"
 )
 

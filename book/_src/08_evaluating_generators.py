@@ -316,7 +316,7 @@ with torch.no_grad():
 
 # %%
 cfg = TrainConfig(
-    labels=100, method="ssgan-fm", steps=fm_steps, eval_every=0, device=dev, seed=0
+    labels=100, method="ssgan-fm", steps=fm_steps, eval_every=0, device=dev, seed=1
 )
 tr = Trainer(cfg, data=data, progress=False)
 n_track = min(1000, n_fid)
@@ -359,7 +359,10 @@ plt.show()
 # real-vs-real floor of Figure 8.2.
 #
 # Is {glue:text}`fm_acc:.1f` % good for 100 labels? The yardstick is the same discriminator (same noise, weight
-# norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`:
+# norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`. It is
+# the book's one supervised-only protocol, the one chapter 5 uses: seed 1 (the same labelled images and initial
+# weights as the SSGAN run above), the same steps, and the averaged discriminator read on the validation split at the
+# last step.
 
 # %%
 sup = Trainer(
@@ -369,7 +372,7 @@ sup = Trainer(
         steps=fm_steps,
         eval_every=0,
         device=dev,
-        seed=0,
+        seed=1,
     ),
     data=data,
     progress=False,
@@ -454,11 +457,11 @@ glue("gan_steps", gan_steps, display=False)
 glue("fm_steps", fm_steps, display=False)
 glue("fm_vs_gan", "higher" if fids["FM SSGAN"] > fids["MLP GAN"] else "lower", display=False)
 glue("fm_vs_gan_ratio", fids["FM SSGAN"] / fids["MLP GAN"], display=False)
+glue("fm_vs_sup", "above" if fm_acc > sup_acc else "not above", display=False)
 
 # %% tags=["remove-cell"]
 # the goals and the prose below say what these runs showed: checked, so that a re-run contradicting them fails
 if not run.smoke:
-    assert fm_acc > sup_acc, "prose: the FM SSGAN classifies better than the labels alone"
     assert fids["FM SSGAN"] > fids["MLP GAN"], "prose: the FM SSGAN's FID is the worse one"
     assert divs["FM SSGAN"] < divs["MLP GAN"] and tv["FM SSGAN"] > tv["MLP GAN"], (
         "prose: diversity and class balance tell the same story as FID"
@@ -473,9 +476,10 @@ if not run.smoke:
 #
 # After {glue:text}`gan_steps` steps the MLP GAN reaches FID {glue:text}`fid_gan:.1f`; after {glue:text}`fm_steps`
 # steps the feature-matching SSGAN's generator has FID {glue:text}`fid_fm:.1f`, which is
-# {glue:text}`fm_vs_gan` ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), while its discriminator already
-# classifies {glue:text}`fm_acc:.2f` % of the validation images correctly with 100 labels, against
-# {glue:text}`sup_acc:.2f` % for the same network trained on the labels alone. The accuracy read
+# {glue:text}`fm_vs_gan` ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), while its discriminator
+# classifies {glue:text}`fm_acc:.2f` % of the validation images correctly with 100 labels, {glue:text}`fm_vs_sup`
+# the {glue:text}`sup_acc:.2f` % of the same network trained on the labels alone (one seed each, a short run:
+# chapter 5 shows how far two seeds of the same run lie apart, chapter 7 the long runs). The accuracy read
 # {glue:text}`fm_acc_first:.1f` % at the first evaluation and {glue:text}`fm_acc:.1f` % at the last (the figure shows
 # the path between), while the generator's FID went from {glue:text}`fid_fm_first:.1f` to
 # {glue:text}`fid_fm_last:.1f` (at $n =$ {glue:text}`n_track`).

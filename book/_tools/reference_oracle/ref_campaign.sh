@@ -41,6 +41,9 @@ JOBS=(
 )
 
 mkdir -p "$REF_DIR/runs" "$REF_DIR/subsets"
+# with the kernel's autogroups, a process's nice counts only inside its session: started with setsid, the queue is
+# a session of its own and competes with an interactive shell as an equal unless its autogroup gets the nice too
+echo "$(nice)" > /proc/self/autogroup 2>/dev/null || true
 for entry in "${JOBS[@]}"; do
   IFS='|' read -r name labels subset epochs <<<"$entry"
   out="$REF_DIR/runs/$name"

@@ -325,7 +325,7 @@ adam = "Adam, lr 2e-4"
 sgd_ok = [n for n in hists if n.startswith("SGD")]
 balanced = {n: 0.2 < hists[n].d_real[-1] < 0.8 and 0.2 < hists[n].d_fake[-1] < 0.8 for n in hists}
 sgd_balance = (
-    "the SGD runs that did not diverge stayed balanced (D outputs between 0.2 and 0.8)"
+    "the SGD runs that did not diverge ended balanced (both D outputs between 0.2 and 0.8 at the last read-out)"
     if all(balanced[n] for n in sgd_ok)
     else "D pulled ahead (an output beyond 0.2-0.8) with "
     + ", ".join(n for n in sgd_ok if not balanced[n])
@@ -539,7 +539,8 @@ small_verdict = (
     " neither collapsed nor memorised its training set, so the numbers above are the healthy"
     " baseline, not an example of the failure."
     if not shown
-    else "This run shows " + ", ".join(shown) + f" ({len(shown)} of the three signs)."
+    else "This run shows " + ", ".join(shown)
+    + (" (all three signs)." if len(shown) == 3 else f" ({len(shown)} of the three signs).")
 )
 glue("small_verdict", small_verdict, display=False)
 if not run.smoke:  # the chapter's point: the long run on 256 images copies its training set
@@ -603,7 +604,7 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 #   {glue:text}`gap_last:.2f` at the last, Figure 3.4).
 # - The step size decides the game. In the optimizer study SGD at $\eta = 1$ diverged within a few steps, SGD at
 #   $\eta = 0.01$ stayed near its initial noise with most samples in one class (Figures 3.2 and 3.3), and Adam at
-#   the DCGAN setting kept both D outputs between 0.2 and 0.8. {glue:text}`adam_vs_sgd`
+#   the DCGAN setting ended with both D outputs between 0.2 and 0.8. {glue:text}`adam_vs_sgd`
 # - Mode collapse and memorisation are measured on the samples, not read from the losses: diversity of a
 #   fixed-$z$ batch, the class histogram of a small classifier, and the distance to the nearest training image
 #   against that of held-out real images.

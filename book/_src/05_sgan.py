@@ -467,22 +467,27 @@ rows = [
 for m, tr in results.items():
     for j in range(tr.cfg.seeds):
         rows.append(
-            f"| {m} | {tr.cfg.seed + j} | {tr.step:,} ({tr.step / tr.steps_per_epoch:.2f}) |"
+            f"| {m} | {tr.cfg.seed + j} | {tr.step:,}"
+            f" ({tr.step / tr.steps_per_epoch:.2f}) |"
             f" {100 * val_acc[m][j]:.2f} | {100 * test_acc[m][j]:.2f} |"
         )
 display(Markdown("\n".join(rows) + f"\n\n*Mode `{run.mode}`. Averaged discriminator,"
                  " last step; the test set is used once, here.*"))
 mean = {m: 100 * sum(a) / len(a) for m, a in test_acc.items()}
-spread = {m: 100 * (max(a) - min(a)) for m, a in test_acc.items()}  # between the two seeds
+# between the two seeds
+spread = {m: 100 * (max(a) - min(a)) for m, a in test_acc.items()}
 gain = mean["sgan"] - mean["supervised"]
 worst_sgan, best_sup = 100 * min(test_acc["sgan"]), 100 * max(test_acc["supervised"])
 if worst_sgan > best_sup:
     verdict = (f"each SGAN run beats each supervised-only run: the worse SGAN seed"
-               f" ({worst_sgan:.2f} %) is above the better baseline seed ({best_sup:.2f} %)")
+               f" ({worst_sgan:.2f} %) is above the better baseline seed"
+               f" ({best_sup:.2f} %)")
 elif gain > 0:
     verdict = ("the SGAN's mean is the higher one, but the two methods' runs overlap:"
-               f" a seed spread of {spread['sgan']:.2f} and {spread['supervised']:.2f} points"
-               " is as large as the difference, so these runs do not show that the SGAN is better")
+               f" a seed spread of {spread['sgan']:.2f} and"
+               f" {spread['supervised']:.2f} points"
+               " is as large as the difference, so these runs do not show that"
+               " the SGAN is better")
 else:
     verdict = "the SGAN's mean is not the higher one at this length"
 sg = results["sgan"].history

@@ -450,8 +450,11 @@ glue("sup_mid", sup[n_mid][0], display=False)
 glue("gain_mid", sup[n_mid][0] - fm[n_mid][0], display=False)
 glue("rate_labels", rate_labels, display=False)
 glue("sweep_epochs", steps / 600, display=False)
-# the live sweep's direction at each label count (is the SSGAN-FM's mean error the lower one?) against the study's
-study_fm, study_sup = (by_labels(summarize(stored), m) for m in ("ssgan-fm", "supervised"))
+# the live sweep's direction at each label count (is the SSGAN-FM's mean error the lower
+# one?) against the study's
+study_fm, study_sup = (
+    by_labels(summarize(stored), m) for m in ("ssgan-fm", "supervised")
+)
 lower = [n for n in sorted(fm) if n in sup and fm[n][0] < sup[n][0]]
 higher = [n for n in sorted(fm) if n in sup and n not in lower]
 both = [n for n in sorted(fm) if n in study_fm and n in study_sup]

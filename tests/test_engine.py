@@ -201,13 +201,12 @@ _FAULTS = """
 import resource, sys, torch
 from ssgan_lib.engine import keep_freed_memory
 kept = keep_freed_memory() if sys.argv[1] == "keep" else None
-x, w = torch.randn(300, 784), torch.randn(784, 1000)
-def step():  # a step's pattern: megabyte-sized temporaries made and freed
-    return ((x @ w).square().sum() + (torch.randn(784, 1000) * 2).sum())
-for _ in range(5):
+def step():  # a temporary made, written and freed each step: 40 MB, above the 32 MB up to which glibc raises its
+    return torch.ones(10_000_000).sum()  # own mmap threshold, so that the default maps it afresh every time
+for _ in range(3):
     step()
 r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(50):
+for _ in range(20):
     step()
 print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
 """
@@ -215,8 +214,9 @@ print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
 def test_keep_freed_memory_stops_the_page_faults_of_each_steps_temporaries():
-    """With glibc's defaults, each step's freed temporaries go back to the OS and fault in anew (thousands of
-    faults over 50 steps here); after ``keep_freed_memory`` (what the CLI calls) almost none."""
+    """With glibc's defaults, a large freed temporary goes back to the OS and faults in anew each step (about 10,000
+    pages of 4 KB per 40 MB); after ``keep_freed_memory`` (what the CLI calls) it stays in the heap: almost none.
+    (Smaller temporaries fault too by default, but fewer and varying with glibc's own dynamic threshold.)"""
     def faults(mode):
         out = subprocess.run([sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True, check=True,
                              env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout.split()
@@ -225,4 +225,4 @@ def test_keep_freed_memory_stops_the_page_faults_of_each_steps_temporaries():
     if kept != "True":
         pytest.skip("not glibc: keep_freed_memory changes nothing here")
     _, default = faults("default")
-    assert with_keep < 100 and default > 1000, (with_keep, default)
+    assert with_keep < 1000 and default > 20 * 5000, (with_keep, default)

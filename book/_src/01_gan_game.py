@@ -16,10 +16,10 @@
 # ## Running this chapter
 #
 # Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked. The table gives each size's expected training time on a 2-core CPU;
-# the run-info line at the end says how long this copy took.
+# as Colab's T4, *full* only when asked. The cell below (click to show it) sets the size and gives each size's
+# expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
 
-# %%
+# %% tags=["hide-cell"]
 from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("01 GAN game")

@@ -20,7 +20,7 @@
 # as Colab's T4, *full* only when asked. This appendix only reads stored runs, so every size takes seconds; the
 # run-info line at the end says how long this copy took.
 
-# %%
+# %% tags=["hide-cell"]
 from ssgan_lib.evidence.runinfo import RunInfo
 
 run = RunInfo("10 reproduction")

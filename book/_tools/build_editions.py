@@ -209,7 +209,7 @@ def colab_notebook(nb: nbformat.NotebookNode, chapter: int = 0, solutions: bool 
         tags = set(c.metadata.get("tags", []))
         if c.cell_type == "code" and "bookkeeping" in tags:
             continue  # glue() calls only: they hand numbers to the book's prose
-        if c.cell_type == "code" and tags & {"hide-input", "remove-cell"} and "colab-install" not in tags:
+        if c.cell_type == "code" and tags & {"hide-input", "hide-cell", "remove-cell"} and "colab-install" not in tags:
             c.source = HIDDEN_TITLE + "\n" + c.source
             c.metadata["cellView"] = "form"
         if c.cell_type == "markdown":

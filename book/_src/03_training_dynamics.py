@@ -547,7 +547,7 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
     assert signs["samples closer to the training images than new digits"], "prose: the 256-image GAN copies"
 
 # %% [markdown]
-# After {glue:text}`small_steps` steps ({glue:text}`small_epochs` passes over the 256 images), this run's
+# After {glue:text}`small_steps:,.0f` steps ({glue:text}`small_epochs:,.0f` passes over the 256 images), this run's
 # three warning signs read:
 #
 # - **The discriminator's margin.** The gap $D(x) - D(G(z))$ was {glue:text}`gap_first:.3f` in the first read-out
@@ -563,8 +563,8 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 #   against {glue:text}`nn_val:.2f` for new real digits, so the samples are {glue:text}`nn_verdict`. The 256
 #   samples map onto {glue:text}`n_neighbours` distinct training images.
 #
-# {glue:text}`small_verdict` (The `cpu` mode trains {glue:text}`small_steps` steps, the `full` mode
-# {glue:text}`small_full_steps`, where the failure has more time to develop.) Whatever the length, these are the
+# {glue:text}`small_verdict` (The `cpu` mode trains {glue:text}`small_steps:,.0f` steps, the `full` mode
+# {glue:text}`small_full_steps:,.0f`, where the failure has more time to develop.) Whatever the length, these are the
 # numbers to log, and the signs to look for are the same: a widening margin, falling diversity, a histogram
 # drifting away from uniform, samples closer to the training set than new data.
 #
@@ -608,7 +608,7 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 # - Mode collapse and memorisation are measured on the samples, not read from the losses: diversity of a
 #   fixed-$z$ batch, the class histogram of a small classifier, and the distance to the nearest training image
 #   against that of held-out real images.
-# - On 256 images, after {glue:text}`small_steps` steps, the samples are {glue:text}`nn_verdict`, and their
+# - On 256 images, after {glue:text}`small_steps:,.0f` steps, the samples are {glue:text}`nn_verdict`, and their
 #   diversity {glue:text}`div_verdict` (Figures 3.4 and 3.5). {glue:text}`small_verdict`
 #
 # ## Exercises

@@ -308,6 +308,12 @@ glue("ch06_avg_last", 100 * h["val_acc"][-1][0])
 glue("ch06_live_std", 100 * torch.tensor(live[len(live) // 2:]).std().item())
 glue("ch06_avg_std", 100 * torch.tensor([v[0] for v in h["val_acc"][len(live) // 2:]]).std().item())
 
+# %% tags=["remove-cell"]
+# the prose below: averaging smooths the live D's oscillations (second half of the run)
+if not run.smoke:
+    assert (torch.tensor([v[0] for v in h["val_acc"][len(live) // 2:]]).std()
+            < torch.tensor(live[len(live) // 2:]).std()), "prose: the averaged D fluctuates less"
+
 # %% [markdown]
 # **Figure 6.3.** Validation accuracy of the live $D$ (the one being trained, noise off) and of its bias-corrected
 # parameter average, in this chapter's run.

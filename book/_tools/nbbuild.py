@@ -127,14 +127,18 @@ def alt_text(markdown: str) -> str:
 
 
 def add_alt_text(cells: list) -> None:
-    """A code cell followed (after its bookkeeping cell, if any) by a markdown cell that opens with "**Figure N.k.**"
-    gets that caption as the alt text of its images (cell metadata ``mystnb.image.alt``, which myst-nb writes on
-    each image it renders): a screen reader reads what the figure shows, not a file name."""
+    """A code cell followed (after its bookkeeping cell and cells the page leaves out, if any) by a markdown cell
+    that opens with "**Figure N.k.**" gets that caption as the alt text of its images (cell metadata
+    ``mystnb.image.alt``, which myst-nb writes on each image it renders): a screen reader reads what the figure
+    shows, not a file name."""
+    def unseen(c) -> bool:  # a code cell with nothing on the page: glue bookkeeping, a hidden check
+        return c.cell_type == "code" and bool({"bookkeeping", REMOVE_TAG} & set(c.metadata.get("tags", [])))
+
     for i, cell in enumerate(cells):
-        if cell.cell_type != "code" or "bookkeeping" in cell.metadata.get("tags", []):
+        if cell.cell_type != "code" or unseen(cell):
             continue
         j = i + 1
-        while j < len(cells) and cells[j].cell_type == "code" and "bookkeeping" in cells[j].metadata.get("tags", []):
+        while j < len(cells) and unseen(cells[j]):
             j += 1
         if j < len(cells) and cells[j].cell_type == "markdown":
             alt = alt_text(cells[j].source)

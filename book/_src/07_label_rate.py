@@ -442,7 +442,7 @@ fm, sup = show_study(
     f"steps ({steps / 600:g} epochs) per run, on {run.device}.",
 )
 
-# %%
+# %% tags=["remove-cell"]
 n_mid = 100 if 100 in fm else sorted(fm)[0]
 glue("n_mid", n_mid, display=False)
 glue("fm_mid", fm[n_mid][0], display=False)

@@ -144,7 +144,7 @@ meta = read_result("label_rate_mnist.meta.json")
 epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
 devices = sorted({r["device"] for r in stored if r["device"]})
 commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
-show_study(
+study_fm, study_sup = show_study(
     stored,
     f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
     f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
@@ -451,10 +451,7 @@ glue("gain_mid", sup[n_mid][0] - fm[n_mid][0], display=False)
 glue("rate_labels", rate_labels, display=False)
 glue("sweep_epochs", steps / 600, display=False)
 # the live sweep's direction at each label count (is the SSGAN-FM's mean error the lower
-# one?) against the study's
-study_fm, study_sup = (
-    by_labels(summarize(stored), m) for m in ("ssgan-fm", "supervised")
-)
+# one?) against the stored study's (study_fm, study_sup: Figure 7.1's cell)
 lower = [n for n in sorted(fm) if n in sup and fm[n][0] < sup[n][0]]
 higher = [n for n in sorted(fm) if n in sup and n not in lower]
 both = [n for n in sorted(fm) if n in study_fm and n in study_sup]
@@ -464,7 +461,9 @@ spread_mid = max(fm[n_mid][1], sup[n_mid][1])
 
 
 def counts(ns):
-    return ", ".join(f"{n:,}" for n in ns) if ns else "none"
+    """[20, 100, 1000] -> '20, 100 and 1,000'."""
+    words = [f"{n:,}" for n in ns]
+    return "none" if not words else " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 glue("sweep_direction", (

@@ -117,6 +117,7 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
     plain sentence or two (no markup: it is also pasted into other pages' text)."""
     summary = summarize(rows)
     fm, sup = by_labels(summary, "ssgan-fm"), by_labels(summary, "supervised")
+    lower_by = {n: 1 / r for n, r in error_ratios(fm, sup).items() if r > 0}  # supervised / SSGAN-FM
     epochs = sorted({float(r["epochs"]) for r in rows if r.get("epochs")})
     study_ep = "/".join(f"{e:g}" for e in epochs) or "?"
     h = torch.tensor(headline_errors, dtype=torch.float64)
@@ -127,7 +128,7 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
              "|---|---|---|---|---|",
              f"| 100, {headline_epochs:g} epochs | {paper(100)} | {h_mean:.2f} ± {h_sd:.2f} ({len(h)} runs) | – | – |"]
     for n in sorted(set(fm) | set(sup)):
-        ratio = f"{sup[n][0] / fm[n][0]:.1f}×" if n in fm and n in sup and fm[n][0] > 0 else "–"
+        ratio = f"{lower_by[n]:.1f}×" if n in lower_by else "–"
         lines.append(f"| {n:,}, {study_ep} epochs | {paper(n)} | {cell(fm, n)} | {cell(sup, n)} | {ratio} |")
     low, high = PAPER_ERRORS[100] - 2 * PAPER_STD[100], PAPER_ERRORS[100] + 2 * PAPER_STD[100]
     inside = low <= h_mean <= high
@@ -135,12 +136,12 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
                f"{h_mean:.2f} ± {h_sd:.2f} % test error, {'inside' if inside else 'outside'} the paper's mean ± 2 "
                f"standard deviations ({low:.2f} to {high:.2f} %), so the book "
                f"{'reproduces' if inside else 'does not reproduce'} the paper's number.")
-    both = [n for n in sorted(fm) if n in sup and fm[n][0] > 0]
+    both = sorted(lower_by)
     if both:  # "lower" only where the means differ by more than the two spreads added
         clear = [n for n in both if sup[n][0] - fm[n][0] > fm[n][1] + sup[n][1]]
         verdict += (f" In the {study_ep}-epoch study SSGAN-FM's mean error is lower than supervised-only's by more "
                     "than their two standard deviations added at "
-                    + (", ".join(f"{n:,} ({sup[n][0] / fm[n][0]:.1f}× lower)" for n in clear) or "no label count")
+                    + (", ".join(f"{n:,} ({lower_by[n]:.1f}× lower)" for n in clear) or "no label count")
                     + " labels" + (f"; at {', '.join(f'{n:,}' for n in both if n not in clear)} the two overlap"
                                    if len(clear) < len(both) else "") + ".")
     note = (f"*Test error after the last step, mean ± sample standard deviation over runs that each label their own "

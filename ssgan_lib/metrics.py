@@ -4,8 +4,8 @@
 * :class:`MNISTFeatureNet` / :func:`train_feature_net` — an MNIST classifier the library trains
   itself (no downloads), whose penultimate layer gives the features for FID;
 * :func:`frechet_distance` / :func:`fid` — the Fréchet distance between Gaussians fitted to features;
-* :func:`class_histogram`, :func:`diversity`, :func:`nearest_neighbour_distances` — class balance,
-  sample diversity and a memorisation check.
+* :func:`class_histogram`, :func:`diversity`, :func:`roughness`, :func:`nearest_neighbour_distances` — class
+  balance, sample diversity, speckle and a memorisation check.
 """
 from __future__ import annotations
 
@@ -121,6 +121,22 @@ def diversity(x: torch.Tensor, max_n: int = 1000) -> float:
     d = torch.cdist(x, x)
     n = len(x)
     return float(d.sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+@torch.no_grad()
+def roughness(x: torch.Tensor, side: int = 28) -> float:
+    r"""Mean absolute difference between neighbouring pixels, across and down, of square images in ``[0, 1]``
+    (``x`` of shape (N, side*side) or (N, 1, side, side)):
+
+    .. math:: \tfrac12\bigl(\operatorname{mean}\lvert x_{i,j+1} - x_{i,j}\rvert
+              + \operatorname{mean}\lvert x_{i+1,j} - x_{i,j}\rvert\bigr)
+
+    0 for a flat image, 1 for a black-and-white checkerboard. Speckle (pixels that do not follow their neighbours)
+    raises it, smooth strokes keep it low: compare a generator's samples with real digits."""
+    img = x.reshape(len(x), side, side).float()
+    across = (img[:, :, 1:] - img[:, :, :-1]).abs().mean()
+    down = (img[:, 1:, :] - img[:, :-1, :]).abs().mean()
+    return float((across + down) / 2)
 
 
 @torch.no_grad()

@@ -5,7 +5,7 @@ import torch
 
 from ssgan_lib import metrics
 from ssgan_lib.metrics import (MNISTFeatureNet, class_histogram, classify_accuracy, diversity, fid, frechet_distance,
-                               nearest_neighbour_distances)
+                               nearest_neighbour_distances, roughness)
 
 
 def _gaussian(n, mean, cov_root, seed):
@@ -207,3 +207,13 @@ def test_train_feature_net_names_the_step_where_it_diverged():
     x, y = torch.full((32, 784), float("nan")), torch.zeros(32, dtype=torch.long)
     with pytest.raises(DivergenceError, match="step 1"):
         metrics.train_feature_net(x, y, steps=3, batch=8)
+
+
+def test_roughness_flat_checkerboard_and_speckle(mnist):
+    assert roughness(torch.full((3, 784), 0.7)) == 0.0
+    board = ((torch.arange(28)[:, None] + torch.arange(28)[None, :]) % 2).float().reshape(1, 784)
+    assert roughness(board) == pytest.approx(1.0)
+    assert roughness(board.reshape(1, 1, 28, 28)) == pytest.approx(1.0)
+    digits = mnist.train_x[:200].cpu()
+    speckled = digits[:, torch.randperm(784, generator=torch.Generator().manual_seed(0))]  # same pixels, shuffled
+    assert roughness(speckled) > 2 * roughness(digits)

@@ -575,6 +575,49 @@ glue("ch10_same_verdict", (
 # At 20 labels the authors' code ends at {glue:text}`ch10_ref20` of test error, against the paper's
 # {glue:text}`ch10_paper20:.2f` %. {glue:text}`ch10_same_verdict`
 #
+# Which digits does each code mistake for which? Every stored record keeps the class its averaged $D$ gives each
+# validation image at its last epoch (the authors' code: `final_pred_val_avg`; the library: `val_predictions`),
+# so the errors can be counted by kind, pair by pair. The two codes are read at different epochs here: the
+# authors' code where its record ends, the library after its full run (the table says which).
+
+# %% tags=["hide-input"]
+from ssgan_lib.data import load_mnist, validation_split
+from ssgan_lib.evidence.records import confusion, confusion_table
+
+train_y = load_mnist("cpu").train_y
+val_y = train_y[validation_split(len(train_y), 5000, seed=0)[1]].tolist()
+top_same = []  # per pair: the most frequent confusion of each code
+for n in (100, 20):
+    pairs_n = [r for r in same if r["labels"] == n]
+    runs_n = {}
+    for r in pairs_n:
+        lib_rec = load_run(results_path(r["lib_file"]))
+        runs_n[f"subset {r['subset']}: authors' code, epoch {r['last']}"] = {
+            "val_predictions": [r["rec"]["final_pred_val_avg"]]}
+        runs_n[f"subset {r['subset']}: library, epoch {lib_rec['epochs']:g}"] = {
+            "val_predictions": lib_rec["val_predictions"]}
+        tops = []
+        for run_ in list(runs_n.values())[-2:]:
+            c = confusion(run_["val_predictions"], val_y)[0]
+            tops.append(max(((t, p) for t in range(10) for p in range(10) if t != p),
+                            key=lambda tp: c[tp[0]][tp[1]]))
+        top_same.append((n, r["subset"], tops[0], tops[1]))
+    table_n, _ = confusion_table(runs_n, val_y)
+    note = ("*Validation images (5,000) read as another digit, the three most frequent"
+            " confusions over these runs, averaged D of each code at the epoch in its"
+            " row.*")
+    display(Markdown(f"**{n} labels.**\n\n{table_n}\n\n{note}"))
+agree_top = [(n, s) for n, s, a, b in top_same if a == b]
+glue("ch10_top_same", ", ".join(
+    f"{'the same' if a == b else 'not the same'} on subset {s} at {n} labels"
+    f" ({a[0]} read as {a[1]}" + ("" if a == b else f" against {b[0]} read as {b[1]}") + ")"
+    for n, s, a, b in top_same))
+glue("ch10_top_agree", f"{len(agree_top)} of {len(top_same)}")
+
+# %% [markdown]
+# The most frequent confusion of the authors' code and of the library is the same in
+# {glue:text}`ch10_top_agree` pairs: {glue:text}`ch10_top_same` (authors' code first).
+#
 # ## What these runs conclude
 #
 # Three questions, answered from the stored records only. (1) Do the two codes end alike on the same images? Two

@@ -51,6 +51,10 @@ display(Markdown(glance + "\n\n**Verdict.** " + glance_verdict))
 glue("ch06_glance_verdict", glance_verdict, display=False)
 
 # %% [markdown]
+# **The authors' code on the same images.** {glue:text}`10_reproduction.ipynb::ch10_box:s` (The appendix,
+# "What these runs conclude", gives the three answers behind this sentence.)
+
+# %% [markdown]
 # ## $K$ logits instead of $K+1$
 #
 # The SGAN of chapter 5 has $K+1$ logits. Softmax does not change when the same number is added to every logit, so

@@ -12,8 +12,10 @@
 # %% [markdown]
 # :::{admonition} Results at a glance
 # :class: tip
-# {glue:text}`06_improved_gan.ipynb::ch06_glance_verdict:s` {glue:text}`10_reproduction.ipynb::ch10_box:s`
-# (Chapter 6 gives the table, the appendix the authors' runs; this chapter shows where the study's rows come from.)
+#
+# - **This book's runs:** {glue:text}`06_improved_gan.ipynb::ch06_glance_verdict:s` (Chapter 6 gives the table;
+#   this chapter shows where the study's rows come from.)
+# - **The authors' code, run here:** {glue:text}`10_reproduction.ipynb::ch10_box:s` (The appendix, chapter 10.)
 # :::
 
 # %% [markdown]

@@ -726,11 +726,15 @@ three = (
 )
 lines = [one, two, three]
 display(Markdown("\n\n".join(lines)))
+running = [str(s) for s, r in ref100.items() if not r["rec"]["finished"]]
 # the same three answers in one sentence, for the results boxes of the introduction and
 # chapters 6 and 7
 glue("ch10_box", (
     f"The authors' own code, run here on the same labelled images as the library"
-    f" ({len(gap)} runs; those at 100 labels partial, after {ref100_ep} epochs), ends"
+    f" ({len(gap)} runs; at 100 labels after {ref100_ep} epochs"
+    + (f", subset{'s' if len(running) > 1 else ''} {spoken(running)} not finished"
+       if running else "")
+    + "), ends"
     " better than the library by more than the spread between weight seeds on"
     f" {len(ref_better) or 'none'} of them; at 100 labels its runs end at"
     f" {spoken(f'{e:.2f}' for e in ref100_err.values())}"

@@ -167,6 +167,12 @@ def test_at_a_glance_says_reproduced_only_inside_the_papers_spread_and_lower_onl
     assert "added at 100 (10.5× lower) labels; at 20 the two overlap." in verdict
     out = study.at_a_glance(rows, [1.5, 2.5], 300, "cpu")[1]
     assert "outside the paper's mean ± 2 standard deviations" in out and "does not reproduce" in out
+    # two label counts clearly lower: listed as "a and b"
+    rows += [{"method": m, "labels": 50, "seed": k, "test_error": e, "epochs": 50}
+             for m, k, e in [("ssgan-fm", 1, 2.0), ("ssgan-fm", 2, 2.0), ("supervised", 1, 8.0),
+                             ("supervised", 2, 8.0)]]
+    assert "added at 50 (4.0× lower) and 100 (10.5× lower) labels; at 20 the two overlap." in \
+        study.at_a_glance(rows, [0.90, 0.96], 300, "cpu")[1]
 
 
 def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):

@@ -48,7 +48,7 @@ from ssgan_lib.evidence.records import (
     val_curve,
 )
 from ssgan_lib.evidence.runinfo import glue
-from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD
+from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD, spoken
 
 reference = read_result("reference_runs.json")  # the reference's own logs
 port = read_result("external/chainer_port_final_seed0.json")  # not run here
@@ -644,16 +644,6 @@ alike = [k for k, g in gap.items() if abs(g) <= spread_seeds]
 lib_better = [k for k, g in gap.items() if g > spread_seeds]
 ref_better = [k for k, g in gap.items() if g < -spread_seeds]
 name = lambda k: f"subset {k[1]} at {k[0]} labels"  # noqa: E731
-
-
-def spoken(words):
-    """['a', 'b', 'c'] -> 'a, b and c'."""
-    words = list(words)
-    return (
-        ", ".join(words[:-1]) + " and " + words[-1]
-        if len(words) > 1
-        else "".join(words)
-    )
 
 
 ref100 = {r["subset"]: r for r in same if r["labels"] == 100}

@@ -109,8 +109,9 @@ def study_verdict(rows: list[dict]) -> str:
     return text
 
 
-def _and(words: list[str]) -> str:
-    """['a', 'b', 'c'] -> 'a, b and c' ('' for none)."""
+def spoken(words) -> str:
+    """['a', 'b', 'c'] -> 'a, b and c' ('' for none): a list as a sentence says it."""
+    words = list(words)
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
@@ -146,8 +147,8 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
         clear = [n for n in both if sup[n][0] - fm[n][0] > fm[n][1] + sup[n][1]]
         verdict += (f" In the {study_ep}-epoch study SSGAN-FM's mean error is lower than supervised-only's by more "
                     "than their two standard deviations added at "
-                    + (_and([f"{n:,} ({lower_by[n]:.1f}× lower)" for n in clear]) or "no label count")
-                    + " labels" + (f"; at {_and([f'{n:,}' for n in both if n not in clear])} the two overlap"
+                    + (spoken([f"{n:,} ({lower_by[n]:.1f}× lower)" for n in clear]) or "no label count")
+                    + " labels" + (f"; at {spoken([f'{n:,}' for n in both if n not in clear])} the two overlap"
                                    if len(clear) < len(both) else "") + ".")
     note = (f"*Test error after the last step, mean ± sample standard deviation over runs that each label their own "
             f"class-balanced subset; the book's runs on {device}. The paper: Salimans et al. (2016), Table 1, "

@@ -43,10 +43,11 @@ def test_size_returns_this_modes_value_and_records_every_modes_work():
         run.size(smoke=1, cpu=1, gpu=1, full=1, work="resnet")
 
 
-def test_step_seconds_is_flops_over_throughput_with_a_floor(monkeypatch):
-    monkeypatch.setattr(runinfo, "DEVICES", {"dev": (100.0, 2.0)})
-    assert step_seconds("ssgan", "dev") == pytest.approx(STEP_GFLOP["ssgan"] / 100)
-    assert step_seconds("toy", "dev") == pytest.approx(0.002)
+def test_step_seconds_are_the_measured_times_of_every_kind():
+    for device, ms in runinfo.DEVICES.items():
+        assert set(ms) == set(STEP_GFLOP), f"{device}: a kind of step without a measured time"
+        for kind in STEP_GFLOP:
+            assert step_seconds(kind, device) == pytest.approx(ms[kind] / 1000) and ms[kind] > 0
 
 
 def test_explain_shows_every_mode_and_device(capsys, monkeypatch):
@@ -58,10 +59,11 @@ def test_explain_shows_every_mode_and_device(capsys, monkeypatch):
     run.size(smoke=10, cpu=600, gpu=6000, full=180_000, work="ssgan")
     run.explain()
     text = shown[0]
-    assert "mode **cpu**" in text and "**cpu** (this run)" in text and "SSGAN_MODE" in text
+    assert "size **cpu**" in text and "**cpu** (this run)" in text and "SSGAN_MODE" in text
     for device in runinfo.DEVICES:
         assert device in text
     assert "| full | " in text and " h |" in text  # 180,000 SSGAN steps on a CPU take hours
+    assert "smoke" not in text  # the automatic checks' size is listed only when it runs
     assert "start afresh" in text and "runs/" not in text  # this chapter saves nothing: it says so
     run.explain(saves_runs=True)
     assert "saved in `runs/`" in shown[1] and "afresh" not in shown[1]

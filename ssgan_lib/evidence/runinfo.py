@@ -10,10 +10,9 @@ Modes, chosen once at the top of a chapter:
 ``SSGAN_MODE`` (one of :data:`MODES`) overrides the choice; ``RunInfo(mode=...)`` too.
 
 A chapter declares its sizes with :meth:`RunInfo.size`, which also records the work each mode costs, so that
-:meth:`RunInfo.explain` can show every mode's expected time on the devices whose speed was measured (a 2-core
-CPU). The estimates are ``steps x FLOPs per step / sustained throughput`` (at least a fixed time per step):
-FLOPs per step were measured with ``torch.utils.flop_counter`` (:data:`STEP_GFLOP`, re-measured by the
-tests), the throughputs are in :data:`DEVICES` (only measured ones: the CPU's, calibrated on 2 cores).
+:meth:`RunInfo.explain` can show every mode's expected training time on the devices whose speed was measured (a
+2-core CPU): ``steps x the measured time of one step of that kind`` (:data:`DEVICES`, measured by
+``book/_tools/calibrate_times.py``). :data:`STEP_GFLOP` gives each kind's FLOPs per step (chapter 9 uses them).
 """
 from __future__ import annotations
 
@@ -47,11 +46,14 @@ STEP_GFLOP = {
     "toy": 0.0,  # 2-D toy GANs of chapter 1: a few thousand FLOPs, the fixed time per step is all
 }
 
-# device: (sustained GFLOP/s on these small networks, least milliseconds per step), for the devices whose times
-# were measured: this book's 2-core CPU (an SSGAN step takes about 50 ms there). No GPU is listed: no chapter's
-# time on a T4 or an H100 has been measured, and an assumed throughput would print guesses as if they were times.
+# Milliseconds of one training step of each kind on the devices whose times were measured: this book's 2-core CPU
+# (Intel Xeon, 2 threads, torch 2.14, nothing else running; book/_tools/calibrate_times.py, 2026-12-07). No GPU is
+# listed: no step has been timed on a T4 or an H100 here, and an assumed speed would print guesses as if they were
+# times. A FLOP model (STEP_GFLOP / sustained GFLOP/s) put the MLP GAN's step at 13.5 ms: the small networks run far
+# below the matrix throughput, so each kind is timed.
 DEVICES = {
-    "CPU, 2 cores": (80.0, 1.0),
+    "CPU, 2 cores": {"ssgan": 44.1, "sgan": 58.5, "supervised": 16.3, "mlp_gan": 20.9, "dcgan32": 54.5,
+                     "dcgan64": 150.9, "feature_net": 50.1, "toy": 2.5},
 }
 
 
@@ -67,9 +69,8 @@ def detect_mode() -> str:
 
 
 def step_seconds(kind: str, device: str) -> float:
-    """Estimated seconds of one training step of ``kind`` (a key of :data:`STEP_GFLOP`) on ``device``."""
-    gflops, floor_ms = DEVICES[device]
-    return max(STEP_GFLOP[kind] / gflops, floor_ms / 1000)
+    """Seconds of one training step of ``kind`` (a key of :data:`STEP_GFLOP`) on ``device``, as measured."""
+    return DEVICES[device][kind] / 1000
 
 
 def _fmt_seconds(s: float) -> str:
@@ -137,21 +138,24 @@ class RunInfo:
                 for m in MODES}
 
     def explain(self, saves_runs: bool = False) -> None:
-        """Show the mode picked, each mode's expected time on the devices of :data:`DEVICES`, and how to switch.
+        """Show the mode picked, each mode's expected training time on the devices of :data:`DEVICES`, and how to
+        switch (the ``smoke`` size, for automatic checks, is listed only when it is the one running).
 
         ``saves_runs``: the chapter trains through :meth:`trainer` or :meth:`run_dir` (its runs continue after a
         lost session); the others' runs are short and start afresh, and the text says which.
         """
         est = self.estimates()
-        head = "| mode | " + " | ".join(DEVICES) + " |"
+        head = "| size | " + " | ".join(f"training, {d}" for d in DEVICES) + " |"
         lines = [head, "|" + "---|" * (len(DEVICES) + 1)]
         for m in MODES:
+            if m == "smoke" and self.mode != "smoke":  # the automatic checks' size: not one a reader picks
+                continue
             name = f"**{m}** (this run)" if m == self.mode else m
             lines.append(f"| {name} | " + " | ".join(_fmt_seconds(est[m][d]) for d in DEVICES) + " |")
-        text = (f"This run: mode **{self.mode}** on {self.device} ({self.device_name}).\n\n" + "\n".join(lines)
-                + "\n\n*Estimated training time (steps × FLOPs per step ÷ the throughput measured on a 2-core CPU, "
-                "`ssgan_lib.evidence.runinfo`); data loading and evaluation come on top. GPU times are not listed: "
-                "none has been measured yet. The `gpu` size is meant for a GPU such as Colab's T4.* "
+        text = (f"This run: size **{self.mode}** on {self.device} ({self.device_name}).\n\n" + "\n".join(lines)
+                + "\n\n*Training alone: the steps of each size times the time one such step takes on a 2-core CPU "
+                "(measured); evaluation and figures come on top, and the chapter's last line prints what the whole "
+                "run took. The `gpu` size is meant for a GPU such as Colab's T4.* "
                 "To run another size, set "
                 "`SSGAN_MODE` before the chapter starts, e.g. a first cell `%env SSGAN_MODE=full`, then "
                 "*Run all* again. " + (

@@ -120,7 +120,8 @@ def test_study_table_has_mean_std_ratio_and_paper():
             for m, n, k, e in [("ssgan-fm", 100, 1, 1.0), ("ssgan-fm", 100, 2, 3.0), ("supervised", 100, 1, 20.0),
                                ("supervised", 100, 2, 20.0), ("supervised", 60000, 1, 1.5)]]
     lines = study.study_table(rows).splitlines()
-    assert lines[2] == "| 100 | 2.00 ± 1.41 (n=2) | 20.00 ± 0.00 (n=2) | 0.10 | 0.93 ± 0.065 |"
+    assert "supervised-only ÷ SSGAN-FM" in lines[0] and "paper, 300 epochs" in lines[0]
+    assert lines[2] == "| 100 | 2.00 ± 1.41 (n=2) | 20.00 ± 0.00 (n=2) | 10.0× | 0.93 ± 0.065 |"
     assert lines[3] == "| 60,000 | – | 1.50 ± 0.00 (n=1) | – | – |"
 
 
@@ -135,10 +136,10 @@ def test_study_lines_and_verdict_say_what_the_rows_and_histories_hold():
     lines = study.study_lines(rows, meta)
     assert lines == [
         "   20 labels: SSGAN-FM 40.00 % (paper 16.77 %), supervised-only 50.00 %",
-        "             SSGAN-FM / supervised-only: 0.80, more than half",
+        "             SSGAN-FM's error 1.2× lower: more than half",
         "             SSGAN-FM per seed: 40.00 %",
         "  100 labels: SSGAN-FM  2.00 % (paper 0.93 %), supervised-only 20.00 %",
-        "             SSGAN-FM / supervised-only: 0.10, at most half",
+        "             SSGAN-FM's error 10.0× lower: at most half",
         "             SSGAN-FM per seed: 1.00, 3.00 %",
         "             D wins, seed 2: 2 of 2 (epochs 1-2), every epoch from 1 on",
         "60000 labels: supervised-only  1.50 % (no SSGAN-FM run)",
@@ -148,7 +149,7 @@ def test_study_lines_and_verdict_say_what_the_rows_and_histories_hold():
     assert study.study_lines(rows, meta)[6] == "             D wins: never"
     assert study.study_verdict(rows) == (
         "**What the stored study shows.** SSGAN-FM has at most half the supervised-only error at 100 labels;"
-        " not at 20 (ratio 0.80). Against the paper's 300-epoch numbers, after 2 epochs: 20 labels 40.00 %"
+        " not at 20 (1.2× lower). Against the paper's 300-epoch numbers, after 2 epochs: 20 labels 40.00 %"
         " against 16.77 %; 100 labels 2.00 % against 0.93 %.")
 
 
@@ -159,19 +160,25 @@ def test_at_a_glance_says_reproduced_only_inside_the_papers_spread_and_lower_onl
                                ("supervised", 20, 1, 45.0), ("supervised", 20, 2, 55.0)]]
     table, verdict = study.at_a_glance(rows, [0.90, 0.96], 300, "cpu")
     lines = table.splitlines()
+    # one direction throughout: how many times lower SSGAN-FM's error is; the paper's column is its 300 epochs
+    assert "paper, 300 epochs" in lines[0] and "supervised-only ÷ SSGAN-FM" in lines[0]
     assert lines[2] == "| 100, 300 epochs | 0.93 ± 0.065 | 0.93 ± 0.04 (2 runs) | – | – |"
     assert lines[4] == "| 100, 50 epochs | 0.93 ± 0.065 | 2.00 ± 1.41 (2 runs) | 21.00 ± 1.41 (2 runs) | 10.5× |"
     assert "end at 0.93 ± 0.04 % test error, inside the paper's mean ± 2 standard deviations (0.80 to 1.06 %), so " \
            "the book reproduces" in verdict and "*" not in verdict
     # 100 labels: 21 - 2 > 1.41 + 1.41, lower; 20 labels: 50 - 45 < 7.07 + 7.07, the two overlap
-    assert "added at 100 (10.5× lower) labels; at 20 the two overlap." in verdict
+    assert "added at 100 labels (10.5× lower); at 20 labels the two overlap." in verdict
     out = study.at_a_glance(rows, [1.5, 2.5], 300, "cpu")[1]
     assert "outside the paper's mean ± 2 standard deviations" in out and "does not reproduce" in out
+    # SSGAN-FM worse than supervised-only: said as "higher", still in the same direction
+    worse = [dict(r, test_error=60.0) if (r["method"], r["labels"]) == ("ssgan-fm", 20) else r for r in rows]
+    assert study.at_a_glance(worse, [0.9], 300, "cpu")[0].splitlines()[3].endswith("| 0.8× |")
+    assert study.lower_or_higher(60.0 / 50.0) == "1.2× higher" and study.times_lower(0.25) == "4.0×"
     # two label counts clearly lower: listed as "a and b"
     rows += [{"method": m, "labels": 50, "seed": k, "test_error": e, "epochs": 50}
              for m, k, e in [("ssgan-fm", 1, 2.0), ("ssgan-fm", 2, 2.0), ("supervised", 1, 8.0),
                              ("supervised", 2, 8.0)]]
-    assert "added at 50 (4.0× lower) and 100 (10.5× lower) labels; at 20 the two overlap." in \
+    assert "added at 50 labels (4.0× lower) and 100 labels (10.5× lower); at 20 labels the two overlap." in \
         study.at_a_glance(rows, [0.90, 0.96], 300, "cpu")[1]
 
 

@@ -15,8 +15,9 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked. The cell below (click to show it) sets the size and gives each size's
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked (and *smoke*, the smallest, for the book's automatic
+# tests). The cell below (click to show it) sets the size and gives each size's
 # expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
@@ -44,8 +45,10 @@ run.explain()
 # $D(G(z))$ high. In code, $D$ outputs a **logit** $\ell(x)$ and $D(x) = \sigma(\ell(x))$, the logistic sigmoid;
 # the losses that are *minimised* are (docstrings of `ssgan_lib.losses`)
 #
-# $$ L_D = -\mathbb E_x \log D(x) - \mathbb E_z \log(1 - D(G(z)))
-#        = \mathbb E_x \operatorname{softplus}(-\ell(x)) + \mathbb E_z \operatorname{softplus}(\ell(G(z))), $$
+# $$ \begin{aligned}
+#    L_D &= -\mathbb E_x \log D(x) - \mathbb E_z \log(1 - D(G(z))) \\
+#        &= \mathbb E_x \operatorname{softplus}(-\ell(x)) + \mathbb E_z \operatorname{softplus}(\ell(G(z))),
+#    \end{aligned} $$
 #
 # $$ L_G^{\text{mm}} = \mathbb E_z \log(1 - D(G(z))) = -\mathbb E_z \operatorname{softplus}(\ell(G(z))), $$
 #
@@ -162,11 +165,13 @@ print(
 #
 # Put $D^*$ back into $V$. With the mixture $m = \tfrac12 (p_{\text{data}} + p_g)$,
 #
-# $$ C(G) = \max_D V(D, G)
-#    = \mathbb E_{p_{\text{data}}} \log \frac{p_{\text{data}}}{p_{\text{data}} + p_g}
-#    + \mathbb E_{p_g} \log \frac{p_g}{p_{\text{data}} + p_g}
-#    = -\log 4 + \mathrm{KL}(p_{\text{data}} \,\|\, m) + \mathrm{KL}(p_g \,\|\, m)
-#    = -\log 4 + 2\, \mathrm{JSD}(p_{\text{data}} \,\|\, p_g) . $$
+# $$ \begin{aligned}
+#    C(G) &= \max_D V(D, G) \\
+#    &= \mathbb E_{p_{\text{data}}} \log \frac{p_{\text{data}}}{p_{\text{data}} + p_g}
+#       + \mathbb E_{p_g} \log \frac{p_g}{p_{\text{data}} + p_g} \\
+#    &= -\log 4 + \mathrm{KL}(p_{\text{data}} \,\|\, m) + \mathrm{KL}(p_g \,\|\, m) \\
+#    &= -\log 4 + 2\, \mathrm{JSD}(p_{\text{data}} \,\|\, p_g) .
+#    \end{aligned} $$
 #
 # (Each fraction is $\tfrac12 \cdot p / m$, and $\log \tfrac12$ twice is $-\log 4$.) The Jensen–Shannon divergence
 # is $\ge 0$ and $0$ only when the two distributions are equal, so against a perfect discriminator the generator's
@@ -230,38 +235,29 @@ with torch.no_grad():
     d_trained_line = torch.sigmoid(D_alone(line))
 d_star_line = torch.sigmoid(d_star_logit(line))
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
-a1.plot(
-    xs,
-    gauss_logpdf(line, mu_data, s_data).exp(),
-    label=r"$p_{\mathrm{data}}$ (on the line $x_2 = 0$)",
-)
+a1.plot(xs, gauss_logpdf(line, mu_data, s_data).exp(), label=r"$p_{\mathrm{data}}$")
 a1.plot(xs, gauss_logpdf(line, mu_g, s_g).exp(), label=r"$p_g$")
-a1.set_xlabel("$x_1$")
+a1.set_xlabel("$x_1$ (on the line $x_2 = 0$)")
 a1.set_ylabel("density")
 a1.set_title("the two densities")
-a1.legend(fontsize=9)
-a2.plot(
-    xs,
-    d_star_line,
-    "k",
-    lw=2,
-    label=r"$D^*(x) = p_{\mathrm{data}} / (p_{\mathrm{data}} + p_g)$",
-)
-a2.plot(xs, d_trained_line, "C3--", lw=2, label=f"trained D ({dstar_steps} steps)")
+a1.legend(fontsize=9, loc="upper left")  # an empty corner: no curve there
+a2.plot(xs, d_star_line, "k", lw=2, label=r"$D^*$")
+a2.plot(xs, d_trained_line, "C3--", lw=2, label="trained D")
 a2.axhline(0.5, color="gray", lw=0.8, ls=":")
-a2.set_xlabel("$x_1$")
+a2.set_xlabel("$x_1$ (on the line $x_2 = 0$)")
 a2.set_ylim(-0.02, 1.02)
 a2.set_ylabel("D(x)")
 a2.set_title("discriminator output")
-a2.legend(fontsize=9)
+a2.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 1.1.** Left: the densities of $p_{\text{data}} = \mathcal N((1, 0), 0.5^2 I)$ and
-# $p_g = \mathcal N((-0.5, 0), I)$ along the line $x_2 = 0$. Right: along the same line, the optimal discriminator
-# $D^*$ (black) and the discriminator trained alone for {glue:text}`dstar_steps` steps (red, dashed); the dotted
-# line marks $D = \tfrac12$.
+# **Figure 1.1.** Left: along the horizontal line through both centres, the density of the data (blue), a
+# Gaussian centred at (1, 0) with standard deviation 0.5, and of the frozen generator (orange), a wider Gaussian
+# centred at (−0.5, 0) with standard deviation 1. Right: along the same line, the optimal discriminator (black),
+# the ratio of the data density to the sum of both, and the discriminator trained alone for
+# {glue:text}`dstar_steps` steps (red, dashed); the dotted line marks D = ½.
 #
 # The trained discriminator (dashed) lies on top of $D^*$ where the samples are dense and drifts from it in the
 # tails, where it saw few points. $D^*$ is not monotone: the generator is *wider* than the data, so far out on
@@ -305,7 +301,7 @@ for name, fn in (
     value = fn(logit)  # shape (N,): the loss averages over the last axis, of size 1
     (grad,) = torch.autograd.grad(value.sum(), logit)
     curves[name] = (value.detach(), grad.squeeze(1))
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.7))
 for name, (value, grad) in curves.items():
     a1.plot(p, value, label=name)
     a2.plot(p, grad, label=name)
@@ -313,12 +309,10 @@ a1.set_xlabel("D(G(z))")
 a1.set_title("generator loss (minimised)")
 a1.set_ylabel("loss")
 a1.set_ylim(-5, 5)
-a1.legend(fontsize=9)
 a2.set_xlabel("D(G(z))")
 a2.set_title(r"gradient w.r.t. the logit $\ell(G(z))$")
 a2.set_ylabel("gradient")
 a2.axhline(0, color="gray", lw=0.8)
-a2.legend(fontsize=9)
 a2.annotate(
     "early training:\nD rejects the fakes",
     xy=(0.02, -0.02),
@@ -327,7 +321,9 @@ a2.annotate(
     fontsize=9,
     arrowprops=dict(arrowstyle="->", lw=0.8),
 )
-fig.tight_layout()
+# one legend for both panels, below them: off the curves
+fig.legend(*a1.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)
+fig.tight_layout(rect=(0, 0.08, 1, 1))
 plt.show()
 grad_mm_early = float(curves["minimax  $\\log(1 - D)$"][1][0])
 grad_ns_early = float(curves["non-saturating  $-\\log D$"][1][0])
@@ -336,11 +332,11 @@ glue("grad_mm_early", grad_mm_early)
 glue("grad_ns_early", grad_ns_early)
 
 # %% [markdown]
-# **Figure 1.2.** Left: the two generator losses against $D(G(z))$, minimax $\log(1 - D)$ (blue) and
-# non-saturating $-\log D$ (orange), computed with `ssgan_lib.losses` (the vertical axis is cut at $\pm 5$).
-# Right: their derivatives with respect to the logit $\ell(G(z))$, from autograd. The minimax gradient goes to 0
-# at the left end, where the discriminator rejects the fakes (the arrow); the non-saturating one goes to 0 at the
-# right end.
+# **Figure 1.2.** Left: the two generator losses against the discriminator's output on a fake, D(G(z)): the
+# minimax loss log(1 − D) (blue) and the non-saturating loss −log D (orange), computed with `ssgan_lib.losses`
+# (the vertical axis is cut at ±5). Right: their derivatives with respect to the logit of D(G(z)), from
+# autograd. The minimax gradient goes to 0 at the left end, where the discriminator rejects the fakes (the
+# arrow); the non-saturating one goes to 0 at the right end.
 #
 # At $D(G(z)) = $ {glue:text}`p_early:.3f` the minimax gradient is {glue:text}`grad_mm_early:.3f`, the
 # non-saturating one {glue:text}`grad_ns_early:.3f`: a factor of about a thousand. Near $D(G(z)) = 1$ the roles
@@ -372,14 +368,15 @@ print(inspect.getsource(train_gan))
 # %% [markdown]
 # Three runs, the same seed and networks:
 #
-# - **A**: non-saturating loss, learning rate $10^{-3}$;
-# - **B**: the minimax loss, learning rate $10^{-3}$;
-# - **C**: non-saturating loss, learning rate $10^{-4}$.
+# - **A**: non-saturating loss, learning rate 0.001
+# - **B**: the minimax loss, learning rate 0.001
+# - **C**: non-saturating loss, learning rate 0.0001 (ten times smaller)
 
 # %%
 ring = ring_of_gaussians(20_000, modes=8, radius=2.0, std=0.05, seed=0)
 centers = ring_centers(8, 2.0)
-snap_every = toy_steps // 24
+snap_fine = max(1, toy_steps // 120)  # run C: 120 snapshots, to follow its blob
+snap_every = 5 * snap_fine  # runs A and B: 24, at steps where C has one too
 runs = {
     "A: ns, lr 1e-3": dict(
         g_loss="ns", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every
@@ -388,11 +385,10 @@ runs = {
         g_loss="minimax", lr_d=1e-3, lr_g=1e-3, snapshot_every=snap_every
     ),
     "C: ns, lr 1e-4": dict(
-        g_loss="ns", lr_d=1e-4, lr_g=1e-4, snapshot_every=snap_every // 5
+        g_loss="ns", lr_d=1e-4, lr_g=1e-4, snapshot_every=snap_fine
     ),
-}  # C: finer
+}
 toy = {}
-print("modes covered (of 8) at 24 points over training:")
 for name, opt in runs.items():
     torch.manual_seed(0)
     G, D = ToyGenerator(z_dim=16), ToyDiscriminator()
@@ -406,8 +402,19 @@ for name, opt in runs.items():
         **opt,
     )
     toy[name] = train_gan(G, D, ring, cfg)
-    covered = [modes_covered(s, centers) for s in toy[name].snapshots]
-    print(f"{name:20s} {' '.join(map(str, covered[::len(covered) // 24]))}")
+
+# The same steps for every run (every run also keeps a snapshot at its last step)
+shown = sorted(set.intersection(*(set(h.snapshot_steps) for h in toy.values())))
+rows = {}
+for name, h in toy.items():
+    cov = dict(zip(h.snapshot_steps, (modes_covered(s, centers) for s in h.snapshots)))
+    rows[name] = [cov[st] for st in shown]
+print(
+    f"modes covered (of 8) at the same {len(shown)} steps of each run,"
+    f" {shown[0]}, {shown[1]}, ..., {shown[-1]} (the last step):"
+)
+for name, row in rows.items():
+    print(f"{name:20s} {' '.join(map(str, row))}")
 
 
 def show_snapshots(h, title, every=2, cols=4):
@@ -443,9 +450,9 @@ show_snapshots(
 )
 
 # %% [markdown]
-# **Figure 1.3.** Run A (non-saturating loss, learning rate $10^{-3}$), first half of the run: the samples of the
-# fixed noise batch (orange) over the data (grey) at the first twelve snapshots, each titled with its step and
-# the number of modes covered.
+# **Figure 1.3.** Run A (non-saturating loss, learning rate 0.001), first half of the run: twelve scatter plots,
+# one per snapshot, of the generator's samples for a fixed noise batch (orange) over the ring of 8 data clusters
+# (grey), each titled with its step and the number of modes covered.
 
 # %%
 hA = toy["A: ns, lr 1e-3"]
@@ -480,8 +487,8 @@ for key in ("d_loss", "d_real", "d_fake"):
 
 # %% [markdown]
 # **Figure 1.4.** Run A's training history (`plot_gan_history`), one point per logging interval. Left: the D and
-# G losses. Right: the mean $D(x)$ on real batches and the mean $D(G(z))$ on fake batches; the dashed line
-# marks $\tfrac12$.
+# G losses. Right: the discriminator's mean output on real batches, D(x), and on fake batches, D(G(z)); the
+# dashed line marks ½.
 #
 # Over the last tenth of the run the mean $D(x)$ is {glue:text}`a_d_real_end:.2f`, the mean $D(G(z))$
 # {glue:text}`a_d_fake_end:.2f` and the D loss {glue:text}`a_d_loss_end:.2f`, on their way to $\tfrac12$, $\tfrac12$
@@ -498,10 +505,10 @@ show_snapshots(
 )
 
 # %% [markdown]
-# **Figure 1.5.** Run C (non-saturating loss, learning rate $10^{-4}$): the samples of the fixed noise batch
-# (orange) over the data (grey) at every tenth snapshot, each titled with its step and the number of modes
-# covered. In every panel the samples form a single blob, and the blob sits at a different place from panel to
-# panel.
+# **Figure 1.5.** Run C (non-saturating loss, learning rate 0.0001): the samples of the fixed noise batch
+# (orange) over the ring of data clusters (grey) at every tenth snapshot, each titled with its step and the
+# number of modes covered. In every panel the samples form a single blob, and the blob sits at a different place
+# from panel to panel.
 
 # %%
 def dominant_angle(s):
@@ -537,13 +544,16 @@ a2.set_title("run C: where the collapsed G sits\n(dotted: the 8 modes)")
 fig.tight_layout()
 plt.show()
 covC = [modes_covered(s, centers) for s in hC.snapshots]
-covB = [modes_covered(s, centers) for s in toy["B: minimax, lr 1e-3"].snapshots]
 # unwrapped, degrees
 turn = sum(((b - a + 180) % 360) - 180 for a, b in zip(anglesC[:-1], anglesC[1:]))
 glue("c_laps", abs(turn) / 360)
 glue("c_max_cov", max(covC))
-glue("c_final_cov", covC[-1])
-glue("b_final_cov", covB[-1])
+glue("c_n_snap", len(covC))
+glue("c_snap_every", snap_fine)
+# the last numbers of the printed rows (the last step of each run)
+glue("last_step", shown[-1])
+glue("c_final_cov", rows["C: ns, lr 1e-4"][-1])
+glue("b_final_cov", rows["B: minimax, lr 1e-3"][-1])
 glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 
 # %% [markdown]
@@ -567,21 +577,24 @@ if not run.smoke:
     assert first_all is not None, "run A covers all 8 modes from some step on"
     assert max(covC) <= 2, "run C never gets out of the collapsed phase"
     assert min(toy["B: minimax, lr 1e-3"].d_fake) > 0.1, "run B's D never rejects with confidence"
+    assert shown[-1] == toy_steps and rows["C: ns, lr 1e-4"][-1] == covC[-1], "rows end at the end"
 glue("c_direction", c_direction, display=False)
 
 # %% [markdown]
-# Run C never gets out of the collapsed phase within {glue:text}`toy_steps` steps: at no snapshot does it cover
-# more than {glue:text}`c_max_cov` of the 8 modes (at the end: {glue:text}`c_final_cov`). Its samples form one blob that
-# does not stay put: the right panel follows the median sample, which goes round the circle
+# Run C never gets out of the collapsed phase within {glue:text}`toy_steps` steps: at none of its
+# {glue:text}`c_n_snap` snapshots (one every {glue:text}`c_snap_every` steps, Figure 1.6) does it cover more than
+# {glue:text}`c_max_cov` of the 8 modes, and at the last step, {glue:text}`last_step`, it covers
+# {glue:text}`c_final_cov` (the last number of its printed row). Its samples form one blob that does not stay put: the right panel follows the median sample, which goes round the circle
 # {glue:text}`c_laps:.1f` times during the run, {glue:text}`c_direction`. This is the
 # **oscillation** of GAN training in its simplest form. The discriminator is a function of $x$ only; it learns
 # "the blob is fake here" and pushes the generator to wherever $D$ is currently highest, a neighbouring region,
 # which the discriminator then learns to reject in turn. Neither player converges; they chase each other. Run B,
-# with the minimax loss, covers {glue:text}`b_final_cov` modes at the end. Saturation only bites when the
+# with the minimax loss, covers {glue:text}`b_final_cov` modes at the last step. Saturation only bites when the
 # discriminator rejects the fakes with confidence, $D(G(z)) \approx 0$, and in this run it never does: the mean
 # $D(G(z))$ of a logging interval never drops below {glue:text}`b_min_dfake:.2f`. Adam helps too, since it rescales
-# small gradients. A discriminator that wins early (trained faster, or on an easier task) is where the minimax loss
-# stalls; {ref}`ch02-minimax` tries it on MNIST.
+# small gradients. Saturation needs a discriminator that rejects the fakes with confidence;
+# {ref}`ch02-minimax` trains the minimax loss on MNIST, once with a discriminator that learns ten times faster,
+# and asks you to read off the mean $D(G(z))$ whether saturation shows.
 #
 # ## What to watch for
 #
@@ -603,7 +616,7 @@ glue("c_direction", c_direction, display=False)
 #
 # - The GAN losses are binary cross-entropies on logits. Written with `softplus`, they agree with the by-hand
 #   formulas on ordinary logits and stay finite at logits of $\pm 120$, where the by-hand form returns `inf`
-#   (the first code cell).
+#   (the code cell of *The losses by hand, then the library*).
 # - For a fixed $G$ the best discriminator is $D^* = p_{\text{data}} / (p_{\text{data}} + p_g)$, and against it
 #   the generator minimises $-\log 4 + 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)$. A discriminator trained
 #   alone on two Gaussians reaches $V =$ {glue:text}`v_trained:.3f`, against $V(D^*, G) =$
@@ -631,8 +644,14 @@ glue("c_direction", c_direction, display=False)
 # :::{solution} ch01-dstar-point
 # :class: dropdown
 #
-# $p_{\text{data}}(0) = 1/\sqrt{2\pi} \approx 0.3989$ and $p_g(0) = \exp(-1/8) / (2\sqrt{2\pi}) \approx 0.1760$, so
-# $D^*(0) = 0.3989 / (0.3989 + 0.1760) \approx 0.694$.
+# $$ \begin{aligned}
+#    p_{\text{data}}(0) &= 1/\sqrt{2\pi} \approx 0.3989, \\
+#    p_g(0) &= e^{-1/8} / (2\sqrt{2\pi}) \\
+#    &\approx 0.1760, \\
+#    D^*(0) &= \frac{0.3989}{0.3989 + 0.1760} \\
+#    &\approx 0.694.
+#    \end{aligned} $$
+#
 # ```python
 # import math
 # from ssgan_lib.exercises.ch01 import check_dstar_point
@@ -659,7 +678,14 @@ glue("c_direction", c_direction, display=False)
 # :::{solution} ch01-ns-loss
 # :class: dropdown
 #
-# Since $-\log \sigma(\ell) = \log(1 + e^{-\ell}) = \operatorname{softplus}(-\ell)$:
+# Since
+#
+# $$ \begin{aligned}
+#    -\log \sigma(\ell) &= \log(1 + e^{-\ell}) \\
+#    &= \operatorname{softplus}(-\ell) ,
+#    \end{aligned} $$
+#
+# the loss is the mean softplus of the negated logits:
 # ```python
 # import torch.nn.functional as F
 # from ssgan_lib.exercises.ch01 import check_ns_loss

@@ -14,8 +14,9 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked. The cell below (click to show it) sets the size and gives each size's
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked (and *smoke*, the smallest, for the book's automatic
+# tests). The cell below (click to show it) sets the size and gives each size's
 # expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
@@ -270,10 +271,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 4.1.** 36 samples of the same fixed noise batch at four snapshots of each run, {glue:text}`steps` steps
-# in all: the DCGAN (top row) and the MLP GAN (bottom row).
+# **Figure 4.1.** 36 samples of the same fixed noise batch at four snapshots of each run (the step is given above
+# each grid): the DCGAN (top row) and the MLP GAN (bottom row).
 #
-# Below, the training curves of both runs and the class histograms of {glue:text}`n_eval` samples of each.
+# Both runs took {glue:text}`steps` steps. Below, the training curves of both runs and the class histograms of
+# {glue:text}`n_eval` samples of each.
 
 # %%
 div_real = diversity(val_x[:n_eval])
@@ -284,19 +286,18 @@ axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
 fig = axes[0].figure
 for i, (name, r) in enumerate(results.items()):
     h = r["hist"]
-    axes[0].plot(h.step, h.d_loss, color=f"C{i}", label=f"{name}: D")
-    axes[0].plot(h.step, h.g_loss, color=f"C{i}", ls="--", label=f"{name}: G")
-    axes[1].plot(h.step, h.d_real, color=f"C{i}", label=f"{name}: D(x)")
-    axes[1].plot(h.step, h.d_fake, color=f"C{i}", ls="--", label=f"{name}: D(G(z))")
-axes[0].set_title("losses", fontsize=10)
+    axes[0].plot(h.step, h.d_loss, color=f"C{i}", label=name)
+    axes[0].plot(h.step, h.g_loss, color=f"C{i}", ls="--")
+    axes[1].plot(h.step, h.d_real, color=f"C{i}")
+    axes[1].plot(h.step, h.d_fake, color=f"C{i}", ls="--")
+axes[0].set_title("losses (solid: D, dashed: G)", fontsize=10)
 axes[1].axhline(0.5, color="gray", lw=0.8, ls=":")
 axes[1].set_ylim(0, 1)
-axes[1].set_title("discriminator outputs", fontsize=10)
+axes[1].set_title("D(x) solid, D(G(z)) dashed", fontsize=10)
 axes[0].set_ylabel("loss")
 axes[1].set_ylabel("mean D output")
 for ax in axes[:2]:
     ax.set_xlabel("step")
-    ax.legend(fontsize=9)
 w = 0.27
 bars = {"real (validation)": hist_real, **{k: r["classes"] for k, r in results.items()}}
 for i, (name, hh) in enumerate(bars.items()):
@@ -307,10 +308,21 @@ axes[2].set_xticks(range(10))
 axes[2].set_xlabel("digit assigned by the classifier")
 axes[2].set_ylabel("fraction of samples")
 axes[2].set_title("class balance", fontsize=10)
-axes[2].legend(fontsize=9)
-fig.tight_layout()
+axes[2].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+# one legend for the colours of the top row, above the panels, off the curves
+fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", ncol=2, fontsize=9)
+fig.tight_layout(rect=(0, 0, 1, 0.95))
 plt.show()
 
+# %% [markdown]
+# **Figure 4.2.** Top left: the D loss (solid) and G loss (dashed) of the DCGAN (blue) and the MLP GAN (orange).
+# Top right: their mean $D(x)$ (solid) and $D(G(z))$ (dashed); the dotted line marks $\tfrac12$. Bottom: the
+# class histograms of the samples of each generator and of as many real validation digits (black), as assigned
+# by the small classifier; the dashed line is the uniform 0.1.
+#
+# The histograms count {glue:text}`n_eval` samples of each generator. The table sums up the comparison:
+
+# %% tags=["hide-input"]
 tv = {k: 0.5 * float((hh - 0.1).abs().sum()) for k, hh in bars.items()}
 rows = [
     "| | DCGAN | MLP GAN | real digits |",
@@ -343,20 +355,10 @@ display(
     )
 )
 
-glue("steps", steps, display=False)
-glue("n_eval", n_eval, display=False)
-glue("div_dc", results["DCGAN"]["diversity"], display=False)
-glue("div_mlp", results["MLP GAN"]["diversity"], display=False)
-glue("div_real", div_real, display=False)
-glue("tv_dc", tv["DCGAN"], display=False)
-glue("tv_mlp", tv["MLP GAN"], display=False)
-glue("tv_real", tv["real (validation)"], display=False)
-glue("ms_dc", results["DCGAN"]["ms_per_step"], display=False)
-glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
-glue("rough_dc", results["DCGAN"]["roughness"], display=False)
-glue("rough_mlp", results["MLP GAN"]["roughness"], display=False)
-glue("rough_real", rough_real, display=False)
-# which generator is nearer to real digits on each measure
+# %% tags=["remove-cell"]
+# the numbers of the prose, and which generator is nearer to real digits on each measure
+from ssgan_lib.evidence.study import spoken
+
 real = {
     "diversity": div_real,
     "class TV": tv["real (validation)"],
@@ -371,17 +373,36 @@ nearer = {
     k: min(of, key=lambda name: abs(of[name][k] - real[k])) for k in real
 }
 dc_nearer = [k for k in real if nearer[k] == "DCGAN"]
-glue("nearer", (
-    "the DCGAN is the nearer of the two to real digits on all three"
-    if len(dc_nearer) == 3 else
-    "the DCGAN is the nearer of the two to real digits on "
-    + (" and ".join(dc_nearer) or "none of them")
-    + ", the MLP GAN on " + " and ".join(k for k in real if k not in dc_nearer)
-), display=False)
-glue("rough_verdict", (
-    "lies nearer to real digits'" if nearer["roughness"] == "DCGAN"
-    else "does not lie nearer to real digits' than the MLP GAN's"
-), display=False)
+mlp_nearer = [k for k in real if nearer[k] != "DCGAN"]
+if not mlp_nearer:
+    nearer_text = "the DCGAN is the nearer of the two to real digits on all three"
+elif not dc_nearer:
+    nearer_text = "the MLP GAN is the nearer of the two to real digits on all three"
+else:
+    nearer_text = (
+        f"the DCGAN is the nearer of the two to real digits on {spoken(dc_nearer)},"
+        f" the MLP GAN on {spoken(mlp_nearer)}"
+    )
+rough_verdict = (
+    "the DCGAN's samples are the nearer of the two to real digits in roughness"
+    if nearer["roughness"] == "DCGAN"
+    else "the MLP GAN's samples are the nearer of the two to real digits in roughness"
+)
+glue("steps", steps, display=False)
+glue("n_eval", n_eval, display=False)
+glue("div_dc", results["DCGAN"]["diversity"], display=False)
+glue("div_mlp", results["MLP GAN"]["diversity"], display=False)
+glue("div_real", div_real, display=False)
+glue("tv_dc", tv["DCGAN"], display=False)
+glue("tv_mlp", tv["MLP GAN"], display=False)
+glue("tv_real", tv["real (validation)"], display=False)
+glue("ms_dc", results["DCGAN"]["ms_per_step"], display=False)
+glue("ms_mlp", results["MLP GAN"]["ms_per_step"], display=False)
+glue("rough_dc", results["DCGAN"]["roughness"], display=False)
+glue("rough_mlp", results["MLP GAN"]["roughness"], display=False)
+glue("rough_real", rough_real, display=False)
+glue("nearer", nearer_text, display=False)
+glue("rough_verdict", rough_verdict, display=False)
 
 # %% tags=["remove-cell"]
 # the chapter's point, checked on this run's outputs (not at the smoke size, too short to draw digits): the
@@ -391,12 +412,6 @@ if not run.smoke:
     assert results["MLP GAN"]["roughness"] > 1.5 * rough_real, (of, rough_real)
 
 # %% [markdown]
-# **Figure 4.2.** Top left: the D loss (solid) and G loss (dashed) of the DCGAN (blue) and the MLP GAN (orange).
-# Top right: their mean $D(x)$ (solid) and $D(G(z))$ (dashed); the dotted line marks $\tfrac12$. Bottom: the
-# class histograms of {glue:text}`n_eval` samples of each generator and of as many real validation digits
-# (black), as assigned by the small classifier; the dashed line is the uniform 0.1. The table below the figure
-# sums up the comparison.
-#
 # After {glue:text}`steps` steps each: the DCGAN's samples have diversity {glue:text}`div_dc:.2f` and a class
 # histogram at distance {glue:text}`tv_dc:.3f` from uniform; the MLP GAN's {glue:text}`div_mlp:.2f` and
 # {glue:text}`tv_mlp:.3f`; real digits {glue:text}`div_real:.2f` and {glue:text}`tv_real:.3f` (the classifier is
@@ -409,7 +424,7 @@ if not run.smoke:
 # its own weights, so nothing ties neighbours together). The table's last row puts a number on speckle:
 # `metrics.roughness`, the mean absolute difference between neighbouring pixels (0 for a flat image, 1 for a
 # checkerboard). Real digits score {glue:text}`rough_real:.3f`, the DCGAN's samples {glue:text}`rough_dc:.3f`, the
-# MLP GAN's {glue:text}`rough_mlp:.3f`: the DCGAN's {glue:text}`rough_verdict`. Diversity and class balance measure
+# MLP GAN's {glue:text}`rough_mlp:.3f`: {glue:text}`rough_verdict`. Diversity and class balance measure
 # variety, not how a digit is drawn; chapter 8 adds FID, which weighs both.
 #
 # ## What to watch for
@@ -420,15 +435,22 @@ if not run.smoke:
 # - **Batch norm at sampling time.** In training mode batch norm uses the statistics of the current batch, so a
 #   sample depends on the other samples in its batch, and a batch of one is degenerate. Sample in `eval()` mode
 #   (running statistics), as `train_gan`'s snapshots do, or always with large batches — and say which.
-# - **Real and fake in separate batches for D.** With batch norm in D, a batch of only real or only fake images
-#   gives D batch statistics that reveal which kind of batch it is. DCGAN code (and `train_gan`) does make
-#   separate forward passes; mixing real and fake in one batch changes the game, so do not mix the conventions.
+# - **Real and fake in separate batches for D.** DCGAN code (and `train_gan`) passes a batch of only real images
+#   and a batch of only fake images through D separately, and that is the recommended practice: with batch norm
+#   in D, a mixed batch would normalise real and fake images with shared statistics, so that each image's output
+#   would depend on how many fakes happen to sit beside it. Separate batches have a price too: D's output for one
+#   image still depends on the rest of its batch, which is all of one kind, so batch-level statistics can leak
+#   "this batch is fake" into D's verdict. The usual remedies are *virtual batch normalisation* (Salimans et al.
+#   2016: normalise with the statistics of a fixed reference batch of real images) and, in later GANs, no batch
+#   norm in D at all (layer norm or spectral normalisation instead). Whichever convention you choose, keep it in
+#   every D step, and evaluate D in `eval()` mode, where no batch statistics are used.
 # - **Pixel ranges.** The tanh generator outputs $[-1, 1]$; the data must be scaled the same way ($2x - 1$), or
 #   D separates real from fake by the pixel range alone.
 # - **Checkerboards.** Transposed convolutions with a kernel size not divisible by the stride leave a grid pattern
 #   in the samples; use $k = 4, s = 2$ or upsample-then-convolve.
-# - **CPU time.** Convolutions are slow on a CPU; the committed outputs of this chapter come from a short run (see
-#   the run-info line). The `full` mode uses `width = 64` and many more steps.
+# - **CPU time.** Convolutions are slow on a CPU, so the results shown on this page come from a short run (its
+#   mode and length are in the run-info line at the end of the page). The `full` mode uses `width = 64` and many
+#   more steps.
 #
 # ## Key takeaways
 #
@@ -581,6 +603,8 @@ if not run.smoke:
 # - A. L. Maas, A. Y. Hannun, A. Y. Ng. [*Rectifier Nonlinearities Improve Neural Network Acoustic Models*](https://ai.stanford.edu/~amaas/papers/relu_hybrid_icml2013_final.pdf). ICML
 #   2013 workshop (the leaky ReLU).
 # - I. Goodfellow et al. [*Generative Adversarial Nets*](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
+# - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
+#   GANs*](https://arxiv.org/abs/1606.03498). NeurIPS 2016 (virtual batch normalisation).
 
 # %%
 print(run)

@@ -13,17 +13,27 @@
 # :::{admonition} Results at a glance
 # :class: tip
 #
-# - **This book's runs:** {glue:text}`06_improved_gan.ipynb::ch06_glance_verdict:s` (Chapter 6 gives the table;
-#   this chapter shows where the study's rows come from.)
-# - **The authors' code, run here:** {glue:text}`10_reproduction.ipynb::ch10_box:s` (The appendix, chapter 10.)
+# MNIST test error (%) of SSGAN-FM, the method of chapter 6:
+#
+# | labels | paper | this book | authors' code |
+# |---|---|---|---|
+# | 100 | {glue:text}`10_reproduction.ipynb::ch10_glance_paper100:s` | {glue:text}`10_reproduction.ipynb::ch10_glance_book100:s` | {glue:text}`10_reproduction.ipynb::ch10_glance_ref100:s` |
+# | 20 | {glue:text}`10_reproduction.ipynb::ch10_glance_paper20:s` | {glue:text}`10_reproduction.ipynb::ch10_glance_book20:s` | {glue:text}`10_reproduction.ipynb::ch10_glance_ref20:s` |
+#
+# {glue:text}`10_reproduction.ipynb::ch10_glance_note:s`
+#
+# - **This book's runs:** {glue:text}`06_improved_gan.ipynb::ch06_glance_verdict:s`
+# - **This chapter** shows where the study's rows come from (the protocol and Figure 7.1), and what stands between
+#   them and the paper's column: the length of the runs, the labelled subset, and runs that stop being a GAN.
 # :::
 
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked. The cell below (click to show it) sets the size and gives each size's
-# expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such as Colab's
+# T4, *full* (the paper's sizes) only when asked, and *smoke*, a tiny size for the book's automatic tests. The
+# cell below (click to show it) sets the size and gives each size's expected training time on a 2-core CPU; the
+# run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
 from ssgan_lib.evidence.runinfo import RunInfo
@@ -68,14 +78,15 @@ run.explain(saves_runs=True)
 #
 # (These four numbers are the paper's, quoted; every other number in this chapter is computed below.)
 #
-# The protocol, which `python -m ssgan_lib reproduce` follows exactly:
+# The protocol, which `python -m ssgan_lib reproduce` follows (its `--epochs` option sets the length):
 #
 # - **labelled pool**: $N/10$ images per class, drawn from the 60,000 training images by a seeded permutation
 #   (seed $s$ for run $s$, so every run has its own subset, as in the paper; `--data-seed` gives every run one
 #   subset instead, as the reference script does when `--seed_data` is left at its default);
 # - **unlabelled pool**: all 60,000 training images (their labels unused);
-# - **test set**: the 10,000 test images, used once per run, after the last of its 180,000 steps (300 epochs),
-#   with the parameter-averaged discriminator. No epoch is picked, no hyperparameter is tuned on it.
+# - **test set**: the 10,000 test images, used once per run, after its last step (the paper's runs: 300 epochs,
+#   180,000 steps; this chapter's stored study: {glue:text}`ch07_study_epochs` epochs), with the
+#   parameter-averaged discriminator. No epoch is picked, no hyperparameter is tuned on it.
 #
 # The *supervised-only baseline* is the same discriminator (noise, weight norm, averaging) trained on the same
 # labels with $L_{\text{lab}}$ alone:
@@ -96,6 +107,7 @@ from ssgan_lib.plots import plot_label_rate
 from ssgan_lib.evidence.study import (
     PAPER_ERRORS,
     by_labels,
+    spoken,
     study_lines,
     study_table,
     study_verdict,
@@ -126,33 +138,29 @@ def show_study(rows, source):
 # %% [markdown]
 # ## The stored study
 #
-# The study this chapter is about is a long job (300 epochs per run in the paper), run once with
+# The study this chapter is about is a long job, run once with
 #
 # ```bash
 # python -m ssgan_lib reproduce --labels 20,50,100,200,1000 --seeds 3 --epochs 50
 # python -m ssgan_lib reproduce --labels 60000 --methods supervised --seeds 3 --epochs 50
 # ```
 #
-# (the second line is the ceiling: every training label, no GAN); the caption of the table says how long it took
-# and on what hardware.
-#
-# It writes `label_rate_mnist.csv` (`method, labels, seed, test_error, epochs, recipe, device, commit`, one row
-# per run) and resumes a partly finished sweep; the file committed in `book/results/` is read here, and the
-# caption says how long its runs were and on what hardware.
+# (the second line is the ceiling: every training label, no GAN): {glue:text}`ch07_study_epochs` epochs per run,
+# against the paper's 300. It writes `label_rate_mnist.csv` (`method, labels, seed, test_error, epochs, recipe,
+# device, commit`, one row per run) and resumes a partly finished sweep; the file committed in `book/results/` is
+# read here, and the caption under the table says how long the runs took and on what hardware.
 
 # %%
 stored = read_rows(results_path("label_rate_mnist.csv"))
 meta = read_result("label_rate_mnist.meta.json")
 epochs = sorted({r["epochs"] for r in stored if r["epochs"]})
 devices = sorted({r["device"] for r in stored if r["device"]})
-commits = sorted({r["commit"][:7] for r in stored if r["commit"]})
 study_fm, study_sup = show_study(
     stored,
     f"Stored study `book/results/label_rate_mnist.csv`: {len(stored)} runs of "
     f"{', '.join(f'{e:g}' for e in epochs)} epochs (recipe "
     f"{', '.join(sorted({r['recipe'] for r in stored}))}) on {', '.join(devices)}, "
-    f"{meta['wall_seconds_total'] / 3600:.1f} h of training, "
-    f"commit {', '.join(commits)}.",
+    f"{meta['wall_seconds_total'] / 3600:.1f} h of training.",
 )
 print("\n".join(study_lines(stored, meta)))
 display(Markdown(study_verdict(stored)))
@@ -332,28 +340,27 @@ from ssgan_lib.evidence.records import (
 l20_files = sorted(results_path("labels_20").glob("seed*.json"))
 l20 = combine_seeds([load_run(f) for f in l20_files])
 study_epochs = max(r["epochs"] for r in stored if r["labels"] == 20)
-fig, (ax, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True,
-                              height_ratios=[3, 2])
-for which, style in (("averaged", "-"), ("raw", ":")):
+# one panel per quantity, one colour per seed
+fig, (ax, ax1, ax2) = plt.subplots(3, 1, figsize=(6.4, 7.2), sharex=True,
+                                   height_ratios=[3, 3, 2], layout="constrained")
+for a, which in ((ax, "averaged"), (ax1, "raw")):
     ep, vals = val_curve(l20, which)
     for i, seed in enumerate(seed_ids(l20)):
-        ax.plot(ep, [v[i] for v in vals], style, color=f"C{i}", lw=1.2,
-                label=f"seed {seed}, averaged D" if which == "averaged" else None)
-ax.plot([], [], ":", color="gray", label="dotted: the same, raw D")
+        a.plot(ep, [v[i] for v in vals], color=f"C{i}", lw=1.2, label=f"seed {seed}")
+    a.set(ylabel=f"validation acc. (%)\n{which} D")
 ep, lu = epoch_means(l20, "loss_unl")
 for i, seed in enumerate(seed_ids(l20)):
     ax2.semilogy(ep, [v[i] for v in lu], color=f"C{i}", lw=1.2)
 ax2.axhline(D_WINS_BELOW, color="k", ls=":", lw=1, label="D wins outright below")
 study_len = f"the study's length ({study_epochs:.0f} epochs)"
-for a in (ax, ax2):
+for a in (ax, ax1, ax2):
     a.axvline(study_epochs, color="gray", ls="--", lw=1,
               label=study_len if a is ax else None)
     a.grid(alpha=0.3)
-ax.set(ylabel="validation accuracy (%)")
-ax2.set(xlabel="epoch", ylabel="loss_unl (epoch mean)")
-ax.legend(fontsize=9, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-ax2.legend(fontsize=9, loc="upper right")
-fig.tight_layout()
+ax2.set(xlabel="epoch", ylabel="loss_unl\n(epoch mean)")
+# one legend for the three panels, above them, off the data
+handles = sum((a.get_legend_handles_labels()[0] for a in (ax, ax2)), [])
+fig.legend(handles=handles, fontsize=9, ncol=3, loc="outside upper center")
 plt.show()
 caption = (f"*Recipe `{l20['config']['recipe']}`, {l20['epochs']:.0f} epochs per"
            f" seed, {l20['device_name']}, {l20['wall_seconds'] / 3600:.1f} h of"
@@ -399,12 +406,12 @@ else:
 display(Markdown(text))
 
 # %% [markdown]
-# **Figure 7.4.** Twenty labels for longer (`book/results/labels_20/`). Top: validation accuracy of each seed's
-# averaged $D$ (solid) and raw $D$ (dotted) against the epoch; the dashed vertical line marks the study's length.
-# Bottom: the epoch mean of $L_{\text{unl}}$ for each seed (log scale), with the dotted line below which $D$ wins
-# outright. Seeds 1 and 2 drop below that line early, and their averaged curves fall after their peaks (seed 2
-# recovers part of it in the last epochs); seed 3 stays above the line, and its curve rises through the second half
-# of the run.
+# **Figure 7.4.** Twenty labels for longer (`book/results/labels_20/`), one colour per seed. Top: validation
+# accuracy of each seed's averaged D against the epoch; middle: the same for the raw D; the dashed vertical line
+# marks the study's length. Bottom: the epoch mean of the unlabelled loss, `loss_unl`, for each seed (log scale),
+# with the dotted line below which D wins outright. Seeds 1 and 2 drop below that line early, and their averaged
+# curves fall after their peaks (seed 2 recovers part of it in the last epochs); seed 3 stays above the line, and
+# its curve rises through the second half of the run.
 #
 # How to read it: a curve still climbing at its last epoch says that length is part of the gap to the paper, and that
 # the study's {glue:text}`ch07_study_epochs` epochs undersell the method at this label count; a curve that flattened
@@ -422,7 +429,8 @@ display(Markdown(text))
 # paper's numbers.
 
 # %%
-assert run.smoke or rate_labels in labels  # the 20 % rate of the section above
+# the 20 % rate of "Label count or label rate?" below
+assert run.smoke or rate_labels in labels
 out = (
     run.run_dir("sweep", dict(labels=labels, seeds=seeds, steps=steps))
     / "label_rate.csv"
@@ -450,7 +458,7 @@ glue("n_mid", n_mid, display=False)
 glue("fm_mid", fm[n_mid][0], display=False)
 glue("sup_mid", sup[n_mid][0], display=False)
 glue("gain_mid", sup[n_mid][0] - fm[n_mid][0], display=False)
-glue("rate_labels", rate_labels, display=False)
+glue("rate_labels", f"{rate_labels:,}", display=False)
 glue("sweep_epochs", steps / 600, display=False)
 # the live sweep's direction at each label count (is the SSGAN-FM's mean error the lower
 # one?) against the stored study's (study_fm, study_sup: Figure 7.1's cell)
@@ -464,27 +472,27 @@ spread_mid = max(fm[n_mid][1], sup[n_mid][1])
 
 def counts(ns):
     """[20, 100, 1000] -> '20, 100 and 1,000'."""
-    words = [f"{n:,}" for n in ns]
-    return "none" if not words else " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+    return spoken(f"{n:,}" for n in ns) or "none"
 
 
+missing = sorted(set(lower + higher) - set(both))  # label counts the stored study lacks
 glue("sweep_direction", (
-    f"the SSGAN-FM's mean error is the lower one at {counts(lower)} labels and the higher one at"
-    f" {counts(higher)}; the stored study points the same way at {counts(agree)} and the other way at"
-    f" {counts(differ)}" + ("" if len(both) == len(lower + higher) else
-                            f" (it has no {counts(sorted(set(lower + higher) - set(both)))}-label rows)")
+    f"the SSGAN-FM's mean error is the lower one at {counts(lower)} labels and the"
+    f" higher one at {counts(higher)}; the stored study points the same way at"
+    f" {counts(agree)} and the other way at {counts(differ)}"
+    + (f", and has no {counts(missing)}-label rows" if missing else "")
 ), display=False)
-glue("sweep_mid_vs_spread", "smaller" if abs(sup[n_mid][0] - fm[n_mid][0]) < spread_mid else "larger",
+gap_mid = abs(sup[n_mid][0] - fm[n_mid][0])
+glue("sweep_mid_vs_spread", "smaller" if gap_mid < spread_mid else "larger",
      display=False)
 
 # %% [markdown]
 # **Figure 7.5.** This notebook's sweep, drawn as Figure 7.1: test error against the number of labelled images,
 # SSGAN-FM (blue) and supervised-only (orange), mean over seeds ± one sample standard deviation, beside the paper's
-# numbers (black stars). In these short runs {glue:text}`sweep_direction` (the table above the figure gives the
-# values).
+# numbers (black stars). The table above the figure gives the values.
 #
-# With {glue:text}`n_mid` labels and {glue:text}`sweep_epochs:.2f` epochs per run, this notebook's SSGAN reaches
-# {glue:text}`fm_mid:.2f` % test error against {glue:text}`sup_mid:.2f` % for the supervised-only baseline: a
+# In this sweep {glue:text}`sweep_direction`. With {glue:text}`n_mid` labels and
+# {glue:text}`sweep_epochs:.2f` epochs per run, this notebook's SSGAN reaches {glue:text}`fm_mid:.2f` % test error against {glue:text}`sup_mid:.2f` % for the supervised-only baseline: a
 # difference of {glue:text}`gain_mid:.2f` percentage points (positive when the SSGAN's error is the lower one),
 # {glue:text}`sweep_mid_vs_spread` than the larger of the two seed spreads in the table. A difference smaller than
 # the seed spread shows nothing either way, and runs this short say little about the paper's 300 epochs: see "What
@@ -533,10 +541,8 @@ glue("sweep_mid_vs_spread", "smaller" if abs(sup[n_mid][0] - fm[n_mid][0]) < spr
 #   labelled 7s barely show (Figure 7.2).
 # - Training longer at 20 labels does not close the gap by itself: in Figure 7.4 only seed 3, whose
 #   $L_{\text{unl}}$ never fell below the D-wins line, ended above where it stood at the study's length.
-# - This notebook's own sweep ({glue:text}`sweep_epochs:.2f` epochs per run) is a try-it-yourself of the protocol,
-#   not a measurement of the effect: {glue:text}`sweep_direction`; at {glue:text}`n_mid` labels its difference of
-#   {glue:text}`gain_mid:.2f` points is {glue:text}`sweep_mid_vs_spread` than the seed spread (Figure 7.5 and its
-#   table). The stored study's long runs are the evidence.
+# - This notebook's own sweep ({glue:text}`sweep_epochs:.2f` epochs per run, Figure 7.5) is a try-it-yourself of
+#   the protocol, not a measurement of the effect; the stored study's long runs are the evidence.
 
 # %% [markdown]
 # ## Exercises

@@ -333,8 +333,8 @@ def guide() -> str:
     """The instructor page (Markdown), from the chapters (see the module docstring)."""
     lines = ["# For instructors: assigning and grading", "",
              "Every chapter's exercises can be handed out and graded with "
-             "[otter-grader](https://otter-grader.readthedocs.io), from the chapter itself. This page is written by "
-             "`python book/_tools/grading.py guide` from the chapters; a test fails when it is out of date.", "",
+             "[otter-grader](https://otter-grader.readthedocs.io), from the chapter itself. This page is generated "
+             "from the chapters by `python book/_tools/grading.py guide`.", "",
              "## Build, hand out, grade", "",
              "```bash",
              "pip install -r requirements.txt       # otter-grader included",
@@ -351,11 +351,12 @@ def guide() -> str:
              "them otherwise, takes the verdict of the student's own call of the check). A check refuses an answer "
              "that calls the library function the exercise asks for (it says which); "
              "`python book/_tools/grading.py fixtures 6 DIR` writes three submissions to try the kit on (the "
-             "solutions, the blank notebook, one that calls the library), which CI grades for every chapter with an auto-graded exercise.", "",
+             "solutions, the blank notebook, one that calls the library); the book's own tests grade all three for every chapter with an "
+             "auto-graded exercise.", "",
              "## Time per chapter", "",
              "How long each chapter's stored outputs took to make, end to end (its run-info line), on the book's "
-             "2-core CPU with other jobs running beside it; each chapter's first cell estimates every size's "
-             "training time.", "",
+             "2-core CPU, shared with other work (a quiet machine is faster); each chapter's first cell gives every "
+             "size's training time.", "",
              "| chapter | size | measured |", "|---|---|---|"]
     for nb in chapters():
         got = run_seconds(nb)

@@ -15,8 +15,9 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *smoke* in CI, *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked. The cell below (click to show it) sets the size and gives each size's
+# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such
+# as Colab's T4, *full* only when asked (and *smoke*, the smallest, for the book's automatic
+# tests). The cell below (click to show it) sets the size and gives each size's
 # expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
@@ -186,10 +187,10 @@ fig, axes = plt.subplots(2, 2, figsize=(7.2, 6.2))
 for i, (name, h) in enumerate(hists.items()):
     c = f"C{i}"
     axes[0, 0].plot(h.step, h.d_loss, color=c, label=name)
-    axes[0, 1].plot(h.step, h.g_loss, color=c, label=name)
-    axes[1, 0].plot(h.step, h.d_real, color=c, label=f"{name}: D(x)")
+    axes[0, 1].plot(h.step, h.g_loss, color=c)
+    axes[1, 0].plot(h.step, h.d_real, color=c)
     axes[1, 0].plot(h.step, h.d_fake, color=c, ls="--")
-    axes[1, 1].plot(h.snapshot_steps, diversity_curve(h), "o-", color=c, label=name)
+    axes[1, 1].plot(h.snapshot_steps, diversity_curve(h), "o-", color=c)
 axes[0, 0].axhline(
     2 * torch.log(torch.tensor(2.0)).item(), color="gray", lw=0.8, ls=":"
 )
@@ -203,23 +204,27 @@ for ax, title in zip(
         "D loss (dotted: 2 log 2)",
         "G loss, non-saturating (dotted: log 2)",
         "D(x) solid, D(G(z)) dashed",
-        "diversity of 256 fixed-z samples",
+        "diversity (dashed: real digits)",
     ),
 ):
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
-    ax.legend(fontsize=9)
 for ax, ylabel in zip(axes.flat, ("D loss", "G loss", "mean D output", "diversity")):
     ax.set_ylabel(ylabel)
-fig.tight_layout()
+# one legend for all four panels, above them: none of it covers a curve
+handles, labels = axes[0, 0].get_legend_handles_labels()
+real_line = axes[1, 1].get_legend_handles_labels()[0][-1]
+fig.legend(handles + [real_line], labels + ["real digits (bottom right)"],
+           loc="upper center", ncol=3, fontsize=9)
+fig.tight_layout(rect=(0, 0, 1, 0.9))
 plt.show()
 
 # %% [markdown]
-# **Figure 3.1.** The optimizer study, {glue:text}`study_steps` steps per run, one curve per run that did not
-# diverge (SGD at $\eta = 1$ has none). Top left: D loss (dotted: $2 \log 2$). Top right: the non-saturating G
-# loss on a log scale (dotted: $\log 2$). Bottom left: mean $D(x)$ (solid) and mean $D(G(z))$ (dashed) of each
-# run (dotted: $\tfrac12$). Bottom right: the diversity of the 256 fixed-$z$ samples at each snapshot (dashed:
-# real digits).
+# **Figure 3.1.** The optimizer study: all runs for the same number of steps, one curve per run that did not
+# diverge (SGD at $\eta = 1$ has none; the legend above the panels gives the colours). Top left: D loss (dotted:
+# $2 \log 2$). Top right: the non-saturating G loss on a log scale (dotted: $\log 2$). Bottom left: mean $D(x)$
+# (solid) and mean $D(G(z))$ (dashed) of each run (dotted: $\tfrac12$). Bottom right: the diversity of the 256
+# fixed-$z$ samples at each snapshot (dashed: real digits).
 
 # %%
 fig, axes = plt.subplots(1, len(hists), figsize=(min(7.2, 2.4 * len(hists)), 3.0))
@@ -233,6 +238,12 @@ for ax, (name, h) in zip(axes, hists.items()):
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# **Figure 3.2.** 36 of the 256 fixed-$z$ samples of each run that did not diverge, at its last snapshot.
+#
+# The state of each run at its end:
+
+# %% tags=["hide-input"]
 final_div = {name: diversity(to01(h.snapshots[-1])) for name, h in hists.items()}
 rows = ["| setting | D(x) | D(G(z)) | diversity |", "|---|---|---|---|"]
 for name in settings:
@@ -256,11 +267,9 @@ glue("study_steps", study_steps, display=False)
 glue("n_diverged", len(diverged), display=False)
 
 # %% [markdown]
-# **Figure 3.2.** 36 of the 256 fixed-$z$ samples of each run that did not diverge, at its last snapshot.
-#
 # The table gives the state of each run after {glue:text}`study_steps` steps (mode and device in the run-info line
 # at the end); {glue:text}`n_diverged` of the four settings diverged (its losses stopped being finite, and
-# `train_gan` raised `FloatingPointError`, which the cell above catches and reports).
+# `train_gan` raised `FloatingPointError`, which the training cell catches and reports).
 #
 # How to read the figures:
 #
@@ -299,8 +308,8 @@ for i, (name, hh) in enumerate(hist_final.items()):
 ax.axhline(0.1, color="gray", lw=0.8, ls="--")
 ax.set_xticks(range(10))
 ax.set_xlabel("digit assigned by the classifier")
-ax.set_ylabel("fraction of 256 samples")
-ax.legend(fontsize=9, ncol=2)
+ax.set_ylabel("fraction of samples")
+ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
 fig.tight_layout()
 plt.show()
 tv_final = {
@@ -314,9 +323,10 @@ for name, tv in tv_final.items():
 
 # %% [markdown]
 # **Figure 3.3.** The class histograms of the 256 final fixed-$z$ samples of each run that did not diverge, and of
-# 1000 real validation digits (black): the fraction of each set that the small classifier assigns to each digit
-# (the axis label says 256 samples; the real bars are fractions of 1000). The dashed line is the uniform 0.1.
-# SGD at $\eta = 0.01$ puts almost all of its samples into one class.
+# 1000 real validation digits (black): the fraction of each set that the small classifier assigns to each digit.
+# The dashed line is the uniform 0.1.
+#
+# SGD at $\eta = 0.01$ puts {glue:text}`sgd_top_share:.0f` % of its samples into one class.
 
 # %% tags=["remove-cell"]
 # The prose about the optimizer study is generated from, or checked against, this run's numbers: a re-run that
@@ -349,8 +359,18 @@ if adam in hists and sgd_ok:
             else "Neither wins on both counts in this run."
         )
     )
+    adam_vs_sgd_short = (
+        "Adam's samples were also the more diverse and the better balanced."
+        if more and better
+        else "A well-chosen SGD rate gave more diverse and better balanced samples in this"
+        " short run: Adam's advantage is one rate that suits both players without a search."
+        if not more and not better
+        else "Against the best SGD rate, Adam's samples were better on one of diversity and"
+        " class balance, worse on the other."
+    )
 else:
     adam_vs_sgd = "(This run has no Adam and SGD results to compare.)"
+    adam_vs_sgd_short = ""
 if not run.smoke and adam in hists:
     assert balanced[adam], "the prose calls Adam's game balanced"
 if not run.smoke and "SGD, lr 0.01" in hists:
@@ -360,6 +380,9 @@ if not run.smoke:
     assert "SGD, lr 1.0" in diverged, "the prose says SGD at lr 1 blows up"
 glue("sgd_balance", sgd_balance, display=False)
 glue("adam_vs_sgd", adam_vs_sgd, display=False)
+glue("adam_vs_sgd_short", adam_vs_sgd_short, display=False)
+if "SGD, lr 0.01" in hist_final:
+    glue("sgd_top_share", 100 * float(hist_final["SGD, lr 0.01"].max()), display=False)
 
 # %% [markdown]
 # A summary number for such a histogram is its total-variation distance from the uniform one,
@@ -405,36 +428,29 @@ print(
 mosaic = plt.subplot_mosaic("AB;CC", figsize=(7.2, 6.4))[1]
 axes = [mosaic["A"], mosaic["B"], mosaic["C"]]
 fig = axes[0].figure
-axes[0].plot(h_small.step, h_small.d_real, label="D(x), 256 images")
-axes[0].plot(h_small.step, h_small.d_fake, label="D(G(z)), 256 images")
-h_ref = hists.get("Adam, lr 2e-4")
-if h_ref is not None:
-    axes[0].plot(
-        h_ref.step, h_ref.d_real, color="C0", alpha=0.4, ls=":", label="D(x), full data"
-    )
-    axes[0].plot(
-        h_ref.step,
-        h_ref.d_fake,
-        color="C1",
-        alpha=0.4,
-        ls=":",
-        label="D(G(z)), full data",
-    )
+axes[0].plot(h_small.step, h_small.d_real, label="D(x)")
+axes[0].plot(h_small.step, h_small.d_fake, label="D(G(z))")
 axes[0].axhline(0.5, color="gray", lw=0.8, ls="--")
 axes[0].set_ylim(0, 1)
 axes[0].set_title("discriminator outputs", fontsize=10)
 axes[0].set_ylabel("mean D output")
-axes[0].legend(fontsize=9)
-axes[1].plot(h_small.snapshot_steps, div_small, "o-", label="diversity of samples")
-axes[1].axhline(
-    diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 training images"
+axes[1].plot(
+    h_small.snapshot_steps, div_small, "o-", color="C2", label="diversity of samples"
 )
-axes[1].set_title("diversity", fontsize=10)
+axes[1].axhline(
+    diversity(small_x01), color="k", lw=0.8, ls="--", label="the 256 images' diversity"
+)
+axes[1].set_title("diversity and class balance", fontsize=10)
 axes[1].set_ylabel("diversity")
-axes[1].legend(fontsize=9)
 ax2 = axes[1].twinx()
-ax2.plot(h_small.snapshot_steps, tv_small, "s--", color="C3")
+ax2.plot(
+    h_small.snapshot_steps, tv_small, "s--", color="C3", label="class TV (right axis)"
+)
 ax2.set_ylabel("class TV from uniform", color="C3")
+# one legend above the top row: none of it covers a curve
+legend = [a.get_legend_handles_labels() for a in (axes[0], axes[1], ax2)]
+fig.legend([h for hs, _ in legend for h in hs], [t for _, ts in legend for t in ts],
+           loc="upper center", ncol=3, fontsize=9)
 im = axes[2].imshow(hist_small.T, aspect="auto", origin="lower", cmap="viridis",
                     extent=(0, len(h_small.snapshot_steps), -0.5, 9.5))
 axes[2].set_xticks([i + 0.5 for i in range(0, len(h_small.snapshot_steps), 4)])
@@ -447,14 +463,14 @@ axes[2].set_title("class histogram of the samples over training", fontsize=10)
 fig.colorbar(im, ax=axes[2], label="fraction")
 for ax in axes:
     ax.set_xlabel("step")
-fig.tight_layout()
+fig.tight_layout(rect=(0, 0, 1, 0.92))
 plt.show()
 
 # %% [markdown]
-# **Figure 3.4.** The run on 256 images. Top left: mean $D(x)$ and $D(G(z))$ over training, with the Adam run of
-# the optimizer study on all the data (dotted, fainter; it is shorter) for comparison. Top right: the diversity of
-# the 256 fixed-$z$ samples at each snapshot (dashed: the 256 training images) and, on the right axis (red
-# squares), the total-variation distance of their class histogram from uniform. Bottom: the class histogram at
+# **Figure 3.4.** The run on 256 images (the legend above the panels names the curves of the top row). Top left:
+# mean $D(x)$ and $D(G(z))$ over training (dashed: $\tfrac12$). Top right: the diversity of the 256 fixed-$z$
+# samples at each snapshot (green; dashed: the 256 training images) and, on the right axis (red squares), the
+# total-variation distance of their class histogram from uniform. Bottom: the class histogram at
 # each snapshot, one column per snapshot, the colour giving the fraction of samples per digit.
 #
 # Figure 3.4 tracks the run. The class histogram is measured on the same 256 fixed-$z$ samples at each snapshot;
@@ -568,9 +584,9 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 # numbers to log, and the signs to look for are the same: a widening margin, falling diversity, a histogram
 # drifting away from uniform, samples closer to the training set than new data.
 #
-# These are two faces of one failure. **Mode collapse** is the generator's side: many $z$ map to few outputs,
-# because the generator's loss is lowest where D is weakest, and the generator can move *all* its samples there
-# at once. **Memorisation** (discriminator overfitting) is the discriminator's side: with little data, D's
+# Mode collapse and memorisation are two faces of one failure. **Mode collapse** is the generator's side: many
+# $z$ map to few outputs, because the generator's loss is lowest where D is weakest, and the generator can move
+# *all* its samples there at once. **Memorisation** (discriminator overfitting) is the discriminator's side: with little data, D's
 # verdict stops generalising, the gradient it passes to G points towards the training images, and its outputs on
 # real and fake separate completely. A GAN on a small data set risks both at once; the signs above say how far
 # this run got towards either.
@@ -604,12 +620,12 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 #   {glue:text}`gap_last:.2f` at the last, Figure 3.4).
 # - The step size decides the game. In the optimizer study SGD at $\eta = 1$ diverged within a few steps, SGD at
 #   $\eta = 0.01$ stayed near its initial noise with most samples in one class (Figures 3.2 and 3.3), and Adam at
-#   the DCGAN setting ended with both D outputs between 0.2 and 0.8. {glue:text}`adam_vs_sgd`
+#   the DCGAN setting ended with both D outputs between 0.2 and 0.8. {glue:text}`adam_vs_sgd_short`
 # - Mode collapse and memorisation are measured on the samples, not read from the losses: diversity of a
 #   fixed-$z$ batch, the class histogram of a small classifier, and the distance to the nearest training image
 #   against that of held-out real images.
 # - On 256 images, after {glue:text}`small_steps:,.0f` steps, the samples are {glue:text}`nn_verdict`, and their
-#   diversity {glue:text}`div_verdict` (Figures 3.4 and 3.5). {glue:text}`small_verdict`
+#   diversity {glue:text}`div_verdict` (Figures 3.4 and 3.5).
 #
 # ## Exercises
 #
@@ -735,7 +751,7 @@ if not run.smoke:  # the chapter's point: the long run on 256 images copies its 
 #   signature of "D wins" from the chapter, with a G loss that climbs. Why: the momentum averages the gradient
 #   over about $1/(1-\beta_1) = 10$ steps instead of 2, so each player keeps moving in a direction that *was*
 #   good against the opponent of ten steps ago; the generator, whose target moves with every D step, suffers more
-#   from stale directions than the discriminator, whose task (real or fake?) is easier. Radford et al. (2015)
+#   from stale directions than the discriminator, whose task (real or fake?) is easier. Radford et al. (2016)
 #   report "training oscillation and instability" at 0.9, the reason DCGAN uses 0.5.
 # - **The two time-scale rule does not fail**: a faster D is still a small step, and D's better estimate gives G
 #   more useful gradients (Heusel et al. prove convergence under two time scales). Expect $D(x) - D(G(z))$

@@ -50,7 +50,7 @@ def times_lower(ratio: float) -> str:
 def lower_or_higher(ratio: float) -> str:
     """The same in words: ``"2.0× lower"`` for 0.5, ``"1.2× higher"`` for 1.2 (SSGAN-FM's error against
     supervised-only's)."""
-    return f"{1 / ratio:.1f}× lower" if ratio <= 1 else f"{ratio:.1f}× higher"
+    return f"{times_lower(ratio)} lower" if ratio <= 1 else f"{ratio:.1f}× higher"
 
 
 def study_table(rows: list[dict]) -> str:

@@ -14,10 +14,9 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked (and *smoke*, the smallest, for the book's automatic
-# tests). The cell below (click to show it) sets the size and gives each size's
-# expected training time on a 2-core CPU; the run-info line at the end says how long this copy took.
+# Sizes follow the machine: *cpu* without a GPU, *gpu* on one such as Colab's T4, *full* only when
+# asked. The cell below (click to show it) sets the size and gives each size's expected training time;
+# the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
 from ssgan_lib.evidence.runinfo import RunInfo

@@ -16,9 +16,8 @@
 # %% [markdown]
 # ## Running this chapter
 #
-# Sizes follow the machine (`ssgan_lib.evidence.runinfo`): *cpu* without a GPU, *gpu* on a GPU such
-# as Colab's T4, *full* only when asked (and *smoke*, the smallest, for the book's automatic
-# tests). This appendix only reads stored runs, so every size takes seconds; the
+# Sizes follow the machine: *cpu* without a GPU, *gpu* on one such as Colab's T4, *full* only when
+# asked. This appendix only reads stored runs, so every size takes seconds; the
 # run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]

@@ -8,7 +8,7 @@ not). Its evaluated D (the recipe's: the bias-corrected parameter average) and G
 manifest records, under the folder's name: the file's checksum and size, the run's length (epochs done of those
 planned), the test error of the float16 networks and of the float32 ones they came from (after the checkpoint's last
 step: the test set chose nothing), the validation accuracy, the command and commit that trained it, and this
-machine. Chapters load them with :func:`ssgan_lib.evidence.trained_model`. Nothing is written when a run cannot be
+machine (and, given ``--trained-on``, where it trained). Chapters load them with :func:`ssgan_lib.evidence.trained_model`. Nothing is written when a run cannot be
 read; each file and the manifest are replaced atomically.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def error_of(D, x: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * (1 - float(accuracy(pred, y.unsqueeze(0))))
 
 
-def ship(run_dir: Path, data, commit: str | None, command: str | None) -> dict:
+def ship(run_dir: Path, data, commit: str | None, command: str | None, trained_on: str | None = None) -> dict:
     state = read_checkpoint(run_dir / "checkpoint.pt")
     cfg = config_from_dict(state["config"])
     if cfg.seeds != 1:
@@ -62,6 +62,7 @@ def ship(run_dir: Path, data, commit: str | None, command: str | None) -> dict:
             "evaluated": f"{cfg.resolved.eval_params} D, noise off, after step {info['step']} (the test set chose nothing)",
             "command": json.loads(record.read_text())["command"] if finished else command,
             "commit": json.loads(record.read_text())["commit"] if finished else commit,
+            "trained_on": trained_on or (json.loads(record.read_text()).get("machine") if finished else None),
             "exported_on": machine("cpu")}
 
 
@@ -70,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("runs", nargs="+", type=Path, help="run folders holding checkpoint.pt")
     ap.add_argument("--commit", help="the commit that trained an unfinished run (a finished one's record says it)")
     ap.add_argument("--command", help="the command that trains an unfinished run (a finished one's record says it)")
+    ap.add_argument("--trained-on", help="where the run trained, in words (a run resumed across machines: each"
+                    " segment's CPU and threads; a finished record names only its last machine)")
     args = ap.parse_args(argv)
     data = load_mnist("cpu")
     manifest_path = MODELS / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     for run_dir in args.runs:
         try:
-            manifest[run_dir.name] = ship(run_dir, data, args.commit, args.command)
+            manifest[run_dir.name] = ship(run_dir, data, args.commit, args.command, args.trained_on)
         except CheckpointError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -115,7 +115,8 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
 
     The loops take turns: ``rounds`` rounds of ``steps / rounds`` steps each, after a warm-up, and each loop's time
     is its median round. A machine whose speed drifts (a shared or throttled one) then slows all of them alike,
-    and the ratios printed compare steps timed minutes apart no more than seconds apart."""
+    and the ratios printed compare steps timed minutes apart no more than seconds apart; the library-to-floor ratio
+    is also printed round by round (its lowest and highest), which shows how far such a machine moves it."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     steps = steps or (300 if dev.type == "cuda" else 50)
     rounds = max(1, min(rounds, steps))
@@ -142,10 +143,15 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
     print(f"{'loop':<48} {'ms/step':>9} {'seed-steps/s':>13} {'vs plain':>9}")
     for label, ms, s in rows:
         print(f"{label:<48} {ms:>9.2f} {1000 * s / ms:>13.1f} {plain / ms * s:>8.1f}x")
-    print(f"the library's step is {lib / floor:.2f}x the floor")
+    # the same ratio round by round (each round times both loops within seconds): its range shows how much a
+    # shared or throttled machine moves it between runs of this benchmark
+    per_round = [b / a for a, b in zip(times["floor"], times["lib"])]
+    print(f"the library's step is {lib / floor:.2f}x the floor (round by round: {min(per_round):.2f}x to "
+          f"{max(per_round):.2f}x)")
     result = {"device": str(dev), "device_name": name, "torch": torch.__version__, "steps": steps,
               "plain_ms_per_step": round(plain, 3), "lib_ms_per_step": round(lib, 3), "ratio": round(plain / lib, 2),
               "floor_ms_per_step": round(floor, 3), "lib_over_floor": round(lib / floor, 2),
+              "lib_over_floor_rounds": [round(min(per_round), 2), round(max(per_round), 2)],
               "threads": torch.get_num_threads(), "rounds": rounds, "lib_mode": mode, "seeds": seeds, "seeds_ms_per_step": round(par, 3),
               "seed_steps_per_s": round(1000 * seeds / par, 1),
               "est_300_epochs_minutes": round(par * 180_000 / 60_000, 1)}

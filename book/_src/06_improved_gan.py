@@ -482,7 +482,8 @@ print(f"{ship['labels']} labels, seed {ship['seed']}, stopped at epoch"
 
 # %% tags=["hide-input"]
 off = ship_conf.clone().fill_diagonal_(0)
-top = [f"{t}s read as {q}s" for t, q in (off == off.max()).nonzero().tolist()]  # ties kept
+top = [f"{t}s read as {q}s"  # the most frequent mistakes, ties kept
+       for t, q in (off == off.max()).nonzero().tolist()]
 sevens_as_2 = ((test_y == 7) & (ship_pred == 2)).nonzero().flatten()[:12]
 fig = plt.figure(figsize=(7.2, 4.4))
 ax = fig.add_axes([0.07, 0.1, 0.46, 0.82])

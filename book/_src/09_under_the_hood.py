@@ -128,6 +128,7 @@ glue("ratio_text", f"{r:.1f}× as fast as the plain loop"
      display=False)
 glue("plain_over_floor", plain / floor, display=False)
 glue("lib_over_floor", result["lib_over_floor"], display=False)  # the table's last line
+glue("rounds_text", "{:.2f}× to {:.2f}×".format(*result["lib_over_floor_rounds"]), display=False)
 share = 100 * floor / lib  # % of the library's step that is matrix work alone
 glue("floor_share", share, display=False)
 glue("bound_text", (
@@ -153,7 +154,8 @@ glue("seed_text", f"{seeds} seeds side by side took {x:.1f}× the time of one: "
 # This copy of the chapter ran on {glue:text}`device_name` (the run-info line at the end says so too). There the
 # matrix work alone takes {glue:text}`floor_ms:.2f` ms, {glue:text}`floor_share:.0f` % of the library's
 # {glue:text}`lib_ms:.2f` ms step (the table's last line: the library's step is {glue:text}`lib_over_floor:.2f`× the
-# floor): {glue:text}`bound_text`. The plain loop takes {glue:text}`plain_ms:.2f` ms,
+# floor, {glue:text}`rounds_text` round by round, which is how much this machine's speed moved it):
+# {glue:text}`bound_text`. The plain loop takes {glue:text}`plain_ms:.2f` ms,
 # {glue:text}`plain_over_floor:.2f`× the floor, and the library's loop runs {glue:text}`ratio_text`.
 # {glue:text}`seed_text`.
 #

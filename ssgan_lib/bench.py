@@ -138,8 +138,9 @@ def run_bench(device: str | None = None, steps: int | None = None, seeds: int = 
     if seeds > 1:
         rows.append((f"ssgan_lib Trainer, {seeds} seeds at once ({mode})", par, seeds))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    print(f"device: {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads; median of {rounds} "
-          f"rounds of {max(1, steps // rounds)} steps of batch 100, 100 labels, the loops taking turns")
+    print(f"device: {dev} ({name}), torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"median of {rounds} rounds of {max(1, steps // rounds)} steps of batch 100, 100 labels, the loops taking "
+          "turns")
     print(f"{'loop':<48} {'ms/step':>9} {'seed-steps/s':>13} {'vs plain':>9}")
     for label, ms, s in rows:
         print(f"{label:<48} {ms:>9.2f} {1000 * s / ms:>13.1f} {plain / ms * s:>8.1f}x")

@@ -255,10 +255,10 @@ plt.show()
 # **Figure 1.1.** Left: along the horizontal line through both centres, the density of the data (blue), a
 # Gaussian centred at (1, 0) with standard deviation 0.5, and of the frozen generator (orange), a wider Gaussian
 # centred at (−0.5, 0) with standard deviation 1. Right: along the same line, the optimal discriminator (black),
-# the ratio of the data density to the sum of both, and the discriminator trained alone for
-# {glue:text}`dstar_steps` steps (red, dashed); the dotted line marks D = ½.
+# the ratio of the data density to the sum of both, and the discriminator trained alone (red, dashed); the dotted
+# line marks D = ½.
 #
-# The trained discriminator (dashed) lies on top of $D^*$ where the samples are dense and drifts from it in the
+# The discriminator was trained for {glue:text}`dstar_steps` steps. The trained discriminator (dashed) lies on top of $D^*$ where the samples are dense and drifts from it in the
 # tails, where it saw few points. $D^*$ is not monotone: the generator is *wider* than the data, so far out on
 # either side $p_g$ wins and $D^* \to 0$ — a discriminator tells real from fake by density ratio, not by a
 # single boundary. On fresh samples, $V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}$ is {glue:text}`v_star:.3f`

@@ -44,7 +44,7 @@ run.explain(saves_runs=True)
 
 # %% [markdown]
 # This chapter builds the method, trains it briefly, then reads the book's stored 300-epoch runs and a shipped
-# trained network; chapter 10, [Reproducing Salimans et al.](10_reproduction), checks the library against the
+# trained network; chapter 10, [Appendix: reproducing the paper](10_reproduction), checks the library against the
 # authors' code.
 #
 # ## $K$ logits instead of $K+1$
@@ -339,11 +339,11 @@ display(
     )
 )
 glue("ch06_test_acc", 100 * test_acc)
-glue("ch06_epochs", epochs)
+glue("ch06_epochs", f"{epochs:g}" if epochs == round(epochs) else f"{epochs:.2f}")
 
 # %% [markdown]
-# After {glue:text}`ch06_epochs:.2f` epochs the averaged discriminator reaches {glue:text}`ch06_test_acc:.2f` % test
-# accuracy: in `cpu` mode a **short run**, a small fraction of the paper's 300 epochs.
+# After {glue:text}`ch06_epochs` epochs the averaged discriminator reaches {glue:text}`ch06_test_acc:.2f` % test
+# accuracy: in `cpu` mode this is a **short run**, a small fraction of the paper's 300 epochs.
 #
 # ## The result
 #
@@ -434,7 +434,10 @@ glue("ch06_worst", worst, display=False)
 glue("ch06_worst_err", n_wrong[worst], display=False)
 glue("ch06_worst_72", n72[worst], display=False)
 glue("ch06_others", " and ".join(str(s) for s in others), display=False)
-glue("ch06_others_72", " and ".join(str(n72[s]) for s in others), display=False)
+c72 = [n72[s] for s in others]
+glue("ch06_others_72", (f"{c72[0]} such error{'' if c72[0] == 1 else 's'} each" if len(set(c72)) == 1
+                        else " and ".join(map(str, c72)) + " such errors"), display=False)
+glue("ch06_gain_since", f"{since:.0f}", display=False)
 glue("ch06_others_err", " and ".join(str(n_wrong[s]) for s in others), display=False)
 glue("ch06_worst_other", n_wrong[worst] - n72[worst], display=False)
 glue("ch06_headline", f"after {head['epochs']:.0f} epochs with 100 labels the library"
@@ -449,10 +452,10 @@ assert all(n72[worst] > 10 * max(1, n72[s]) for s in others), n72
 assert n72[worst] > n_wrong[worst] / 2, "prose: its errors are mostly 7s read as 2s"
 
 # %% [markdown]
-# The runs had stopped improving: over the last 50 epochs no run's validation accuracy moved by more than
-# {glue:text}`ch06_gain_max:.2f` points. Counted by kind, {glue:text}`ch06_worst_72` of seed
+# The runs had stopped improving: from epoch {glue:text}`ch06_gain_since` to the end no run's validation accuracy
+# gained or lost more than {glue:text}`ch06_gain_max:.2f` points. Counted by kind, {glue:text}`ch06_worst_72` of seed
 # {glue:text}`ch06_worst`'s {glue:text}`ch06_worst_err` validation errors are 7s read as 2s; seeds
-# {glue:text}`ch06_others` make {glue:text}`ch06_others_72` such errors.
+# {glue:text}`ch06_others` make {glue:text}`ch06_others_72`.
 # Without them seed {glue:text}`ch06_worst` would have {glue:text}`ch06_worst_other` errors, against
 # {glue:text}`ch06_others_err` for the other two. Is that confusion the labelled subset's doing?
 #
@@ -511,7 +514,7 @@ s1_72 = n72[ship["seed"]]
 def sevens(n):
     if n == 1:
         return "one 7 as a 2"
-    return f"{n} 7s as 2s"
+    return f"{n} sevens as 2s"
 
 
 glue("ch06_ship_epochs", f"{ship['epochs']:.0f}")
@@ -530,8 +533,8 @@ glue("ch06_ship_seed", ship["seed"])
 ship_ep = f"{ship['epochs']:.0f}"
 if ship_val72 <= 2 * max(1, *(n72[s] for s in others)):
     conclusion = ("this labelled subset allows the confusion but does not force it:"
-                  f" a run on it can reach epoch {ship_ep} almost without it, as the"
-                  " runs on the other subsets end")
+                  f" a run on it can reach epoch {ship_ep} almost without it, like the"
+                  " runs on the other subsets")
 elif ship_val72 < s1_72 / 2:
     conclusion = ("this labelled subset allows the confusion but does not force it:"
                   f" a run on it can reach epoch {ship_ep} with fewer than half"
@@ -547,7 +550,7 @@ assert abs(ship_err - ship["test_error"]) < 0.015, (ship_err, ship["test_error"]
 assert ship["seed"] == worst, "prose: the shipped rerun is of the worst run's seed"
 
 # %% [markdown]
-# **Figure 6.6.** The shipped network on the 10,000 test images. Left: how many images of each true class (rows)
+# **Figure 6.5.** The shipped network on the 10,000 test images. Left: how many images of each true class (rows)
 # it gives each wrong class (columns). Right: the test 7s that it reads as 2s.
 #
 # Stopped at epoch {glue:text}`ch06_ship_epochs` of {glue:text}`ch06_ship_planned`, its test error is
@@ -580,11 +583,11 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 6.7.** Left: 64 training images. Middle: 64 samples of this chapter's generator after
-# {glue:text}`ch06_steps` steps. Right: 64 samples of the shipped generator after {glue:text}`ch06_ship_epochs`
-# epochs (the same latent draws).
+# **Figure 6.6.** Left: 64 training images. Middle: 64 samples of this chapter's generator at the end of its run.
+# Right: 64 samples of the shipped generator from the same latent draws.
 #
-# How does the trained $D$ rate the trained $G$'s images?
+# This chapter's generator trained for {glue:text}`ch06_steps` steps, the shipped one for
+# {glue:text}`ch06_ship_epochs` epochs. How does the trained $D$ rate the trained $G$'s images?
 
 # %%
 with torch.no_grad():
@@ -614,7 +617,7 @@ assert 0 < fake_hi < real_hi / 2 and fake_lo > 0.5 and real_lo < fake_lo / 5, (
     fake_hi, real_hi, fake_lo, real_lo)
 
 # %% [markdown]
-# **Figure 6.8.** $D(x)$ of the shipped averaged discriminator on 1,000 real test images and 1,000 images of the
+# **Figure 6.7.** $D(x)$ of the shipped averaged discriminator on 1,000 real test images and 1,000 images of the
 # shipped generator.
 #
 # The histograms overlap, but only in part. $D$ rates {glue:text}`ch06_real_hi:.0f` % of the real test images
@@ -623,7 +626,7 @@ assert 0 < fake_hi < real_hi / 2 and fake_lo > 0.5 and real_lo < fake_lo / 5, (
 # still calls most of the trained $G$'s images fake: feature matching only asks $G$ to match the batch mean of
 # 250 features of $D$, and nothing pushes an individual sample to be convincing.
 #
-# Salimans et al. found their feature-matching generator gave the better classifier and worse-looking samples
+# Salimans et al. found their feature-matching generator gave a better classifier but worse-looking samples
 # than minibatch discrimination (not trained in this book). Dai et al. (2017) explain why a perfect generator is
 # not the goal: one that reproduced the data would add nothing to the labelled loss. What helps is a
 # **complement generator** whose samples lie between the classes: $D$ learns to call those regions "fake", which

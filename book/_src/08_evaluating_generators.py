@@ -356,8 +356,10 @@ plt.show()
 # %% [markdown]
 # **Figure 8.3.** The feature-matching SSGAN while it trains: validation accuracy of the averaged discriminator
 # (blue circles, left axis) and FID of the generator's samples (red squares, dashed, right axis, at the $n$ given in
-# the axis label) at each check. Over this run the accuracy {glue:text}`acc_course` and the FID
-# {glue:text}`fid_course`; the FID stays far above the real-vs-real floor of Figure 8.2.
+# the axis label) at each check.
+#
+# Over this run the accuracy {glue:text}`acc_course` and the FID {glue:text}`fid_course`; the FID stays far above
+# the real-vs-real floor of Figure 8.2.
 #
 # Is {glue:text}`fm_acc:.1f` % good for 100 labels? The yardstick is the same discriminator (same noise, weight
 # norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`. It is

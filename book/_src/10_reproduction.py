@@ -856,7 +856,7 @@ display(Markdown(
 n100, n20 = (sum(r["labels"] == n for r in same) for n in (100, 20))
 common = [f"lies within the spread between weight seeds of the library's on"
           f" {len(alike)} of the {len(same)} pairs"]
-common += [f"lies {word} it by more on {len(k)}"
+common += [f"lies {word} that spread on {len(k)}"
            for k, word in ((lib_better, "below"), (ref_better, "above")) if k]
 glue("ch10_box", (
     f"On the library's own labelled images ({n100} subsets at 100 labels,"
@@ -869,7 +869,8 @@ glue("ch10_box", (
     + " At 100 labels its runs end at"
     f" {spoken(f'{e:.2f}' for e in ref100_err.values())}"
     f" % test error after {ref100_ep} epochs"
-    + (f" ({len(collapsed)} of them with D winning outright to the end)" if collapsed
+    + (f" ({len(collapsed)} of them with D winning outright to the end: its loss on"
+       " unlabelled and generated images near 0, it stops learning from them)" if collapsed
        else "")
     + f", so after at most {longest} epochs its own code "
     + ("reproduces" if within_paper else "does not reproduce")

@@ -242,3 +242,16 @@ def test_shown_code_lines_fit_the_page(src: Path):
     long = [f"cell {i}: {ln}" for i, ln in shown_code_lines(nb) if len(ln) > SHOWN_CODE_MAX]
     assert not long, (f"{len(long)} shown code lines over {SHOWN_CODE_MAX} characters in {src.stem} (wrap them in "
                       f"{src.relative_to(ROOT)}; a re-wrapped code cell keeps its outputs):\n" + "\n".join(long[:10]))
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_figure_captions_hold_no_glued_value(src: Path):
+    """A caption is also its figure's alt text (nbbuild.alt_text), which cannot show a run's glued value (it would
+    read "…"): the caption says what the figure shows, the values go in the text after it."""
+    with_glue = []
+    for cell in nbbuild.source_cells(src):
+        if cell.cell_type == "markdown" and "{glue:" in cell.source:
+            alt = nbbuild.alt_text(cell.source)
+            if "…" in alt:
+                with_glue.append(alt[:80])
+    assert not with_glue, f"{src.stem}: captions with a glued value: {with_glue}"

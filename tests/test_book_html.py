@@ -72,6 +72,14 @@ def test_chapter_page_has_figures_colab_exercises_solutions_no_errors(html: Path
     assert not [a for a in alts if re.fullmatch(r"[\w./-]*\.png", a)], "an image whose alt text is a file name"
 
 
+def test_pages_load_the_narrow_screen_hint(html: Path):
+    """A figure or table wider than a phone's screen scrolls inside its box; book/_static/scroll-hint.js marks such
+    boxes so that book.css shows "swipe sideways" under them: every chapter page loads it."""
+    assert (html / "_static" / "scroll-hint.js").is_file()
+    for name in pages():
+        assert "_static/scroll-hint.js" in (html / "book" / f"{name}.html").read_text(), name
+
+
 def test_intro_and_api_pages_exist(html: Path):
     assert (html / "book" / "intro.html").exists()
     api = (html / "book" / "api.html").read_text()

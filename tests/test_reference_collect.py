@@ -41,3 +41,13 @@ def test_collect_keeps_a_longer_stored_record(tmp_path):
     assert dest.read_text() == before
     _collect(_run_dir(tmp_path, 9), dest)  # once it has more, it replaces the record
     assert json.loads(dest.read_text())["epochs_done"] == 9
+
+
+def test_collecting_the_same_record_again_leaves_the_file_as_it_was(tmp_path):
+    """A finished run collected again is not rewritten (its 'collected' time alone would make a diff to commit)."""
+    dest = tmp_path / "labels100-subset1.json"
+    run = _run_dir(tmp_path, 100)
+    _collect(run, dest)
+    before = dest.read_text()
+    assert "unchanged" in _collect(run, dest)
+    assert dest.read_text() == before

@@ -1,8 +1,10 @@
-// On a narrow screen a figure or table wider than the text column scrolls sideways inside its output box (book.css). Mark
-// such boxes so that book.css can show a hint under them, and drop the mark once the reader has scrolled to the end.
+// A figure or table wider than the text column scrolls sideways inside its own box (book.css; at 1280 px a few wide
+// tables, at 400 px most figures). Mark each such box so that book.css can show a hint under it, and change the
+// hint once the reader has scrolled to its end.
 (function () {
+  var BOXES = ".bd-article div.cell_output, .bd-article .pst-scrollable-table-container";
   function mark() {
-    document.querySelectorAll(".bd-article div.cell_output").forEach(function (box) {
+    document.querySelectorAll(BOXES).forEach(function (box) {
       var wide = box.scrollWidth > box.clientWidth + 2;
       box.classList.toggle("scrolls-sideways", wide);
       if (wide && !box.dataset.hintListener) {

@@ -462,7 +462,7 @@ assert n72[worst] > n_wrong[worst] / 2, "prose: its errors are mostly 7s read as
 # ## The trained network itself
 #
 # The book ships the averaged $D$ and the $G$ of a rerun of the headline's seed 1: the same recipe, seed and 100
-# labelled images, saved at the epoch printed below (`trained_model` checks the file and loads it in a second).
+# labelled images, saved at the epoch printed below (`trained_model` checks the file as it loads).
 # Here it classifies the test set:
 
 # %%
@@ -560,8 +560,8 @@ assert ship["seed"] == worst, "prose: the shipped rerun is of the worst run's se
 #
 # On the validation images it reads {glue:text}`ch06_ship_val72`; the headline's seed {glue:text}`ch06_ship_seed`
 # read {glue:text}`ch06_s1_72` after 300 epochs. The two runs differ only in length and in the machine's rounding,
-# which a GAN amplifies. So {glue:text}`ch06_conclusion`. That is why the paper averages over labelled subsets, and
-# why three subsets give a wide $\pm$. Chapter 10 runs the authors' own code on the same 100 labelled images.
+# which a GAN amplifies. So {glue:text}`ch06_conclusion`. Hence the paper's mean over ten labelled subsets, and
+# the wide $\pm$ of three. Chapter 10 runs the authors' code on these 100 images.
 #
 # ## The samples
 #
@@ -586,8 +586,8 @@ plt.show()
 # **Figure 6.6.** Left: 64 training images. Middle: 64 samples of this chapter's generator at the end of its run.
 # Right: 64 samples of the shipped generator from the same latent draws.
 #
-# This chapter's generator trained for {glue:text}`ch06_steps` steps, the shipped one for
-# {glue:text}`ch06_ship_epochs` epochs. How does the trained $D$ rate the trained $G$'s images?
+# This chapter's generator trained {glue:text}`ch06_steps` steps, the shipped one {glue:text}`ch06_ship_epochs`
+# epochs. How does the trained $D$ rate the trained $G$'s images?
 
 # %%
 with torch.no_grad():

@@ -91,9 +91,10 @@ run.explain(saves_runs=True)
 # labels with $L_{\text{lab}}$ alone:
 #
 # $$ L_{\text{lab}} = -\mathbb E_{(x,y)} \bigl[\ell_y(x) - \operatorname{LSE}(\ell(x))\bigr], \qquad
-#    L_{\text{SSGAN}} = L_{\text{lab}} + w\,L_{\text{unl}} . $$
+#    L_{\text{SSGAN}} = L_{\text{lab}} + w\,L_{\text{unl}} , $$
 #
-# The difference between the two curves is what the unlabelled data, through the GAN game, buys.
+# with $L_{\text{unl}}$ the unsupervised (real against generated) loss of chapter 6 and its weight $w = 1$. The
+# difference between the two curves is what the unlabelled data, through the GAN game, buys.
 
 # %%
 import matplotlib.pyplot as plt
@@ -423,7 +424,7 @@ display(Markdown(text))
 # ## A sweep of your own
 #
 # The same protocol at this notebook's size: fewer label counts, seeds and steps than the stored study (the
-# table under "Running this chapter" gives each size's time). Its runs live in `runs/` beside the notebook; run
+# table in the cell under "Running this chapter", click to show it, gives each size's time). Its runs live in `runs/` beside the notebook; run
 # the cell again after an interruption and it continues. A short sweep shows the *shape* of the curve, not the
 # paper's numbers.
 

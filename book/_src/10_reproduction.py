@@ -239,7 +239,7 @@ display(Markdown(f"Mean over epochs 51-{n}: " + "; ".join(parts) + "."))
 # by three orders of magnitude, an unsupervised loss that rises and then stays level, a feature-matching loss with
 # bursts in the first epochs that then falls slowly: two independent codes of the script play the same game.
 #
-# ## Which version of the recipe made the table?
+# ## Two versions of the recipe, and the default
 #
 # The reference repository holds two versions of this MNIST script. The paper appeared on 10 June 2016; the
 # version of 8 June trains with a learning rate of 0.001 that decays linearly to 0 over the last 100 of 300 epochs,

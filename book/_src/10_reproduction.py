@@ -753,13 +753,14 @@ gap = {(r["labels"], r["subset"]): r["lib_at"] - r["ref_end"] for r in same}
 # exist, so the spread between the library's own 20-label runs (each its own subset
 # and seeds) at the same epoch
 yard = {100: spread_seeds}
+loose = {}  # label count -> (the library's runs there, the epoch they are read at)
 for n in sorted({r["labels"] for r in same} - {100}):
     lib_n = [per_seed(load_run(f))[int(f.stem.removeprefix("seed"))]
              for f in sorted(results_path(f"labels_{n}").glob("seed*.json"))]
     ep_n = max(r["last"] for r in same if r["labels"] == n)
     at_n = [at_epoch(c["epoch"], c["acc"], ep_n) for c in lib_n]
     yard[n] = max(at_n) - min(at_n)
-    yard_runs, yard_ep = len(at_n), ep_n
+    loose[n] = (len(at_n), ep_n)
 alike = [k for k, g in gap.items() if abs(g) <= yard[k[0]]]
 lib_better = [k for k, g in gap.items() if g > yard[k[0]]]
 ref_better = [k for k, g in gap.items() if g < -yard[k[0]]]
@@ -790,16 +791,15 @@ within_paper = span_kept is not None and span_kept <= paper_band and not collaps
 parts = [f"those on {pair_names(alike)} lie within it"] if alike else []
 parts += [f"on {pair_names(k)} the {who} stands higher by more"
           for k, who in ((lib_better, "library"), (ref_better, "authors' code")) if k]
-loose = [n for n in yard if n != 100]
 one = (
     f"**(1) Alike on the same images?** Chapter 7's library runs on one subset span up"
     f" to {spread_seeds:.2f} points of validation accuracy between weight seeds (after"
     f" {ss_epochs:g} epochs): the yardstick for a gap between the codes at 100 labels."
     + "".join(
         f" At {n} labels no weight seeds were run on one subset; the library's"
-        f" {yard_runs} runs there (each on its own subset, with its own seeds) span"
-        f" {yard[n]:.2f} points at epoch {yard_ep}, a looser yardstick."
-        for n in loose)
+        f" {runs_n} runs there (each on its own subset, with its own seeds) span"
+        f" {yard[n]:.2f} points at epoch {ep_n}, a looser yardstick."
+        for n, (runs_n, ep_n) in loose.items())
     + " Of the gaps between the codes at the same epoch (listed under Figure 10.6), "
     + "; ".join(parts) + "."
     + "".join(

@@ -8,8 +8,9 @@ not). Its evaluated D (the recipe's: the bias-corrected parameter average) and G
 manifest records, under the folder's name: the file's checksum and size, the run's length (epochs done of those
 planned), the test error of the float16 networks and of the float32 ones they came from (after the checkpoint's last
 step: the test set chose nothing), the validation accuracy, the command and commit that trained it, and this
-machine (and, given ``--trained-on``, where it trained). Chapters load them with :func:`ssgan_lib.evidence.trained_model`. Nothing is written when a run cannot be
-read; each file and the manifest are replaced atomically.
+machine (and, given ``--trained-on``, where it trained). Chapters load them with
+:func:`ssgan_lib.evidence.trained_model`. Nothing is written when a run cannot be read; each file and the manifest
+are replaced atomically.
 """
 from __future__ import annotations
 
@@ -54,15 +55,16 @@ def ship(run_dir: Path, data, commit: str | None, command: str | None, trained_o
     D, G, info = load_trained(MODELS / entry["file"], sha256=entry["sha256"])
     record = run_dir / "metrics.json"
     finished = record.is_file()
+    rec = json.loads(record.read_text()) if finished else {}  # a finished run's record: command, commit, machine
     return {**entry, "dtype": "float16", "labels": cfg.labels, "seed": cfg.seed, "recipe": cfg.recipe,
             "steps": info["step"], "epochs": round(info["epochs"], 3), "epochs_planned": cfg.epochs,
             "finished": finished,
             "test_error": round(error_of(D, data.test_x, data.test_y), 3), "test_error_float32": round(test32, 3),
             "val_accuracy_float32": val32, "val_size": cfg.val_size,
             "evaluated": f"{cfg.resolved.eval_params} D, noise off, after step {info['step']} (the test set chose nothing)",
-            "command": json.loads(record.read_text())["command"] if finished else command,
-            "commit": json.loads(record.read_text())["commit"] if finished else commit,
-            "trained_on": trained_on or (json.loads(record.read_text()).get("machine") if finished else None),
+            "command": rec["command"] if finished else command,
+            "commit": rec["commit"] if finished else commit,
+            "trained_on": trained_on or rec.get("machine"),
             "exported_on": machine("cpu")}
 
 

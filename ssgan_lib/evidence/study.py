@@ -165,8 +165,8 @@ def at_a_glance(rows: list[dict], headline_errors: list[float], headline_epochs:
     if both:  # "lower" only where the means differ by more than the two spreads added
         clear = [n for n in both if sup[n][0] - fm[n][0] > fm[n][1] + sup[n][1]]
         overlap = [n for n in both if n not in clear]
-        verdict += (f" In the {study_ep}-epoch label-rate study (chapter 7) SSGAN-FM's mean error is lower than supervised-only's by more "
-                    "than their two standard deviations added at "
+        verdict += (f" In the {study_ep}-epoch label-rate study (chapter 7) SSGAN-FM's mean error is lower than "
+                    "supervised-only's by more than their two standard deviations added at "
                     + (spoken([f"{n:,} labels ({lower_or_higher(ratios[n])})" for n in clear]) or "no label count")
                     + (f"; at {spoken([f'{n:,}' for n in overlap])} labels the two overlap" if overlap else "")
                     + ".")

@@ -47,16 +47,19 @@ mkdir -p "$REF_DIR/runs" "$REF_DIR/subsets"
 # with the kernel's autogroups, a process's nice counts only inside its session: started with setsid, the queue is
 # a session of its own and competes with an interactive shell as an equal unless its autogroup gets the nice too
 echo "$(nice)" > /proc/self/autogroup 2>/dev/null || true
+# a record (run here or stored) of a finished run of at least EPOCHS epochs: a job made longer runs again
+long_enough() {  # RECORD EPOCHS
+  python3 -c 'import json, sys
+r = json.load(open(sys.argv[1])); sys.exit(0 if r.get("finished") and r.get("epochs_done", 0) >= int(sys.argv[2]) else 1)' \
+    "$1" "$2" 2>/dev/null
+}
 for entry in "${JOBS[@]}"; do
   IFS='|' read -r name labels subset epochs <<<"$entry"
   out="$REF_DIR/runs/$name"
   npz="$REF_DIR/subsets/labels$labels-subset$subset.npz"
   stored="$RESULTS/$name.json"
-  # done: a finished run of at least the job's epochs, here or stored (a job made longer runs again)
-  long_enough() { python3 -c 'import json, sys
-r = json.load(open(sys.argv[1])); sys.exit(0 if r.get("finished") and r.get("epochs_done", 0) >= int(sys.argv[2]) else 1)' \
-    "$1" "$epochs" 2>/dev/null; }
-  if { [[ -f "$out/done" ]] && long_enough "$out/record.json"; } || long_enough "$stored"; then status=done
+  if { [[ -f "$out/done" ]] && long_enough "$out/record.json" "$epochs"; } || long_enough "$stored" "$epochs"; then
+    status=done
   elif [[ -f "$out/ckpt.npz" ]]; then status=started
   else status=waiting; fi
   if [[ "${1:-}" == "--collect" ]]; then
@@ -82,7 +85,7 @@ print(s)' \
   [[ $status == done ]] && continue
   exec 9>"$out.lock"
   if ! flock -n 9; then exec 9>&-; continue; fi  # another copy runs it
-  if [[ -f "$out/done" ]] && long_enough "$out/record.json"; then exec 9>&-; continue; fi
+  if [[ -f "$out/done" ]] && long_enough "$out/record.json" "$epochs"; then exec 9>&-; continue; fi
   if [[ ! -f "$npz" ]]; then
     "$LIBPY" "$HERE/export_subset.py" --labels "$labels" --seed "$subset" --out "$npz"
   fi

@@ -160,19 +160,28 @@ def label_log_axis(axis, lo: float, hi: float) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
+METHOD_NAMES = {"ssgan-fm": "SSGAN-FM", "sgan": "SGAN", "supervised": "supervised only"}  # legend names
+
+
 def plot_label_rate(summary: dict, paper: dict | None = None, title: str = "Test error against labels"):
-    """``summary``: {method: [(labels, mean_err, std_err), ...]}; ``paper``: {labels: err}. Log x axis."""
+    """``summary``: {method: [(labels, mean_err, std_err), ...]}; ``paper``: {labels: err}. Log axes; the x
+    ticks sit at the label counts that were run, the legend names each method as :data:`METHOD_NAMES` does."""
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for method, rows in summary.items():
         rows = sorted(rows)
-        ax.errorbar([r[0] for r in rows], [r[1] for r in rows], yerr=[r[2] for r in rows], marker="o", capsize=3, label=method)
+        ax.errorbar([r[0] for r in rows], [r[1] for r in rows], yerr=[r[2] for r in rows], marker="o", capsize=3,
+                    label=METHOD_NAMES.get(method, method))
     if paper:
         ks = sorted(paper)
         ax.plot(ks, [paper[k] for k in ks], "k*--", label="Salimans et al. 2016")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    # a log axis over a decade or two shows one or two labelled powers of ten: label plain numbers instead
-    label_log_axis(ax.xaxis, *ax.get_xlim())
+    # the label counts themselves on x (a 1-2-5 grid over 20 to 60,000 crowds eleven labels into the width);
+    # plain numbers rather than powers of ten on y
+    counts = sorted({r[0] for rows in summary.values() for r in rows} | set(paper or ()))
+    ax.xaxis.set_major_locator(ticker.FixedLocator(counts))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     label_log_axis(ax.yaxis, *ax.get_ylim())
     ax.set_xlabel("labelled images")
     ax.set_ylabel("test error (%)")

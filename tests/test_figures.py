@@ -159,6 +159,39 @@ def test_label_rate_log_axes_have_enough_tick_labels(errors):
     plt.close(fig)
 
 
+_STUDY = {"ssgan-fm": [(n, e, 0.1 * e) for n, e in ((20, 41.0), (50, 8.8), (100, 1.4), (200, 1.1), (1000, 0.9))],
+          "supervised": [(n, e, 0.1 * e) for n, e in ((20, 45.0), (50, 30.0), (100, 20.0), (200, 12.0),
+                                                      (1000, 4.0), (60000, 0.6))]}
+
+
+def test_tick_labels_do_not_touch():
+    """At the book's column width two neighbouring tick labels on an axis stand at least half a character apart
+    (the stored study spans 20 to 60,000 labels: a 1-2-5 grid put eleven labels there, "10000" and "20000" 3 px
+    apart)."""
+    figures = list(_figures()) + [("plot_label_rate (study)", plots.plot_label_rate(_STUDY, {20: 16.77, 100: 0.93}))]
+    for name, fig in figures:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in (a for a in fig.axes if a.axison):
+            for axis in (ax.xaxis, ax.yaxis):
+                lo, hi = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())
+                shown = [t for t, v in zip(axis.get_ticklabels(), axis.get_ticklocs())
+                         if t.get_visible() and t.get_text() and lo <= v <= hi]
+                boxes = sorted((t.get_window_extent(renderer) for t in shown),
+                               key=lambda e: e.x0 if axis is ax.xaxis else e.y0)
+                for t, a, b in zip(shown, boxes, boxes[1:]):
+                    gap = b.x0 - a.x1 if axis is ax.xaxis else b.y0 - a.y1
+                    half_char = 0.5 * t.get_fontsize() * fig.dpi / 72
+                    assert gap >= half_char, f"{name}: tick labels {gap:.0f} px apart on {axis.axis_name}"
+        plt.close(fig)
+
+
+def test_label_rate_legend_names_the_methods():
+    fig = plots.plot_label_rate(_STUDY)
+    assert _legend(fig) == ["SSGAN-FM", "supervised only"]
+    plt.close(fig)
+
+
 def test_log_ticks():
     assert plots.log_ticks(0.5, 20) == [0.5, 1, 2, 5, 10, 20]
     assert len(plots.log_ticks(0.9, 1.5)) >= 4

@@ -64,24 +64,32 @@ def _make_opt(params, lr: float, cfg: GANConfig) -> torch.optim.Optimizer:
     raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
 
 
-def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GANHistory:
-    """Train ``G`` against ``D`` on the rows of ``x`` (on the device, scaled as G outputs); ``G`` has
-    ``sample_z(batch, device, generator)``, ``D`` returns logits. A plain loop: a D step, then a G step."""
+def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor,
+              cfg: GANConfig) -> GANHistory:
+    """Train ``G`` against ``D`` on the rows of ``x`` (on the device, scaled as G
+    outputs).
+
+    ``G`` has ``sample_z(batch, device, generator)``, ``D`` returns logits.
+    A plain loop: a D step, then a G step."""
     if cfg.g_loss not in ("ns", "minimax"):
         raise ValueError(f"g_loss must be 'ns' or 'minimax', got {cfg.g_loss!r}")
     dev, gen = x.device, torch.Generator(x.device).manual_seed(cfg.seed)
-    opt_d, opt_g = _make_opt(D.parameters(), cfg.lr_d, cfg), _make_opt(G.parameters(), cfg.lr_g, cfg)
-    g_loss_fn = losses.g_loss_nonsaturating if cfg.g_loss == "ns" else losses.g_loss_minimax
+    opt_d = _make_opt(D.parameters(), cfg.lr_d, cfg)
+    opt_g = _make_opt(G.parameters(), cfg.lr_g, cfg)
+    ns = cfg.g_loss == "ns"
+    g_loss_fn = losses.g_loss_nonsaturating if ns else losses.g_loss_minimax
     fixed_z = G.sample_z(cfg.n_fixed, dev, gen)  # the same noise for every snapshot
     B = min(cfg.batch_size, len(x))
     per_epoch, hist = len(x) // B, GANHistory()
     sums, n = torch.zeros(len(LOGGED), device=dev), 0  # summed on the device
-    for step in tqdm(range(1, cfg.steps + 1), desc="GAN", disable=not cfg.progress, leave=False):
-        if (step - 1) % per_epoch == 0:  # a new order of the data at the start of every epoch
+    steps = tqdm(range(1, cfg.steps + 1), desc="GAN", disable=not cfg.progress,
+                 leave=False)
+    for step in steps:
+        if (step - 1) % per_epoch == 0:  # a new order of the data every epoch
             perm = torch.randperm(len(x), device=dev, generator=gen)
         k = (step - 1) % per_epoch
         real, fake = x[perm[k * B:(k + 1) * B]], G(G.sample_z(B, dev, gen))
-        # D step: push D(real) up and D(fake) down (fake detached: this step does not train G)
+        # D step: push D(real) up and D(fake) down (fake detached: no G update here)
         real_logits, fake_logits = _logits(D(real)), _logits(D(fake.detach()))
         loss_d = losses.d_loss(real_logits, fake_logits)
         opt_d.zero_grad(set_to_none=True)
@@ -93,17 +101,21 @@ def train_gan(G: nn.Module, D: nn.Module, x: torch.Tensor, cfg: GANConfig) -> GA
         loss_g.backward()
         opt_g.step()
         with torch.no_grad():
-            sums += torch.stack([loss_d, loss_g, real_logits.sigmoid().mean(), fake_logits.sigmoid().mean()])
+            d_real, d_fake = real_logits.sigmoid().mean(), fake_logits.sigmoid().mean()
+            sums += torch.stack([loss_d, loss_g, d_real, d_fake])
         n += 1
-        if step % cfg.log_every == 0 or step == cfg.steps:  # the only read of the device: every log_every steps
-            means, sums, n = dict(zip(LOGGED, (sums / n).tolist())), torch.zeros_like(sums), 0
+        # the only read of the device: every log_every steps
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            means = dict(zip(LOGGED, (sums / n).tolist()))
+            sums, n = torch.zeros_like(sums), 0
             if bad := [name for name, v in means.items() if not math.isfinite(v)]:
-                raise DivergenceError(f"training diverged: {', '.join(bad)} became NaN or infinite by step {step}")
+                raise DivergenceError(f"training diverged: {', '.join(bad)} "
+                                      f"became NaN or infinite by step {step}")
             hist.step.append(step)
             for name, v in means.items():
                 getattr(hist, name).append(v)
         if (cfg.snapshot_every and step % cfg.snapshot_every == 0) or step == cfg.steps:
-            G.eval()  # batch-norm layers use their running statistics, as when sampling after training
+            G.eval()  # batch norm uses its running statistics, as when sampling later
             with torch.no_grad():
                 hist.snapshots.append(G(fixed_z).cpu())
             G.train()

@@ -352,12 +352,13 @@ def _short(m: nn.Module) -> str:
 
 
 def layer_table(module: nn.Module) -> str:
-    """A Markdown table of ``module``'s layers, in order: each layer with parameters together with the
-    parameter-free layers after it (activations), its trainable parameters, and the total in the last row.
-    Shorter than ``print(module)`` and readable on a page."""
+    """A Markdown table of ``module``'s layers, in order: one row per linear or convolutional layer, together
+    with the normalisation and parameter-free layers after it (batch norm, activations), with their trainable
+    parameters, and the total in the last row. Shorter than ``print(module)`` and readable on a page."""
+    norms = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
     groups: list[list[nn.Module]] = []
     for m in (m for m in module.modules() if not list(m.children())):
-        if count_parameters(m) or not groups:
+        if (count_parameters(m) and not isinstance(m, norms)) or not groups:
             groups.append([m])
         else:
             groups[-1].append(m)

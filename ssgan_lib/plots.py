@@ -80,6 +80,20 @@ def show_samples(x: torch.Tensor, nrow: int = 8, title: str = "", ax=None, value
     return fig
 
 
+def legends_below(fig, *axes) -> None:
+    """Each panel's legend under its axes, off the curves (a legend inside a panel of training curves sits on some
+    run's line wherever it goes); the figure grows by the legends' height."""
+    rows = max(len(ax.get_legend_handles_labels()[1]) for ax in axes)
+    fig.set_size_inches(fig.get_size_inches()[0], fig.get_size_inches()[1] + 0.17 * rows + 0.05)
+    from matplotlib.transforms import ScaledTranslation
+
+    below = ScaledTranslation(0, -0.5, fig.dpi_scale_trans)  # 0.5 in under the axes: past tick labels and x label
+    for ax in (ax for ax in axes if ax.get_legend_handles_labels()[1]):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=ax.transAxes + below, frameon=False,
+                  borderaxespad=0.0)
+    fig.tight_layout()
+
+
 def plot_history(history: dict, title: str = "", method: str | None = None):
     """Losses (D labelled, D unlabelled, G) and accuracies (train batch, validation) of a Trainer.
 
@@ -101,7 +115,6 @@ def plot_history(history: dict, title: str = "", method: str | None = None):
     a1.set_ylabel("loss (log scale)")
     a1.set_yscale("log")
     a1.set_title("losses")
-    a1.legend()
     if history.get("train_acc"):
         a2.plot(history["step"], mean(history["train_acc"]), label="labelled batch (train)", alpha=0.6)
     if history.get("val_acc"):
@@ -109,10 +122,9 @@ def plot_history(history: dict, title: str = "", method: str | None = None):
     a2.set_xlabel("step")
     a2.set_ylabel("accuracy")
     a2.set_title("accuracy")
-    a2.legend()
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    legends_below(fig, a1, a2)
     return fig
 
 
@@ -123,7 +135,6 @@ def plot_gan_history(hist, title: str = ""):
     a1.plot(hist.step, hist.g_loss, label="G loss")
     a1.set_xlabel("step")
     a1.set_ylabel("loss")
-    a1.legend()
     a1.set_title("losses")
     a2.plot(hist.step, hist.d_real, label="mean D(x), real")
     a2.plot(hist.step, hist.d_fake, label="mean D(G(z)), fake")
@@ -131,11 +142,10 @@ def plot_gan_history(hist, title: str = ""):
     a2.set_ylim(0, 1)
     a2.set_xlabel("step")
     a2.set_ylabel("mean D output")
-    a2.legend()
     a2.set_title("discriminator outputs")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    legends_below(fig, a1, a2)
     return fig
 
 
@@ -192,14 +202,15 @@ def plot_label_rate(summary: dict, paper: dict | None = None, title: str = "Test
     return fig
 
 
-def animate_snapshots(snapshots, steps, n: int = 16, nrow: int = 4, interval: int = 500, size: float = 2.4,
-                      dpi: int = 72, value_range=None):
+def animate_snapshots(snapshots, steps, n: int = 16, nrow: int = 4, interval: int = 500, size: float = 3.6,
+                      dpi: int = 96, value_range=None):
     """An animation of a generator's samples over training (the first ``n`` of each snapshot).
 
     ``snapshots``: list of (B, 784) tensors (``GANHistory.snapshots``), ``steps`` their steps. Returns a
     ``matplotlib.animation.FuncAnimation``; show it with ``IPython.display.HTML(anim.to_jshtml())``.
-    The figure is closed so that a notebook does not also show its last frame as a still image. Small
-    ``size`` x ``dpi`` and nearest-neighbour pixels keep the embedded frames small (tens of kB each).
+    The figure is closed so that a notebook does not also show its last frame as a still image. The
+    default ``size`` x ``dpi`` (3.6 in at 96 dpi: 346 px, the frame title 12 px high) is read at a glance;
+    nearest-neighbour pixels keep the embedded frames small (tens of kB each).
     """
     from matplotlib import animation
 

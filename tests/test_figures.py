@@ -228,3 +228,20 @@ def test_every_chapter_calling_plot_history_passes_the_method():
 
 def test_fit_width():
     assert plots.fit_width(20) == LIMIT and plots.fit_width(3) == 3 and math.isclose(plots.fit_width(7.0), 7.0)
+
+
+def test_training_curve_legends_sit_off_the_curves():
+    """plot_history and plot_gan_history put each legend under its panel: it overlaps neither the axes (the
+    curves) nor the x label."""
+    for name, fig in _figures():
+        if name not in ("plot_history", "plot_gan_history"):
+            plt.close(fig)
+            continue
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in fig.axes:
+            legend = ax.get_legend().get_window_extent(renderer)
+            assert not legend.overlaps(ax.get_window_extent(renderer)), f"{name}: a legend on the curves"
+            assert not legend.overlaps(ax.xaxis.label.get_window_extent(renderer)), f"{name}: legend on the x label"
+            assert legend.y0 >= 0, f"{name}: the legend falls off the figure"
+        plt.close(fig)

@@ -212,8 +212,10 @@ def test_layer_table_lists_every_leaf_layer_and_the_total():
 
     g = MLPGenerator()
     lines = layer_table(g).splitlines()
-    with_params = [m for m in g.modules() if not list(m.children()) and count_parameters(m)]
-    assert len(lines) == 2 + len(with_params) + 1 and all(len(line) <= 88 for line in lines)
+    linear = [m for m in g.modules() if isinstance(m, torch.nn.Linear)]
+    # one row per linear layer (100-256-512-1024-784: four), batch norm and activation in the row before them
+    assert len(lines) == 2 + len(linear) + 1 and all(len(line) <= 88 for line in lines)
     assert "Linear(100→256), LeakyReLU(0.2)" in lines[2]  # an activation joins the layer before it
+    assert "Linear(256→512), BatchNorm" in lines[3]
     assert lines[-1].endswith(f"**{count_parameters(g):,}** |")
     assert sum(int(line.rsplit("|", 2)[1].replace(",", "")) for line in lines[2:-1]) == count_parameters(g)

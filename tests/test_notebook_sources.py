@@ -4,6 +4,7 @@ And nbbuild without --execute updates a notebook in place: unchanged cells keep 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -255,3 +256,48 @@ def test_figure_captions_hold_no_glued_value(src: Path):
             if "…" in alt:
                 with_glue.append(alt[:80])
     assert not with_glue, f"{src.stem}: captions with a glued value: {with_glue}"
+
+
+def test_alt_text_reads_latex_as_plain_text():
+    assert nbbuild.alt_text("**Figure 3.1.** SGD at $\\eta = 1$, dotted: $\\tfrac12$, $2 \\log 2$.") == (
+        "Figure 3.1. SGD at η = 1, dotted: ½, 2 log 2.")
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_figure_captions_use_latex_the_alt_text_can_read(src: Path):
+    """A caption's LaTeX command with no plain-text reading in nbbuild.LATEX_TEXT would reach the alt text as its
+    bare name ("tfrac12")."""
+    unread = []
+    for cell in nbbuild.source_cells(src):
+        if cell.cell_type == "markdown":
+            for caption in nbbuild.captions(cell.source):
+                unread += [m for m in re.findall(r"\\([a-zA-Z]+\d*)", caption) if m not in nbbuild.LATEX_TEXT]
+    assert not unread, f"{src.stem}: LaTeX in captions without a plain-text reading: {sorted(set(unread))}"
+
+
+def test_library_source_printed_by_a_chapter_fits_the_column():
+    """A chapter that prints a library function's source (``print(inspect.getsource(train_gan))``) shows it in an
+    output box of the code column's width: the function's lines stay within it."""
+    import importlib
+    import inspect
+
+    modules = [importlib.import_module(f"ssgan_lib.{m}") for m in ("gan", "train", "losses", "models", "step")]
+    names = {n for src in SOURCES for n in re.findall(r"inspect\.getsource\((\w+)\)", src.read_text())}
+    assert names, "no chapter prints a library function any more: drop this test"
+    for name in sorted(names):
+        fn = next(getattr(m, name) for m in modules if hasattr(m, name))
+        long = [ln for ln in inspect.getsource(fn).split("\n") if len(ln) > SHOWN_CODE_MAX]
+        assert not long, f"{name}: {len(long)} lines over {SHOWN_CODE_MAX} characters, e.g. {long[0]!r}"
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_printed_lines_fit_the_column(src: Path):
+    """A printed line wider than the code column is cut at the box's edge (it scrolls, but a reader rarely
+    does): a chapter prints at most as many characters per line as its code shows."""
+    nb = nbformat.read(ROOT / "book" / (src.stem + ".ipynb"), as_version=4)
+    long = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            long += [f"cell {i}: {ln[:60]}…" for ln in text.split("\n") if len(ln) > SHOWN_CODE_MAX]
+    assert not long, f"{src.stem}: printed lines over {SHOWN_CODE_MAX} characters:\n" + "\n".join(long[:10])

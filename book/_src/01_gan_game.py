@@ -20,7 +20,7 @@
 # the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("01 GAN game")
 # each of 3 toy GANs
@@ -81,7 +81,6 @@ from ssgan_lib.gan import (
     train_gan,
 )
 from ssgan_lib.plots import plot_gan_history
-from ssgan_lib.evidence.runinfo import glue
 
 
 
@@ -409,8 +408,8 @@ for name, h in toy.items():
     cov = dict(zip(h.snapshot_steps, (modes_covered(s, centers) for s in h.snapshots)))
     rows[name] = [cov[st] for st in shown]
 print(
-    f"modes covered (of 8) at the same {len(shown)} steps of each run,"
-    f" {shown[0]}, {shown[1]}, ..., {shown[-1]} (the last step):"
+    f"modes covered (of 8) at the same {len(shown)} steps of each run:\n"
+    f"steps {shown[0]}, {shown[1]}, ..., {shown[-1]} (the last step)"
 )
 for name, row in rows.items():
     print(f"{name:20s} {' '.join(map(str, row))}")
@@ -518,14 +517,12 @@ def dominant_angle(s):
 
 
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(7.2, 3.6))
-for name, h in toy.items():
-    a1.plot(
-        h.snapshot_steps,
-        [modes_covered(s, centers) for s in h.snapshots],
-        "o-",
-        ms=3,
-        label=name,
-    )
+# run A thick and light underneath: where A and B cover the same modes both stay visible
+styles = (dict(fmt="o-", ms=6, lw=4, alpha=0.4), dict(fmt="s--", ms=3, lw=1.2),
+          dict(fmt="^-", ms=3, lw=1.2))
+for (name, h), style in zip(toy.items(), styles):
+    cov = [modes_covered(s, centers) for s in h.snapshots]
+    a1.plot(h.snapshot_steps, cov, style.pop("fmt"), label=name, **style)
 a1.set_ylim(-0.3, 8.3)
 a1.set_xlabel("step")
 a1.set_ylabel("modes covered (of 8)")
@@ -557,9 +554,9 @@ glue("b_min_dfake", min(toy["B: minimax, lr 1e-3"].d_fake))
 
 # %% [markdown]
 # **Figure 1.6.** Left: the number of modes (of 8) covered by the fixed-noise samples of runs A, B and C at every
-# snapshot. Right: run C only, the angle of its median sample at every snapshot; the dotted lines are the angles
-# of the 8 modes. The angle rises step after step and wraps from +180 to −180 degrees: the blob goes round the
-# ring.
+# snapshot (A drawn thick and light, so that it shows where B's line lies on top of it). Right: run C only, the
+# angle of its median sample at every snapshot; the dotted lines are the angles of the 8 modes. The angle rises
+# step after step and wraps from +180 to −180 degrees: the blob goes round the ring.
 
 # %% tags=["remove-cell"]
 # The prose about runs A, B and C says what these runs did: generated from them or checked here, so that a
@@ -598,7 +595,7 @@ glue("c_direction", c_direction, display=False)
 # ## What to watch for
 #
 # - **Collapse**: the samples of many different $z$ land in one small region. On the ring the mode count drops to
-#   1 or 2; on images (chapter 2) the sample grid shows the same digit again and again. The losses alone do not
+#   1 or 2; on images ([chapter 2](02_mlp_gan)) the sample grid shows the same digit again and again. The losses alone do not
 #   show it.
 # - **Oscillation**: the collapsed samples move from snapshot to snapshot instead of spreading out; $D(G(z))$ and
 #   the losses swing instead of settling. A learning rate that is too small (run C) can keep a GAN in this phase

@@ -5,7 +5,7 @@
 #
 # - Build the classic fully connected GAN for MNIST: a 100-256-512-1024-784 generator with a tanh output and a
 #   784-512-256-1 discriminator, and know why the data are scaled to $[-1, 1]$.
-# - Train it with the non-saturating loss of chapter 1 and Adam at the DCGAN setting, using `train_gan`.
+# - Train it with the non-saturating loss of [chapter 1](01_gan_game) and Adam at the DCGAN setting, using `train_gan`.
 # - Follow the generator through training with samples of a **fixed** noise batch: a grid of snapshots and an
 #   animation.
 # - Read the loss curves and the discriminator's outputs of a run that works.
@@ -18,7 +18,7 @@
 # the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("02 MLP GAN")
 # generator updates (batch 64); 28,000 are about 30 epochs
@@ -28,7 +28,7 @@ run.explain()
 # %% [markdown]
 # ## From two dimensions to 784
 #
-# Chapter 1 trained a GAN on points in the plane. Nothing in the game changes for images: an MNIST digit is a
+# [Chapter 1](01_gan_game) trained a GAN on points in the plane. Nothing in the game changes for images: an MNIST digit is a
 # point $x \in \mathbb R^{784}$ (28 × 28 grey values, flattened), the generator maps noise $z \sim \mathcal N(0,
 # I_{100})$ to such a point, and the discriminator outputs a logit $\ell(x)$ with $D(x) = \sigma(\ell(x))$. The
 # losses are those of chapter 1 (`ssgan_lib.losses`):
@@ -89,7 +89,6 @@ from ssgan_lib.plots import (
     plot_gan_history,
     show_samples,
 )
-from ssgan_lib.evidence.runinfo import glue
 
 dev = run.device
 
@@ -129,7 +128,7 @@ glue("n_d", n_d)
 # `train_gan` keeps a fixed batch of 64 noise vectors and saves $G$'s output on it twelve times during the run
 # (with $G$ in evaluation mode, so that batch norm uses its running statistics). Because the noise is fixed, the
 # same position in each grid shows the same $z$: one can follow a single sample as the generator changes. The
-# loop is the one chapter 1 printed, unchanged: the data are MNIST now and the networks bigger, nothing else.
+# loop is the one [chapter 1](01_gan_game) printed, unchanged: the data are MNIST now and the networks bigger, nothing else.
 
 # %% tags=["hide-output"]
 import inspect
@@ -218,9 +217,9 @@ glue("epochs", steps * 64 / 60_000)
 # **Figure 2.4.** 64 fresh samples (new noise vectors, the generator in evaluation mode) at the end of the run.
 #
 # After {glue:text}`epochs:.1f` epochs the samples are recognisable digits of several classes, with some broken
-# strokes and blobs: an MLP sees no locality, every pixel is its own input (chapter 4 sets convolutional networks
+# strokes and blobs: an MLP sees no locality, every pixel is its own input ([chapter 4](04_dcgan) sets convolutional networks
 # beside it). A number to compare with real data is the **diversity**, the mean Euclidean distance
-# between two samples (`metrics.diversity`, chapter 3): {glue:text}`div_fake:.2f` for 1000 generated digits,
+# between two samples (`metrics.diversity`, [chapter 3](03_training_dynamics)): {glue:text}`div_fake:.2f` for 1000 generated digits,
 # {glue:text}`div_real:.2f` for 1000 real ones. A collapsed generator would be far below the real value.
 #
 # The loss curves and the discriminator's outputs of the same run:
@@ -248,7 +247,7 @@ if not run.smoke:
 # %% [markdown]
 # Over the last tenth of the run the D loss averages {glue:text}`d_loss_end:.2f` and the G loss
 # {glue:text}`g_loss_end:.2f`; the mean $D(x)$ on real batches is {glue:text}`d_real_end:.2f` and the mean
-# $D(G(z))$ on fake batches {glue:text}`d_fake_end:.2f`. At the equilibrium of chapter 1 they would be
+# $D(G(z))$ on fake batches {glue:text}`d_fake_end:.2f`. At the equilibrium of [chapter 1](01_gan_game) they would be
 # $2\log 2 \approx 1.39$, $\log 2 \approx 0.69$, $\tfrac12$ and $\tfrac12$. The discriminator stays ahead — it
 # separates the two batches better than chance — but it does not win: $D(G(z))$ does not fall to 0, so the
 # generator keeps receiving useful gradients. This is how a healthy run of this GAN looks. Unlike the loss of a
@@ -441,13 +440,13 @@ if not run.smoke:
 # ## Further reading
 #
 # - A. Radford, L. Metz, S. Chintala. [*Unsupervised Representation Learning with Deep Convolutional Generative
-#   Adversarial Networks*](https://arxiv.org/abs/1511.06434): the convolutional GAN of chapter 4, and where this
+#   Adversarial Networks*](https://arxiv.org/abs/1511.06434): the convolutional GAN of [chapter 4](04_dcgan), and where this
 #   chapter's Adam setting, LeakyReLU and $[-1, 1]$ scaling come from.
 # - I. Goodfellow. [*NIPS 2016 Tutorial: Generative Adversarial Networks*](https://arxiv.org/abs/1701.00160): a
 #   longer introduction to GANs, their training and their failure modes.
 # - T. Salimans, I. Goodfellow, W. Zaremba, V. Cheung, A. Radford, X. Chen. [*Improved Techniques for Training
 #   GANs*](https://arxiv.org/abs/1606.03498): feature matching, minibatch discrimination and the semi-supervised
-#   GAN that this book builds towards (chapter 6).
+#   GAN that this book builds towards ([chapter 6](06_improved_gan)).
 #
 # ## References
 #

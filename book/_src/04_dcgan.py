@@ -8,7 +8,7 @@
 # - Compute the output size of a convolution and of a transposed convolution, and design a generator that lands
 #   exactly on $28 \times 28$.
 # - Count parameters and see why the convolutional pair is several times smaller than the MLP pair.
-# - Train DCGAN on MNIST with `train_gan` and compare it with the MLP GAN of chapter 2 after the same number of
+# - Train DCGAN on MNIST with `train_gan` and compare it with the MLP GAN of [chapter 2](02_mlp_gan) after the same number of
 #   steps: samples, diversity and class balance.
 
 # %% [markdown]
@@ -19,7 +19,7 @@
 # the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("04 dcgan")
 # channels of the first D layer (G: 2*width at 7x7)
@@ -41,7 +41,7 @@ run.explain()
 # %% [markdown]
 # ## From dense layers to convolutions
 #
-# The MLP GAN of chapter 2 treats an image as a list of 784 numbers: its first layer has a separate weight for
+# The MLP GAN of [chapter 2](02_mlp_gan) treats an image as a list of 784 numbers: its first layer has a separate weight for
 # every pixel and every unit, and nothing tells it that neighbouring pixels belong together or that a stroke
 # looks the same anywhere in the image. A **convolution** builds both facts in: a small kernel of
 # $k \times k$ weights per pair of channels is slid over the image, so the same weights look at every position.
@@ -96,7 +96,7 @@ run.explain()
 # 3. No fully connected hidden layers on top of convolutional features (our G starts with one dense layer that
 #    reshapes $z$ into a $7 \times 7$ map, as the paper does; D ends with global average pooling and one logit).
 # 4. ReLU in G (tanh at the output), LeakyReLU (slope 0.2) in D.
-# 5. Adam with $\eta = 2\cdot10^{-4}$ and $\beta_1 = 0.5$ (chapter 3), batches of 128 in the paper (64 here),
+# 5. Adam with $\eta = 2\cdot10^{-4}$ and $\beta_1 = 0.5$ ([chapter 3](03_training_dynamics)), batches of 128 in the paper (64 here),
 #    weights initialised from $\mathcal N(0, 0.02^2)$ in the paper (PyTorch's default initialisation here).
 
 # %%
@@ -123,7 +123,6 @@ from ssgan_lib.models import (
     count_parameters,
 )
 from ssgan_lib.plots import show_samples
-from ssgan_lib.evidence.runinfo import glue
 
 dev = run.device
 
@@ -177,7 +176,7 @@ display(Markdown("\n".join(table)))
 # two transposed convolutions ($k = 4$, $s = 2$, $p = 1$) double the side twice: $7 \to 14 \to 28$. The
 # discriminator halves it: $28 \to 14 \to 7$ with $k = 4$, then $7 \to 4$ with $k = 3$, $s = 2$, $p = 1$
 # ($\lfloor (7 + 2 - 3)/2 \rfloor + 1 = 4$); global average pooling turns the $4w \times 4 \times 4$ map into a
-# $4w$-vector (the *features* that chapter 6 uses for feature matching), and a dense layer gives the logit.
+# $4w$-vector (the *features* that [chapter 6](06_improved_gan) uses for feature matching), and a dense layer gives the logit.
 # The convolutions followed by batch norm have no bias: batch norm's $\beta$ would cancel it anyway.
 
 # %%
@@ -208,8 +207,8 @@ glue("width", width, display=False)
 #
 # Both GANs are trained with `train_gan` on all 60,000 training digits scaled to $[-1, 1]$, with the same
 # optimizer (Adam, $\eta = 2\cdot10^{-4}$, $\beta_1 = 0.5$), batch size, seed and number of generator steps
-# (`train_gan` is the plain loop of chapter 1, printed below, folded: nothing in it knows whether the networks
-# are convolutional). The same small classifier as in chapter 3 measures the class balance of the samples.
+# (`train_gan` is the plain loop of [chapter 1](01_gan_game), printed below, folded: nothing in it knows whether the networks
+# are convolutional). The same small classifier as in [chapter 3](03_training_dynamics) measures the class balance of the samples.
 
 # %% tags=["hide-output"]
 import inspect
@@ -424,7 +423,7 @@ if not run.smoke:
 # `metrics.roughness`, the mean absolute difference between neighbouring pixels (0 for a flat image, 1 for a
 # checkerboard). Real digits score {glue:text}`rough_real:.3f`, the DCGAN's samples {glue:text}`rough_dc:.3f`, the
 # MLP GAN's {glue:text}`rough_mlp:.3f`: {glue:text}`rough_verdict`. Diversity and class balance measure
-# variety, not how a digit is drawn; chapter 8 adds FID, which weighs both.
+# variety, not how a digit is drawn; [chapter 8](08_evaluating_generators) adds FID, which weighs both.
 #
 # ## What to watch for
 #

@@ -19,7 +19,7 @@
 # the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("05 sgan")
 # SGAN and supervised-only runs, 100 labels (600 steps = 1 epoch; the paper: 300 epochs)
@@ -76,7 +76,6 @@ from IPython.display import Markdown, display
 from ssgan_lib import losses
 from ssgan_lib.data import balanced_subset, load_mnist, validation_split
 from ssgan_lib.plots import plot_history, show_samples
-from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib import TrainConfig, Trainer
 
 data = load_mnist(run.device)
@@ -106,8 +105,8 @@ naive = torch.log(1 - extreme.softmax(-1)[..., K]).item()
 stable = torch.logsumexp(extreme.log_softmax(-1)[..., :K], -1).item()
 print(f"log(1 - p_fake) at an extreme logit, naive: {naive} | logsumexp: {stable:.3f}")
 unl_loss = losses.sgan_unsupervised_loss(extreme, torch.zeros(1, 1, K + 1)).item()
-print(f"the library's unsupervised loss there: {unl_loss:.3f}"
-      f" (= {-stable:.3f} + log 11, the term of a fake with zero logits)")
+print(f"the library's unsupervised loss there: {unl_loss:.3f}\n"
+      f"  (= {-stable:.3f} + log 11, the term of a fake with zero logits)")
 
 # %% [markdown]
 # The naive form gives $-\infty$ (and NaN gradients) as soon as $D$ is confident; the `logsumexp` form, which the
@@ -369,9 +368,8 @@ for ax, (name, loss_fn) in zip(axes[1:], (
     ax.scatter(*pts.T, s=6, color="C3")
     ax.set_title(f"fakes, {name}", fontsize=9)
 for ax in axes:
-    ax.set_xlim(-5, 7)
-    ax.set_ylim(-5, 5)
-    ax.set_aspect("equal")
+    ax.set(xlim=(-5, 7), ylim=(-5, 5), xlabel="feature 1", aspect="equal")
+axes[0].set_ylabel("feature 2")
 fig.suptitle(
     f"feature matching toy: {toy_steps} Adam steps on the fake points", fontsize=10
 )
@@ -497,8 +495,8 @@ fig.tight_layout()
 plt.show()
 for j in range(sg.cfg.seeds):
     print(f"seed {sg.cfg.seed + j}: p(fake) on samples {p_fake_g[j]:.2f},"
-          f" on real digits {p_fake_r[j]:.2f}; samples per digit"
-          f" {digit_counts[j].tolist()}")
+          f" on real digits {p_fake_r[j]:.2f};\n"
+          f"  samples per digit {digit_counts[j].tolist()}")
 
 # %% [markdown]
 # **Figure 5.7.** Left: 24 real validation digits. Middle and right: 24 samples of the SGAN's generator of each

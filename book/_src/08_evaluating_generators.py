@@ -11,8 +11,9 @@
 #   memorisation.
 # - See that a good *generator* and a good semi-supervised *classifier* are different goals: the feature-matching
 #   SSGAN's discriminator and the same network trained on its 100 labels alone are compared on accuracy, and its
-#   generator against a plain GAN's on FID (this chapter's runs measure both, one seed each, at a length far short
-#   of the paper's: the accuracy is that of a short run, not the paper's 99 %).
+#   generator against a plain GAN's on FID (this chapter's runs measure both, at a length far short of the
+#   paper's: one seed each for the SSGAN and the MLP GAN, two for the baseline; the accuracy is that of a short
+#   run, not the paper's 99 %).
 
 # %% [markdown]
 # ## Running this chapter
@@ -22,7 +23,7 @@
 # the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("08 evaluating generators")
 # batch 128
@@ -94,7 +95,6 @@ from ssgan_lib.metrics import (
 )
 from ssgan_lib.models import MLPDiscriminator, MLPGenerator
 from ssgan_lib.plots import label_log_axis, show_samples
-from ssgan_lib.evidence.runinfo import glue
 from ssgan_lib.engine import Every
 from ssgan_lib import TrainConfig, Trainer
 
@@ -103,7 +103,7 @@ dev = run.device
 # %% [markdown]
 # ## The measuring instrument
 #
-# The 60,000 training images are split as in chapter 6: 5,000 **validation** images, the rest the **pool**. The
+# The 60,000 training images are split as in [chapter 6](06_improved_gan): 5,000 **validation** images, the rest the **pool**. The
 # feature network trains on the labelled pool; the validation images are the *held-out real* set that every FID
 # below compares against, and their labels measure the feature network's accuracy. The test set is not touched in
 # this chapter.
@@ -291,9 +291,9 @@ glue("n_small", ns[0], display=False)
 #
 # Now the real question: how good are the generators of the earlier chapters? We train, briefly,
 #
-# 1. the **MLP GAN** of chapter 2 (`train_gan` with `MLPGenerator` / `MLPDiscriminator`, pixels scaled to
+# 1. the **MLP GAN** of [chapter 2](02_mlp_gan) (`train_gan` with `MLPGenerator` / `MLPDiscriminator`, pixels scaled to
 #    $[-1, 1]$, non-saturating loss) on the pool images, and
-# 2. the **feature-matching SSGAN** of chapter 6 (`Trainer`, method `"ssgan-fm"`, 100 labels), whose
+# 2. the **feature-matching SSGAN** of [chapter 6](06_improved_gan) (`Trainer`, method `"ssgan-fm"`, 100 labels), whose
 #    discriminator is a 10-class classifier and whose generator is trained only to match the batch mean of an inner
 #    D layer.
 
@@ -363,7 +363,7 @@ plt.show()
 #
 # Is {glue:text}`fm_acc:.1f` % good for 100 labels? The yardstick is the same discriminator (same noise, weight
 # norm, averaging) trained for the same number of steps on the same 100 labels alone, method `"supervised"`. It is
-# the book's one supervised-only protocol, literally chapter 5's run: seeds 1 and 2 trained side by side
+# the book's one supervised-only protocol, literally [chapter 5](05_sgan)'s run: seeds 1 and 2 trained side by side
 # (`seeds=2`), the same steps, the averaged discriminator read on the validation split at the last step. We read
 # seed 1, which labels the same 100 images and starts from the same weights as the SSGAN run above (a two-seed run
 # draws its noise and batch order from one generator, so its seed 1 is not bit for bit a one-seed run of seed 1).
@@ -420,6 +420,15 @@ axes[2].set_title("class balance")
 fig.tight_layout()
 plt.show()
 
+# %% [markdown]
+# **Figure 8.4.** Top: 48 samples of the MLP GAN (left) and of the feature-matching SSGAN's generator (right), each
+# after the number of steps in its title. Bottom: the fraction of samples that the feature network assigns to each
+# digit, for validation images and for the two generators; the dashed line is a uniform 1/10. The MLP GAN's samples
+# are speckled with noise, the FM SSGAN's faint and blurred; the FM SSGAN's histogram piles up on a few classes,
+# with several others near 0. The table below gives the numbers
+# behind both, with the real pool and the supervised-only baseline.
+
+# %%
 rows = [
     "| set | FID | diversity | class TV from uniform | validation accuracy of D |",
     "|---|---|---|---|---|",
@@ -511,18 +520,12 @@ if not run.smoke:
     )
 
 # %% [markdown]
-# **Figure 8.4.** Top: 48 samples of the MLP GAN (left) and of the feature-matching SSGAN's generator (right), each
-# after the number of steps in its title. Bottom: the fraction of samples that the feature network assigns to each
-# digit, for validation images and for the two generators; the dashed line is a uniform 1/10. The MLP GAN's samples
-# are speckled with noise, the FM SSGAN's faint and blurred; the FM SSGAN's histogram piles up on a few classes,
-# with several others near 0. The table under the figure summarises both.
-#
 # After {glue:text}`gan_steps` steps the MLP GAN reaches FID {glue:text}`fid_gan:.1f`; after {glue:text}`fm_steps`
 # steps the feature-matching SSGAN's generator has FID {glue:text}`fid_fm:.1f`, which is
 # {glue:text}`fm_vs_gan` ({glue:text}`fm_vs_gan_ratio:.2f` times the MLP GAN's), while its discriminator
 # classifies {glue:text}`fm_acc:.2f` % of the validation images correctly with 100 labels; the same network
 # trained on the labels alone reaches {glue:text}`sup_acc:.2f` % (seed 1; seed 2: {glue:text}`sup_acc2:.2f` %).
-# {glue:text}`fm_vs_sup` (A short run: chapter 7 gives the long ones.) While it trained, the accuracy
+# {glue:text}`fm_vs_sup` (A short run: [chapter 7](07_label_rate) gives the long ones.) While it trained, the accuracy
 # {glue:text}`acc_course` and the generator's FID {glue:text}`fid_course` (at $n =$ {glue:text}`n_track`,
 # Figure 8.3).
 #
@@ -535,7 +538,7 @@ if not run.smoke:
 # ### A long-trained feature-matching generator
 #
 # The FM SSGAN above trained for {glue:text}`fm_steps` steps. Does a feature-matching generator become a good one
-# by these measures if it trains much longer? The book ships the networks of a long run of chapter 6's recipe
+# by these measures if it trains much longer? The book ships the networks of a long run of [chapter 6](06_improved_gan)'s recipe
 # (`trained_model`, chapter 6: 100 labels, the averaged $D$ and the $G$), so the same ruler can be held to it in a
 # second.
 
@@ -588,7 +591,7 @@ glue("rough_val8", roughness(val_x[:n_fid]), display=False)
 # chapter's short FM run, and {glue:text}`ship_vs_gan` than the MLP GAN's after {glue:text}`gan_steps` steps. So
 # how long a generator trained moves FID as much as how it is trained: the MLP GAN here is a short run too, and no
 # long MLP GAN is stored, so this table does not say which loss makes the better generator at equal length. The
-# samples' speckle has a number as well (chapter 4's `roughness`, the mean difference between neighbouring pixels):
+# samples' speckle has a number as well ([chapter 4](04_dcgan)'s `roughness`, the mean difference between neighbouring pixels):
 # {glue:text}`rough_ship:.3f` for the shipped generator, {glue:text}`rough_gan8:.3f` for the MLP GAN,
 # {glue:text}`rough_val8:.3f` for real digits.
 #
@@ -628,12 +631,12 @@ for ax, name, x in ((axes[1], "MLP GAN", x_gan), (axes[2], "FM SSGAN", x_fm)):
 fig.tight_layout()
 plt.show()
 med = {k: float(d.median()) for k, (d, _) in nearest.items()}
-glue("nn_val", med["validation (real, unseen)"], display=False)
-glue("nn_gan", med["MLP GAN"], display=False)
-glue("nn_fm", med["FM SSGAN"], display=False)
 print("median distance to the nearest training image:")
 for name, d in med.items():
     print(f"  {name:26s} {d:.2f}")
+glue("nn_val", med["validation (real, unseen)"], display=False)
+glue("nn_gan", med["MLP GAN"], display=False)
+glue("nn_fm", med["FM SSGAN"], display=False)
 
 # %% tags=["remove-cell"]
 # "small GANs trained briefly are far from [memorising]": checked
@@ -682,8 +685,8 @@ if not run.smoke:
 #   nearest neighbours. Conversely an FID far above the floor may still come with a good classifier (FM SSGAN).
 # - **Mode dropping hides in sample grids.** 48 pictures rarely show that one digit is missing; the class histogram
 #   of thousands of samples does.
-# - **Batch norm at sampling time.** The MLP generator is sampled in eval mode (running statistics), the Salimans
-#   generator always with batch statistics (as trained). Sampling a batch-norm generator in the wrong mode, or with
+# - **Batch norm at sampling time.** The MLP generator is sampled in eval mode (running statistics), the FM
+#   SSGAN's generator ([chapter 6](06_improved_gan)'s) always with batch statistics, as it was trained. Sampling a batch-norm generator in the wrong mode, or with
 #   a batch of 1, changes its samples and its FID.
 #
 # ## Key takeaways
@@ -721,8 +724,16 @@ if not run.smoke:
 # :::{solution} ch08-frechet-1d
 # :class: dropdown
 #
-# With $d = 1$ the matrices are numbers: $\operatorname{tr}(\Sigma_1 + \Sigma_2 - 2(\Sigma_1\Sigma_2)^{1/2}) =
-# \sigma_1^2 + \sigma_2^2 - 2\sigma_1\sigma_2 = (\sigma_1 - \sigma_2)^2$.
+# With $d = 1$ the matrices are numbers:
+#
+# $$
+# \begin{aligned}
+# \operatorname{tr}\bigl(\Sigma_1 + \Sigma_2 - 2(\Sigma_1\Sigma_2)^{1/2}\bigr)
+#   &= \sigma_1^2 + \sigma_2^2 - 2\sigma_1\sigma_2 \\
+#   &= (\sigma_1 - \sigma_2)^2 .
+# \end{aligned}
+# $$
+#
 # ```python
 # def frechet_1d(mu1, sigma1, mu2, sigma2):
 #     return (mu1 - mu2) ** 2 + (sigma1 - sigma2) ** 2

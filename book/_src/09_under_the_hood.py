@@ -19,7 +19,7 @@
 # training time; the run-info line at the end says how long this copy took.
 
 # %% tags=["hide-cell"]
-from ssgan_lib.evidence.runinfo import RunInfo
+from ssgan_lib.evidence.runinfo import RunInfo, glue  # glue: numbers for the text
 
 run = RunInfo("09 under the hood")
 seeds = run.pick(smoke=2, cpu=4, full=10)  # seeds side by side in the third benchmark
@@ -87,7 +87,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from ssgan_lib.bench import run_bench
-from ssgan_lib.evidence.runinfo import STEP_GFLOP, glue
+from ssgan_lib.evidence.runinfo import STEP_GFLOP
 
 glue("step_gflop", STEP_GFLOP["ssgan"], display=False)  # one SSGAN-FM step, per seed
 

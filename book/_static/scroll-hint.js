@@ -2,7 +2,8 @@
 // at 1280 px a few wide tables, at 400 px most figures and the longer equations). Mark each such box so that
 // book.css can show a hint under it, and change the hint once the reader has scrolled to its end.
 (function () {
-  var BOXES = ".bd-article div.cell_output, .bd-article .pst-scrollable-table-container, .bd-article div.math";
+  var BOXES = [".bd-article div.cell_output", ".bd-article div.cell_output pre",
+               ".bd-article .pst-scrollable-table-container", ".bd-article mjx-container[display=\"true\"]"].join(", ");
   function mark() {
     document.querySelectorAll(BOXES).forEach(function (box) {
       var wide = box.scrollWidth > box.clientWidth + 2;
@@ -15,6 +16,12 @@
       }
     });
   }
-  window.addEventListener("load", mark);
+  window.addEventListener("load", function () {
+    mark();
+    // display equations are typeset after the page has loaded: measure them again once MathJax is done
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      MathJax.startup.promise.then(mark);
+    }
+  });
   window.addEventListener("resize", mark);
 })();

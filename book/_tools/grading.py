@@ -57,14 +57,18 @@ OTTER = [sys.executable, "-m", "otter"]
 
 # Open-ended exercises (no self-check): graded by hand, one point each, with these rubrics (by exercise label).
 RUBRICS = {
-    "ch02-minimax": "Full point: the four runs are shown; the answer says that with the minimax loss and the faster D "
-                    "the mean D(G(z)) falls near 0 and stays there (the generator's gradient vanishes) while the "
-                    "non-saturating runs keep learning. Half: the runs without the explanation.",
+    "ch02-minimax": "Full point: the four runs are shown with their mean D(G(z)); the answer reads from those numbers "
+                    "whether the minimax run saturated (a mean D(G(z)) that falls near 0 and stays there, where its "
+                    "gradient -D(G(z)) vanishes) or not (a D(G(z)) well away from 0 trains like the non-saturating "
+                    "loss, as the solution explains), and does not claim saturation the numbers do not show. "
+                    "Half: the runs without a reading of them.",
     "ch02-interpolate": "Full point: the interpolation grid in eval mode, and the answer names smooth morphing "
                         "against a sudden jump as what the grid shows about G's map. Half: the grid only.",
-    "ch03-lr": "Full point: the four settings run; the answer names which fail (too fast: collapse or oscillation, "
-               "too slow: no progress within the steps) and points to the curve that shows each. Half: runs "
-               "without reading the curves.",
+    "ch03-lr": "Full point: the four settings run and each judged from its curves and its samples, as the "
+               "solution does: Adam at 2e-5 fails by being slow (healthy-looking D outputs, blobs with low "
+               "diversity), Adam at 2e-3 does not fail at the cpu length, beta1 = 0.9 fails because D wins (D(x) "
+               "near 1, D(G(z)) near 0), TTUR does not fail; a run that behaves otherwise is read from its own "
+               "numbers. Half: runs without reading the curves and samples.",
     "ch03-small-data": "Full point: (a), (b), (c) run and compared on D(x), D(G(z)), diversity and nearest-neighbour "
                        "distances; the answer says that more data helps most, a slower D only delays memorising, "
                        "and augmenting real and fake alike keeps D from memorising. Half: two of the three.",

@@ -111,17 +111,29 @@ def source_cells(src: Path) -> list:
     return cells
 
 
-def alt_text(markdown: str) -> str:
-    """The figure captions that open a markdown cell (its first paragraphs that start "**Figure N.k.**"), as plain
-    text for an image's alt attribute: markup and links reduced to their words, a glued value to "…"."""
-    captions = []
+# What a caption's LaTeX commands read as in plain text (alt text); a caption may use only these (test).
+LATEX_TEXT = {"tfrac12": "½", "frac12": "½", "eta": "η", "epsilon": "ε", "beta": "β", "sigma": "σ", "mu": "μ",
+              "lambda": "λ", "log": "log", "exp": "exp", "times": "×", "cdot": "·", "approx": "≈", "le": "≤",
+              "ge": "≥", "to": "→"}
+
+
+def captions(markdown: str) -> list[str]:
+    """The figure captions that open a markdown cell: its first paragraphs that start "**Figure N.k.**"."""
+    found = []
     for para in re.split(r"\n\s*\n", markdown.strip()):
         if not re.match(r"\*\*Figure \d+\.\d+\.\*\*", para):
             break
-        captions.append(para)
-    text = " ".join(captions)
+        found.append(para)
+    return found
+
+
+def alt_text(markdown: str) -> str:
+    """The figure captions that open a markdown cell (its first paragraphs that start "**Figure N.k.**"), as plain
+    text for an image's alt attribute: markup and links reduced to their words, a glued value to "…"."""
+    text = " ".join(captions(markdown))
     text = re.sub(r"\{glue:text\}`[^`]*`", "…", text)  # a glued value is the run's: not in the alt text
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [words](link) -> words
+    text = re.sub(r"\\([a-zA-Z]+\d*)", lambda m: LATEX_TEXT.get(m.group(1), m.group(0)), text)
     text = re.sub(r"[*`$\\]", "", text)
     return " ".join(text.split())
 

@@ -472,7 +472,7 @@ test_y = data.test_y.cpu()
 ship_conf = torch.zeros(10, 10, dtype=torch.long)  # row: true class, column: D's class
 ship_conf.index_put_((test_y, ship_pred), torch.ones_like(test_y), accumulate=True)
 ship_err = 100 * (ship_pred != test_y).float().mean().item()
-print(f"{ship['labels']} labels, seed {ship['seed']}, stopped at epoch"
+print(f"{ship['labels']} labels, seed {ship['seed']}, trained to epoch"
       f" {ship['epochs']:.0f} of {ship['epochs_planned']:.0f};"
       f" test error {ship_err:.2f} % ({int((ship_pred != test_y).sum())} of"
       f" {len(test_y):,} images)")
@@ -512,7 +512,9 @@ def sevens(n):
 
 
 glue("ch06_ship_epochs", f"{ship['epochs']:.0f}")
-glue("ch06_ship_planned", f"{ship['epochs_planned']:.0f}")
+glue("ch06_ship_length", f"After all {ship['epochs']:.0f} epochs"
+     if ship["epochs"] == ship["epochs_planned"] else
+     f"Stopped at epoch {ship['epochs']:.0f} of {ship['epochs_planned']:.0f}")
 glue("ch06_ship_err", ship_err)
 n_top = int(off.max())
 if len(top) == 1:
@@ -558,7 +560,7 @@ assert ship["seed"] == worst, "prose: the shipped rerun is of the worst run's se
 # **Figure 6.5.** The shipped network on the 10,000 test images. Left: how many images of each true class (rows)
 # it gives each wrong class (columns). Right: the test 7s that it reads as 2s.
 #
-# Stopped at epoch {glue:text}`ch06_ship_epochs` of {glue:text}`ch06_ship_planned`, its test error is
+# {glue:text}`ch06_ship_length`, its test error is
 # {glue:text}`ch06_ship_err:.2f` %; {glue:text}`ch06_ship_top`, and it reads
 # {glue:text}`ch06_ship_72` on the test set. Compare the 7s on the right with the ten labelled 7s of this subset
 # (chapter 7, "Seed or subset?"): which styles of 7 did the labels leave out?

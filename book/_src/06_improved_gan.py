@@ -23,7 +23,7 @@
 # {glue:text}`10_reproduction.ipynb::ch10_glance_note:s`
 #
 # - **This book's runs:** {glue:text}`ch06_glance_verdict:s`
-# - **The authors' code, run here:** {glue:text}`10_reproduction.ipynb::ch10_box:s` (Chapter 10.)
+# - **The authors' code, run here:** {glue:text}`10_reproduction.ipynb::ch10_box:s` ([Chapter 10](10_reproduction).)
 # :::
 
 # %% [markdown]
@@ -49,7 +49,7 @@ run.explain(saves_runs=True)
 #
 # ## $K$ logits instead of $K+1$
 #
-# The SGAN of chapter 5 has $K+1$ logits. Softmax does not change when the same number is added to every logit, so
+# The SGAN of [chapter 5](05_sgan) has $K+1$ logits. Softmax does not change when the same number is added to every logit, so
 # one of them is redundant. Salimans et al. fix the fake logit at $\ell_{K+1} = 0$ and keep $K$ logits
 # $\ell'_k = \ell_k - \ell_{K+1}$ (`losses.k_plus_one_to_k`). With $Z(x) = \sum_{k=1}^{K} e^{\ell'_k(x)}$,
 #
@@ -143,7 +143,7 @@ glue("ch06_k_diff", k_diff)
 # `SalimansD` is the reference MNIST discriminator: Gaussian noise ($\sigma = 0.3$) on the input, then five dense
 # layers of 1000, 500, 250, 250, 250 ReLU units, each followed by Gaussian noise ($\sigma = 0.5$), and a dense layer
 # to $K = 10$ logits. `SalimansG` maps $z \sim U(0,1)^{100}$ through two layers of 500 softplus units with batch norm
-# to 784 sigmoid pixels. The reference code adds four details, which the library copies (chapter 10 measures
+# to 784 sigmoid pixels. The reference code adds four details, which the library copies ([chapter 10](10_reproduction) measures
 # what removing each one changes).
 #
 # ### Weight normalisation with data-dependent initialisation
@@ -563,12 +563,12 @@ assert ship["seed"] == worst, "prose: the shipped rerun is of the worst run's se
 # {glue:text}`ch06_ship_length`, its test error is
 # {glue:text}`ch06_ship_err:.2f` %; {glue:text}`ch06_ship_top`, and it reads
 # {glue:text}`ch06_ship_72` on the test set. Compare the 7s on the right with the ten labelled 7s of this subset
-# (chapter 7, "Seed or subset?"): which styles of 7 did the labels leave out?
+# ([chapter 7](07_label_rate), "Seed or subset?"): which styles of 7 did the labels leave out?
 #
 # On the validation images it reads {glue:text}`ch06_ship_val72`; the headline's seed {glue:text}`ch06_ship_seed`
 # read {glue:text}`ch06_s1_72` after 300 epochs. The two runs differ {glue:text}`ch06_ship_differ`, which a GAN
 # amplifies. So {glue:text}`ch06_conclusion`. Hence the paper's mean over ten labelled subsets, and
-# the wide $\pm$ of three. Chapter 10 runs the authors' code on these 100 images.
+# the wide $\pm$ of three. [Chapter 10](10_reproduction) runs the authors' code on these 100 images.
 #
 # ## The samples
 #
@@ -638,7 +638,7 @@ assert 0 < fake_hi < real_hi / 2 and fake_lo > 0.5 and real_lo < fake_lo / 5, (
 # not the goal: one that reproduced the data would add nothing to the labelled loss. What helps is a
 # **complement generator** whose samples lie between the classes: $D$ learns to call those regions "fake", which
 # pushes the class boundaries into the gaps between the clusters of digits. Judge this model by its classifier;
-# chapter 8 measures generators, the shipped one included.
+# [chapter 8](08_evaluating_generators) measures generators, the shipped one included.
 #
 # ## What to watch for
 #
@@ -830,7 +830,7 @@ assert 0 < fake_hi < real_hi / 2 and fake_lo > 0.5 and real_lo < fake_lo / 5, (
 # - A. Oliver, A. Odena, C. Raffel, E. D. Cubuk, I. J. Goodfellow. [*Realistic Evaluation of Deep Semi-Supervised
 #   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018: how much the labelled subset, the
 #   validation set and the tuning of the baseline decide in such comparisons.
-# - Chapter 7 of this book: the same recipe at other numbers of labels, and seed against subset.
+# - [Chapter 7](07_label_rate) of this book: the same recipe at other numbers of labels, and seed against subset.
 #
 # ## References
 #

@@ -13,7 +13,7 @@
 # :::{admonition} Results at a glance
 # :class: tip
 #
-# MNIST test error (%) of SSGAN-FM, the method of chapter 6:
+# MNIST test error (%) of SSGAN-FM, the method of [chapter 6](06_improved_gan):
 #
 # | labels | paper | this book | authors' code |
 # |---|---|---|---|
@@ -93,7 +93,7 @@ run.explain(saves_runs=True)
 # $$ L_{\text{lab}} = -\mathbb E_{(x,y)} \bigl[\ell_y(x) - \operatorname{LSE}(\ell(x))\bigr], \qquad
 #    L_{\text{SSGAN}} = L_{\text{lab}} + w\,L_{\text{unl}} , $$
 #
-# with $L_{\text{unl}}$ the unsupervised (real against generated) loss of chapter 6 and its weight $w = 1$. The
+# with $L_{\text{unl}}$ the unsupervised (real against generated) loss of [chapter 6](06_improved_gan) and its weight $w = 1$. The
 # difference between the two curves is what the unlabelled data, through the GAN game, buys.
 
 # %%
@@ -176,8 +176,8 @@ glue("ch07_study_epochs", " or ".join(f"{e:g}" for e in epochs))
 #
 # Three things stand between such a table and the paper's column, and three seeds cannot separate them.
 # **Length**: where the caption gives fewer epochs than the paper's 300, the runs stopped early. In the appendix
-# (chapter 10) the reference's seed-1 curves (both versions) and the 300-epoch log of an independent port of the
-# script are still rising after 50 epochs. Chapter 6's headline trains the library's recipe for the full length at 100 labels, to
+# ([chapter 10](10_reproduction)) the reference's seed-1 curves (both versions) and the 300-epoch log of an independent port of the
+# script are still rising after 50 epochs. [Chapter 6](06_improved_gan)'s headline trains the library's recipe for the full length at 100 labels, to
 # set beside the 100-label row above: {glue:text}`06_improved_gan.ipynb::ch06_headline:s`. ("Twenty labels for
 # longer" below asks the same at 20 labels.) **The labelled subset**: with 20 labels (two images per class) it
 # decides a lot, as the per-seed lines show. **The game itself**: a run can stop being a GAN. Where a "D wins"
@@ -330,7 +330,7 @@ print(f"lowest point: seed {s + 1} at epoch {ep[i]:g}, "
 # the curves can be read without the test set. Their labelled subsets are not the study's: a run with a validation
 # split draws its 20 labels from the 55,000 images the split leaves. The next cell shows each seed's validation curve
 # and, under it, the epoch means of $L_{\text{unl}}$ (below the dotted line $D$ wins the unsupervised game outright,
-# as in chapter 6), the seed table (test error measured once, after the last step) and how far each curve moved from
+# as in [chapter 6](06_improved_gan)), the seed table (test error measured once, after the last step) and how far each curve moved from
 # the study's length to the end.
 
 # %% tags=["hide-input"]
@@ -521,7 +521,7 @@ glue("sweep_mid_vs_spread", "smaller" if gap_mid < spread_mid else "larger",
 # selection on the test set: the reported number is biased upwards, by more the noisier the curve (and with 20
 # labels the curve is very noisy). Here each run reports the test error of its **last** step, once. Anything
 # that must be tuned (a learning rate, a number of epochs) is tuned on a validation split carved from the
-# training images (`TrainConfig.val_size`, whose labels are hidden from training), as in chapter 6.
+# training images (`TrainConfig.val_size`, whose labels are hidden from training), as in [chapter 6](06_improved_gan).
 #
 # ## What to watch for
 #
@@ -674,7 +674,7 @@ glue("sweep_mid_vs_spread", "smaller" if gap_mid < spread_mid else "larger",
 #   Learning Algorithms*](https://arxiv.org/abs/1804.09170). NeurIPS 2018: label-count sweeps done fairly, with a
 #   baseline tuned as carefully as the method and a validation set no larger than a real labelled set would allow.
 # - A. Odena. [*Semi-Supervised Learning with Generative Adversarial Networks*](https://arxiv.org/abs/1606.01583).
-#   arXiv:1606.01583, 2016: the first $K+1$-class SGAN (chapter 5), compared on MNIST with a classifier trained on
+#   arXiv:1606.01583, 2016: the first $K+1$-class SGAN ([chapter 5](05_sgan)), compared on MNIST with a classifier trained on
 #   the labels alone at several label counts.
 # - The [appendix](10_reproduction) of this book: the library checked against the authors' own code, the reference's
 #   long runs and the two published versions of the script, for the question of how much of the gap to the paper is

@@ -292,7 +292,7 @@ glue("seed_text", f"{seeds} seeds side by side took {x:.1f}× the time of one: "
 # :label: ch09-concat
 #
 # Why may `Trainer` concatenate the labelled, unlabelled and generated batches into one forward pass of D, and
-# why would that be wrong for the DCGAN discriminator of chapter 4 if one wanted the three passes to be
+# why would that be wrong for the DCGAN discriminator of [chapter 4](04_dcgan) if one wanted the three passes to be
 # *exactly* equivalent to separate ones?
 # :::
 #

@@ -9,7 +9,7 @@
 #   each, at 90 and at 300 epochs.
 # - Read an ablation by what its stored outputs show: rank the variants in code, then describe the ranking.
 #
-# Chapter 6 teaches the recipe and gives its result. This appendix holds the forensics behind it. It trains
+# [Chapter 6](06_improved_gan) teaches the recipe and gives its result. This appendix holds the forensics behind it. It trains
 # nothing: every figure and table reads records stored in `book/results/`, each with its configuration, command
 # and commit.
 
@@ -187,7 +187,7 @@ glue("ch10_port_vs_paper", f"{abs(gap):.2f} points {'above' if gap > 0 else 'bel
 # {glue:text}`ch10_lib_s1_last:.2f` % at epoch {glue:text}`ch10_lib_epochs:.0f`
 # ({glue:text}`ch10_lib_s1_test:.2f` % on the test set), seed 2 from {glue:text}`ch10_lib_s2_50:.2f` % to
 # {glue:text}`ch10_lib_s2_last:.2f` % ({glue:text}`ch10_lib_s2_test:.2f` % on the test set). A seed draws the
-# labelled subset along with the weights; chapter 6 ("The trained network itself") shows what seed 1's subset does.
+# labelled subset along with the weights; [chapter 6](06_improved_gan) ("The trained network itself") shows what seed 1's subset does.
 # Third, the port's one long run, at the script's constant rate of 0.003, climbs slowly but for long:
 # {glue:text}`ch10_port_50:.2f` % on the test set at epoch 50, {glue:text}`ch10_port_100:.2f` % at epoch 100 and
 # {glue:text}`ch10_port_300:.2f` % at epoch {glue:text}`ch10_port_epochs:.0f`, {glue:text}`ch10_port_vs_paper` the
@@ -475,7 +475,7 @@ glue("ch10_refp_wins", in_words(ref_wins))
 #
 # ## The headline beside the reference and the port
 #
-# Chapter 6 gives the headline itself: three 300-epoch runs of the default recipe, their test errors and the
+# [Chapter 6](06_improved_gan) gives the headline itself: three 300-epoch runs of the default recipe, their test errors and the
 # verdict. Figure 10.5 sets their validation curves beside the reference's runs of the same script (test set, for
 # the epochs they ran) and the port's 300 epochs.
 
@@ -511,7 +511,7 @@ glue("ch10_gain", ", ".join(f"{g:+.2f}" for g in gains.values()))
 # The dash-dotted line is the paper's 99.07 % test accuracy (100 % minus its mean test error of 0.93 %).
 #
 # From epoch 250 to the end the library's runs moved by {glue:text}`ch10_gain` points of validation accuracy, seed
-# by seed: they had levelled off. Where each run levels off is what chapter 6 compares with the paper.
+# by seed: they had levelled off. Where each run levels off is what [chapter 6](06_improved_gan) compares with the paper.
 #
 # ## Both codes on the same labelled images
 #
@@ -520,7 +520,7 @@ glue("ch10_gain", ", ".join(f"{g:+.2f}" for g in gains.values()))
 # library's 5,000 validation images are kept out of the labelled pool (as in the library, all 60,000 training
 # images stay in the unlabelled data) and measured, epoch by epoch, with the script's averaged $D$ (noise off).
 # Each stored record (`book/results/reference/`) names its subset, labels, epochs and the script's commit. Beside
-# each, the library's stored run that labels the same images: the headline's seed $s$ at 100 labels, chapter 7's
+# each, the library's stored run that labels the same images: the headline's seed $s$ at 100 labels, [chapter 7](07_label_rate)'s
 # 20-label run of seed $s$. The library's runs are longer, so the table reads each of them twice: at the last epoch
 # of the authors' code (from the library's stored curve) and at its own end.
 
@@ -728,7 +728,7 @@ glue("ch10_top_agree", f"{len(agree_top)} of {len(top_same)}")
 # ## What these runs conclude
 #
 # Three questions, answered from the stored records only. (1) Do the two codes end alike on the same images? Two
-# runs of one code on one subset differ too, through their weights, noise and batch order; chapter 7's
+# runs of one code on one subset differ too, through their weights, noise and batch order; [chapter 7](07_label_rate)'s
 # seed-or-subset runs measure that spread (the library, three weight seeds on each of two subsets), and a gap
 # between the codes counts only where it is larger. (2) How much of the spread between runs is the subset? Chapter
 # 7's same runs, and the authors' code on three subsets. (3) The paper's ± 0.065 is a standard deviation over ten
@@ -997,7 +997,7 @@ glue("ch10_abl_ddi_hurts", "show" if ddi["mean"] < ref["mean"] else "do not show
 # 90-epoch recipe runs above, the paper-era version without its initialisation machinery (`paper-90-no-ddi`: no
 # data-dependent initialisation of D or G, and trainable hidden scales) {glue:text}`ch10_noddi_90`. So
 # the stored runs {glue:text}`ch10_abl_ddi_hurts` skipping it to be a pitfall, although it does fix the scale of
-# the first steps (chapter 6's table).
+# the first steps ([chapter 6](06_improved_gan)'s table).
 #
 # Read such a table with care all the same. Two seeds are few (the bands show how far they lie apart), and a
 # short run measures how fast each variant *starts*, not where it *ends*: the recipe is meant for 300 epochs, and

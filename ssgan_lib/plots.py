@@ -115,12 +115,15 @@ def plot_history(history: dict, title: str = "", method: str | None = None):
     a1.set_ylabel("loss (log scale)")
     a1.set_yscale("log")
     a1.set_title("losses")
+    def percent(rows):
+        return [100 * v for v in mean(rows)]
+
     if history.get("train_acc"):
-        a2.plot(history["step"], mean(history["train_acc"]), label="labelled batch (train)", alpha=0.6)
+        a2.plot(history["step"], percent(history["train_acc"]), label="labelled batch (train)", alpha=0.6)
     if history.get("val_acc"):
-        a2.plot(history["eval_step"], mean(history["val_acc"]), "o-", label="validation (averaged D)")
+        a2.plot(history["eval_step"], percent(history["val_acc"]), "o-", label="validation (averaged D)")
     a2.set_xlabel("step")
-    a2.set_ylabel("accuracy")
+    a2.set_ylabel("accuracy (%)")
     a2.set_title("accuracy")
     if title:
         fig.suptitle(title)

@@ -203,3 +203,15 @@ def test_merge_sweeps_unites_jobs_and_keeps_what_was_stored(tmp_path):
     assert sorted(meta["groups"]) == ["ssgan-fm/100", "ssgan-fm/20", "ssgan-fm/50", "supervised/100"]
     assert meta["wall_seconds_total"] == 10.0 + 100.0 * 2 + 1000.0
     assert meta["seeds"] == 3
+
+
+def test_rerun_note_says_when_the_verdict_rests_on_one_run():
+    from ssgan_lib.evidence import study
+
+    # 2.12 % with the rerun's 0.83 % in its place: mean 0.95 %, inside 0.80-1.06: the verdict moves
+    moved = study.rerun_note([2.12, 0.85, 1.16], [(1, 2.12, 0.83)])
+    assert "0.95 %, inside" in moved and "rests on one run" in moved
+    kept = study.rerun_note([2.12, 0.85, 1.16], [(1, 2.12, 1.90)])
+    assert "outside" in kept and "verdict stands" in kept
+    _, verdict = study.at_a_glance([], [2.12, 0.85, 1.16], 300, "cpu", reruns=[(1, 2.12, 0.83)])
+    assert "does not reproduce" in verdict and "rests on one run" in verdict

@@ -143,8 +143,9 @@ glue("ch06_k_diff", k_diff)
 # `SalimansD` is the reference MNIST discriminator: Gaussian noise ($\sigma = 0.3$) on the input, then five dense
 # layers of 1000, 500, 250, 250, 250 ReLU units, each followed by Gaussian noise ($\sigma = 0.5$), and a dense layer
 # to $K = 10$ logits. `SalimansG` maps $z \sim U(0,1)^{100}$ through two layers of 500 softplus units with batch norm
-# to 784 sigmoid pixels. The reference code adds four details, which the library copies ([chapter 10](10_reproduction) measures
-# what removing each one changes).
+# to 784 sigmoid pixels. The reference code adds four details, which the library copies
+# ([chapter 10](10_reproduction) measures what changing three of the reference's details does: the
+# data-dependent initialisation, the frozen hidden scales and where Adam's epsilon sits).
 #
 # ### Weight normalisation with data-dependent initialisation
 #
@@ -371,7 +372,7 @@ plt.show()
 # %% tags=["hide-input"]
 from ssgan_lib.data import validation_split
 from ssgan_lib.evidence.records import D_WINS_BELOW, seed_table, val_gain
-from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD, at_a_glance
+from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD, at_a_glance, rerun_note
 from ssgan_lib.recipes import get_recipe
 from ssgan_lib.reproduce import read_rows
 
@@ -404,6 +405,13 @@ verdict = (
     f" (best {min(err):.2f} %,"
     f" worst {max(err):.2f} %)."
 )
+# shipped reruns of a headline seed (same recipe, subset and length): does the verdict
+# rest on one run?
+reruns = [(m["seed"], 100 - lib[m["seed"]]["test"], m["test_error"])
+          for m in read_result("models/manifest.json").values()
+          if m["recipe"] == head["config"]["recipe"] and m["labels"] == head["labels"]
+          and m["seed"] in lib and m["epochs"] == head["epochs"]]
+verdict += " " + rerun_note(err, reruns)
 display(Markdown(f"**Verdict.** {verdict}"))
 # each run's validation errors, and how many of them are 7s read as 2s
 labels_cpu = data.train_y.cpu()
@@ -417,13 +425,19 @@ worst = max(lib, key=lambda s: 100 - lib[s]["test"])
 others = [s for s in lib if s != worst]
 # the book's summary for the introduction and chapter 7 (with chapter 7's study)
 _, glance_verdict = at_a_glance(read_rows(results_path("label_rate_mnist.csv")), err,
-                                head["epochs"], head["device_name"])
+                                head["epochs"], head["device_name"], reruns)
 glue("ch06_glance_verdict", glance_verdict, display=False)
 glue("ch06_wins_below", D_WINS_BELOW, display=False)
 glue("ch06_gain_max", max(abs(g) for g in gain), display=False)
+# the rerun in its run's place: inside the paper's range when the stored runs are not?
+swaps = [statistics.fmean([new if abs(e - orig) < 1e-6 else e for e in err])
+         for _, orig, new in reruns]
+hinge = [m for m in swaps if (low <= m <= high) != agrees]
 glue("ch06_verdict_short", (f"{'reproduces' if agrees else 'does not reproduce'} the"
      f" paper's {p_mean:.2f} ± {p_sd:.3g} %: mean {mean:.2f} ± {sd:.2f} % over"
-     f" {len(err)} runs"), display=False)
+     f" {len(err)} runs" + (f", a verdict that rests on one run: with the rerun of its"
+                            f" seed in its place the mean would be {hinge[0]:.2f} %"
+                            if hinge else "")), display=False)
 glue("ch06_worst", worst, display=False)
 glue("ch06_worst_err", n_wrong[worst], display=False)
 glue("ch06_worst_72", n72[worst], display=False)
@@ -432,7 +446,8 @@ c72 = [n72[s] for s in others]
 glue("ch06_others_72", (f"{c72[0]} such error{'' if c72[0] == 1 else 's'} each" if len(set(c72)) == 1
                         else " and ".join(map(str, c72)) + " such errors"), display=False)
 glue("ch06_gain_since", f"{since:.0f}", display=False)
-glue("ch06_others_err", " and ".join(str(n_wrong[s]) for s in others), display=False)
+glue("ch06_others_err", " and ".join(str(n_wrong[s] - n72[s]) for s in others),
+     display=False)
 glue("ch06_worst_other", n_wrong[worst] - n72[worst], display=False)
 glue("ch06_headline", f"after {head['epochs']:.0f} epochs with 100 labels the library"
      f" ends at {mean:.2f} ± {sd:.2f} % test error over {len(err)} runs, each on its"
@@ -441,7 +456,7 @@ glue("ch06_headline", f"after {head['epochs']:.0f} epochs with 100 labels the li
 # %% tags=["remove-cell"]
 # the prose: the runs had stopped improving, and the worst run's extra errors are mostly 7s read as 2s
 assert max(abs(g) for g in gain) < 0.5, gain
-assert n_wrong[worst] - n72[worst] <= max(n_wrong[s] for s in others), (n_wrong, n72)
+assert n_wrong[worst] - n72[worst] <= max(n_wrong[s] - n72[s] for s in others), (n_wrong, n72)
 assert all(n72[worst] > 10 * max(1, n72[s]) for s in others), n72
 assert n72[worst] > n_wrong[worst] / 2, "prose: its errors are mostly 7s read as 2s"
 
@@ -450,8 +465,8 @@ assert n72[worst] > n_wrong[worst] / 2, "prose: its errors are mostly 7s read as
 # gained or lost more than {glue:text}`ch06_gain_max:.2f` points. Counted by kind, {glue:text}`ch06_worst_72` of seed
 # {glue:text}`ch06_worst`'s {glue:text}`ch06_worst_err` validation errors are 7s read as 2s; seeds
 # {glue:text}`ch06_others` make {glue:text}`ch06_others_72`.
-# Without them seed {glue:text}`ch06_worst` would have {glue:text}`ch06_worst_other` errors, against
-# {glue:text}`ch06_others_err` for the other two. Is that confusion the labelled subset's doing?
+# Without their 7s read as 2s, seed {glue:text}`ch06_worst` would have {glue:text}`ch06_worst_other` errors, the
+# other two {glue:text}`ch06_others_err`. Is that confusion the labelled subset's doing?
 #
 # ## The trained network itself
 #

@@ -545,7 +545,8 @@ glue("sweep_mid_vs_spread", "smaller" if gap_mid < spread_mid else "larger",
 #   it stays above the paper's 300-epoch number (Figure 7.1). At 100 labels the baseline is not short-changed: its
 #   validation curve is nearly flat long before its last epoch (Figure 7.3).
 # - The labelled subset matters: in the six seed-vs-subset runs the subset moved the validation accuracy more than
-#   the weight seed did, and subset 1's extra errors are mostly 7s read as 2s, a barred style of 7 that its ten
+#   the weight seed did (a small sample: {glue:text}`10_reproduction.ipynb::ch10_rerun_vs_subset:s`, chapter 10),
+#   and subset 1's extra errors are mostly 7s read as 2s, a barred style of 7 that its ten
 #   labelled 7s barely show (Figure 7.2). Likely on that subset, not certain: the shipped 300-epoch rerun of seed 1
 #   reads {glue:text}`06_improved_gan.ipynb::ch06_ship_val72:s`.
 # - Training longer at 20 labels does not close the gap by itself: in Figure 7.4 only seed 3, whose

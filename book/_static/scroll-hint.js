@@ -1,8 +1,8 @@
-// A figure, table or display equation wider than the text column scrolls sideways inside its own box (book.css;
-// at 1280 px a few wide tables, at 400 px most figures and the longer equations). Mark each such box so that
-// book.css can show a hint under it, and change the hint once the reader has scrolled to its end.
+// A figure, table, code block or display equation wider than the text column scrolls sideways inside its own
+// box (book.css; at 1280 px a few wide tables, at 400 px most figures, code and the longer equations). Mark each
+// such box so that book.css can show a hint under it, and change the hint once the reader has scrolled to its end.
 (function () {
-  var BOXES = [".bd-article div.cell_output", ".bd-article div.cell_output pre",
+  var BOXES = [".bd-article div.cell_output", ".bd-article div.cell_output pre", ".bd-article div.highlight pre",
                ".bd-article .pst-scrollable-table-container", ".bd-article mjx-container[display=\"true\"]"].join(", ");
   function mark() {
     document.querySelectorAll(BOXES).forEach(function (box) {

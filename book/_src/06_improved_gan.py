@@ -372,7 +372,13 @@ plt.show()
 # %% tags=["hide-input"]
 from ssgan_lib.data import validation_split
 from ssgan_lib.evidence.records import D_WINS_BELOW, seed_table, val_gain
-from ssgan_lib.evidence.study import PAPER_ERRORS, PAPER_STD, at_a_glance, rerun_note
+from ssgan_lib.evidence.study import (
+    PAPER_ERRORS,
+    PAPER_STD,
+    at_a_glance,
+    rerun_note,
+    swapped_mean,
+)
 from ssgan_lib.recipes import get_recipe
 from ssgan_lib.reproduce import read_rows
 
@@ -430,8 +436,7 @@ glue("ch06_glance_verdict", glance_verdict, display=False)
 glue("ch06_wins_below", D_WINS_BELOW, display=False)
 glue("ch06_gain_max", max(abs(g) for g in gain), display=False)
 # the rerun in its run's place: inside the paper's range when the stored runs are not?
-swaps = [statistics.fmean([new if abs(e - orig) < 1e-6 else e for e in err])
-         for _, orig, new in reruns]
+swaps = [swapped_mean(err, orig, new) for _, orig, new in reruns]
 hinge = [m for m in swaps if (low <= m <= high) != agrees]
 glue("ch06_verdict_short", (f"{'reproduces' if agrees else 'does not reproduce'} the"
      f" paper's {p_mean:.2f} ± {p_sd:.3g} %: mean {mean:.2f} ± {sd:.2f} % over"

@@ -786,11 +786,9 @@ reruns = [(m, read_result(f"headline/final-300-seed{m['seed']}.json"))
           for m in read_result("models/manifest.json").values()
           if m["recipe"] == "final" and m["labels"] == 100 and m["finished"]]
 # each rerun's last validation accuracy against its headline run's (points)
-rerun_val_gap = {}
-for m, _ in reruns:
-    h_run = load_run(results_path(f"headline/final-300-seed{m['seed']}.json"))
-    h_val = per_seed(h_run)[m["seed"]]["acc"][-1]
-    rerun_val_gap[m["seed"]] = abs(100 * m["val_accuracy_float32"] - h_val)
+rerun_val_gap = {m["seed"]: abs(100 * m["val_accuracy_float32"]
+                                - per_seed(h)[m["seed"]]["acc"][-1])
+                 for m, h in reruns}
 ref100 = {r["subset"]: r for r in same if r["labels"] == 100}
 ref100_err = {s: r["ref_test"] for s, r in ref100.items()}
 ref100_ep = spoken(str(r["last"]) for r in ref100.values())  # in subset order

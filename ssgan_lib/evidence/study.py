@@ -132,6 +132,13 @@ def spoken(words) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
 
+def swapped_mean(errors: list[float], orig: float, new: float) -> float:
+    """The mean of ``errors`` with the one nearest ``orig`` replaced by ``new`` (a rerun in its run's place)."""
+    i = min(range(len(errors)), key=lambda k: abs(errors[k] - orig))
+    swapped = list(errors[:i]) + [new] + list(errors[i + 1:])
+    return sum(swapped) / len(swapped)
+
+
 def rerun_note(headline_errors: list[float], reruns: list[tuple[int, float, float]]) -> str:
     """What reruns of headline runs say about the verdict at 100 labels, as plain sentences ('' for none).
 
@@ -142,9 +149,7 @@ def rerun_note(headline_errors: list[float], reruns: list[tuple[int, float, floa
     inside = low <= sum(headline_errors) / len(headline_errors) <= high
     out = []
     for seed, orig, new in reruns:
-        i = min(range(len(headline_errors)), key=lambda k: abs(headline_errors[k] - orig))
-        swapped = headline_errors[:i] + [new] + headline_errors[i + 1:]
-        mean = sum(swapped) / len(swapped)
+        mean = swapped_mean(headline_errors, orig, new)
         moved = (low <= mean <= high) != inside
         out.append(f"A rerun of seed {seed} (same recipe, labelled images and length) ended at {new:.2f} % "
                    f"against that run's {orig:.2f} %; in its place the mean would be {mean:.2f} %, "
